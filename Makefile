@@ -1,0 +1,48 @@
+# nsx: one static binary; see README.md.
+GO      ?= go
+BIN     := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/nsxproject/nsx/internal/cli.Version=$(VERSION)
+export CGO_ENABLED := 0
+
+.PHONY: build run test test-deps unit lint bench fuzz clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nsx ./cmd/nsx
+	ln -sf nsx $(BIN)/nsenter
+	ln -sf nsx $(BIN)/lsns
+
+# A self-contained demo: no container engine needed.
+run: build
+	bash scripts/demo.sh $(BIN)/nsx
+
+# Installs what the tests need (Debian packages, container engines) and runs
+# every test. Meant for a root shell on a fresh machine, as CI runs it.
+test: test-deps build
+	bash scripts/engines.sh install
+	bash scripts/engines.sh start
+	bash scripts/engines.sh images
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+test-deps:
+	bash scripts/test-deps.sh
+
+# Tests that need no root and no engines.
+unit:
+	$(GO) test -count=1 -short ./...
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
+
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/getopt/
+
+bench: build
+	bash bench/run.sh $(BIN)/nsx > docs/benchmarks.md
+	cat docs/benchmarks.md
+
+clean:
+	rm -rf $(BIN)

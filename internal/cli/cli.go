@@ -1,0 +1,121 @@
+// Package cli implements nsx's commands: argument grammar, help texts and the
+// mapping of errors to messages and exit codes. One file per command; each
+// registers itself in init so that main stays a dispatcher.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Version is nsx's version, set at link time by the Makefile.
+var Version = "0.1.0-dev"
+
+// Env is what a command runs with: its name as the user sees it in messages,
+// its standard streams and whether it runs as a util-linux stand-in.
+type Env struct {
+	// Prog is the name messages are prefixed with: "nsenter", "lsns", or
+	// "nsx enter" style names for nsx's own commands.
+	Prog string
+	// Argv0 is argv[0] as given, which glibc-style parse errors repeat.
+	Argv0  string
+	Stdin  *os.File
+	Stdout io.Writer
+	Stderr io.Writer
+	// Compat is true when nsx was invoked under a util-linux program's name
+	// and must match its grammar and messages exactly.
+	Compat bool
+}
+
+// Errorf prints "prog: message" on stderr and returns exit code 1.
+func (e *Env) Errorf(format string, args ...any) int {
+	fmt.Fprintf(e.Stderr, "%s: %s\n", e.Prog, fmt.Sprintf(format, args...))
+	return 1
+}
+
+// Command is one nsx command.
+type Command struct {
+	Name    string
+	Summary string
+	// Compat is the util-linux program this command stands in for when nsx
+	// is invoked under that name ("nsenter"), or "".
+	Compat string
+	Run    func(env *Env, args []string) int
+	// Help prints the command's help text.
+	Help func(w io.Writer, env *Env)
+}
+
+var commands = map[string]*Command{}
+
+func register(c *Command) { commands[c.Name] = c }
+
+// Main runs nsx with the full argv and returns the exit code.
+func Main(argv []string, stdin *os.File, stdout, stderr io.Writer) int {
+	argv0 := "nsx"
+	if len(argv) > 0 {
+		argv0 = argv[0]
+	}
+	base := filepath.Base(argv0)
+	for _, c := range commands {
+		if c.Compat != "" && c.Compat == base {
+			env := &Env{Prog: base, Argv0: argv0, Stdin: stdin, Stdout: stdout, Stderr: stderr, Compat: true}
+			return c.Run(env, argv[1:])
+		}
+	}
+	env := &Env{Prog: "nsx", Argv0: argv0, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	if len(argv) < 2 {
+		usage(stderr)
+		return 1
+	}
+	name, args := argv[1], argv[2:]
+	switch name {
+	case "-h", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		return runHelp(env, args)
+	case "-V", "--version", "version":
+		fmt.Fprintf(stdout, "nsx %s\n", Version)
+		return 0
+	}
+	c, ok := commands[name]
+	if !ok {
+		return env.Errorf("unknown command %q; run 'nsx help' for the list", name)
+	}
+	env.Prog = "nsx " + c.Name
+	env.Argv0 = env.Prog
+	return c.Run(env, args)
+}
+
+func runHelp(env *Env, args []string) int {
+	if len(args) == 0 {
+		usage(env.Stdout)
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		return env.Errorf("no help for %q: unknown command", args[0])
+	}
+	env.Prog = "nsx " + c.Name
+	c.Help(env.Stdout, env)
+	return 0
+}
+
+func usage(w io.Writer) {
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("Usage: nsx <command> [options] [arguments]\n\nEnter, list and inspect Linux namespaces and containers.\n\nCommands:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-10s %s\n", n, commands[n].Summary)
+	}
+	b.WriteString("\nRun 'nsx help <command>' for a command's options. Invoked as nsenter or lsns,\nnsx behaves as util-linux's program of that name.\n")
+	io.WriteString(w, b.String())
+}

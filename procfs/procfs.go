@@ -1,0 +1,145 @@
+// Package procfs reads the files of /proc that nsx needs, into typed values.
+//
+// /proc formats have traps (a command name may hold spaces and parentheses,
+// cgroup paths may hold colons, files vanish while being read because
+// processes exit), and several commands read the same files; this package is
+// the one place that knows the formats. Readers take the text or an open
+// directory fd so that callers can pin a process and read through the pin.
+package procfs
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Root is where procfs is mounted.
+const Root = "/proc"
+
+// ErrFormat reports a /proc file whose text does not have the expected shape.
+var ErrFormat = errors.New("procfs: unexpected format")
+
+// Stat holds the fields of /proc/PID/stat that nsx uses.
+type Stat struct {
+	PID       int
+	Comm      string // without the parentheses
+	State     byte   // R, S, D, Z, T, …
+	PPID      int
+	PGRP      int
+	Session   int
+	TTY       int
+	UTime     uint64 // clock ticks
+	STime     uint64 // clock ticks
+	Threads   int
+	StartTime uint64 // clock ticks after boot; field 22, runc's PID-reuse check
+	VSize     uint64 // bytes
+	RSS       int64  // pages
+}
+
+// ParseStat parses the text of /proc/PID/stat. The command name is found by
+// the last ')' because it may itself contain spaces and parentheses.
+func ParseStat(text string) (Stat, error) {
+	var st Stat
+	open := strings.IndexByte(text, '(')
+	closing := strings.LastIndexByte(text, ')')
+	if open < 0 || closing < open {
+		return st, ErrFormat
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(text[:open]))
+	if err != nil {
+		return st, ErrFormat
+	}
+	st.PID = pid
+	st.Comm = text[open+1 : closing]
+	f := strings.Fields(text[closing+1:])
+	// f[0] is field 3 (state); field n is f[n-3].
+	if len(f) < 22 || len(f[0]) != 1 {
+		return st, ErrFormat
+	}
+	st.State = f[0][0]
+	ints := []*int{&st.PPID, &st.PGRP, &st.Session, &st.TTY}
+	for i, p := range ints {
+		if *p, err = strconv.Atoi(f[1+i]); err != nil {
+			return st, ErrFormat
+		}
+	}
+	u64 := map[int]*uint64{14: &st.UTime, 15: &st.STime, 22: &st.StartTime, 23: &st.VSize}
+	for field, p := range u64 {
+		if *p, err = strconv.ParseUint(f[field-3], 10, 64); err != nil {
+			return st, ErrFormat
+		}
+	}
+	if st.Threads, err = strconv.Atoi(f[20-3]); err != nil {
+		return st, ErrFormat
+	}
+	if st.RSS, err = strconv.ParseInt(f[24-3], 10, 64); err != nil {
+		return st, ErrFormat
+	}
+	return st, nil
+}
+
+// ReadStat reads and parses /proc/PID/stat.
+func ReadStat(pid int) (Stat, error) {
+	b, err := os.ReadFile(Root + "/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Stat{}, err
+	}
+	return ParseStat(string(b))
+}
+
+// CgroupLine is one line of /proc/PID/cgroup: "ID:CONTROLLERS:PATH". The
+// cgroup v2 line has ID 0 and no controllers.
+type CgroupLine struct {
+	HierarchyID int
+	Controllers []string
+	Path        string
+}
+
+// ParseCgroup parses the text of /proc/PID/cgroup. The path is everything
+// after the second colon, since paths may contain colons.
+func ParseCgroup(text string) ([]CgroupLine, error) {
+	var out []CgroupLine
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" {
+			continue
+		}
+		id, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, ErrFormat
+		}
+		ctrls, path, ok := strings.Cut(rest, ":")
+		if !ok {
+			return nil, ErrFormat
+		}
+		n, err := strconv.Atoi(id)
+		if err != nil {
+			return nil, ErrFormat
+		}
+		cl := CgroupLine{HierarchyID: n, Path: path}
+		if ctrls != "" {
+			cl.Controllers = strings.Split(ctrls, ",")
+		}
+		out = append(out, cl)
+	}
+	return out, nil
+}
+
+// ReadCgroup reads and parses /proc/PID/cgroup.
+func ReadCgroup(pid int) ([]CgroupLine, error) {
+	b, err := os.ReadFile(Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	return ParseCgroup(string(b))
+}
+
+// UnifiedPath returns the cgroup v2 path ("0::" line) of lines, if any.
+func UnifiedPath(lines []CgroupLine) (string, bool) {
+	for _, l := range lines {
+		if l.HierarchyID == 0 && len(l.Controllers) == 0 {
+			return l.Path, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,171 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/container"
+	"github.com/nsxproject/nsx/namespace"
+	"github.com/nsxproject/nsx/procfs"
+)
+
+// Pinned is a target held open: a process pinned by a pidfd and a dirfd on its
+// /proc entry, or a namespace file. Close releases it.
+type Pinned struct {
+	Ref Ref
+	// PID is the target process, 0 for a namespace-file target.
+	PID int
+	// Pidfd pins the process; -1 when the kernel has no pidfds or for a
+	// namespace file. Fd 0 is a valid pidfd.
+	Pidfd int
+	// ProcDir is an O_PATH-free directory fd on /proc/PID, -1 when none.
+	// Files of the target are opened relative to it, so they belong to the
+	// pinned process even if the PID is reused.
+	ProcDir int
+	// StartTime is field 22 of /proc/PID/stat when the target was pinned.
+	StartTime uint64
+	// File is the namespace file of a namespace-file target, and FileKind
+	// its kind.
+	File     *os.File
+	FileKind namespace.Kind
+	// Container is the container the target was resolved from, or nil.
+	Container *container.Found
+}
+
+// ErrGone reports a target process that exited or was replaced.
+var ErrGone = errors.New("target process is gone")
+
+// PinPID pins process pid: it opens a pidfd first and /proc/PID afterwards,
+// then checks through the pidfd that the process is still the one the pidfd
+// names. inode, when non-zero, must be the pidfd's pidfs inode.
+func PinPID(pid int, inode uint64) (*Pinned, error) {
+	p := &Pinned{Ref: Ref{PID: pid, Inode: inode}, PID: pid, Pidfd: -1, ProcDir: -1}
+	fd, err := unix.PidfdOpen(pid, 0)
+	switch {
+	case err == nil:
+		p.Pidfd = fd
+		unix.CloseOnExec(fd)
+	case errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL):
+		// Kernel before 5.3 (or pidfds disabled): fall back to /proc alone.
+		if inode != 0 {
+			return nil, fmt.Errorf("PID:INODE needs pidfd support: %w", err)
+		}
+	default:
+		return nil, &os.PathError{Op: "pidfd_open", Path: strconv.Itoa(pid), Err: err}
+	}
+	if inode != 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(p.Pidfd, &st); err != nil || st.Ino != inode {
+			p.Close()
+			return nil, fmt.Errorf("failed to obtain a valid file descriptor for PID %d: %w", pid, unix.ESRCH)
+		}
+	}
+	dir, err := unix.Open(procfs.Root+"/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		p.Close()
+		return nil, &os.PathError{Op: "open", Path: procfs.Root + "/" + strconv.Itoa(pid), Err: err}
+	}
+	p.ProcDir = dir
+	if st, err := procfs.ReadStat(pid); err == nil {
+		p.StartTime = st.StartTime
+		if st.State == 'Z' {
+			p.Close()
+			return nil, fmt.Errorf("process %d is a zombie: %w", pid, ErrGone)
+		}
+	}
+	if err := p.Alive(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Pin pins the target the reference names.
+func (r Ref) Pin(ctx context.Context) (*Pinned, error) {
+	switch {
+	case r.Path != "":
+		f, err := os.Open(r.Path)
+		if err != nil {
+			return nil, err
+		}
+		k, err := namespace.KindOf(int(f.Fd()))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: not a namespace file", r.Path)
+		}
+		return &Pinned{Ref: r, Pidfd: -1, ProcDir: -1, File: f, FileKind: k}, nil
+	case r.Container != "":
+		found, err := container.Resolve(ctx, r.Container)
+		if err != nil {
+			return nil, err
+		}
+		p, err := PinPID(found.PID, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Container, err)
+		}
+		if found.StartTime != 0 && p.StartTime != found.StartTime {
+			p.Close()
+			return nil, fmt.Errorf("%s: process %d was replaced since the runtime recorded it: %w", r.Container, found.PID, ErrGone)
+		}
+		p.Ref = r
+		p.Container = found
+		return p, nil
+	}
+	return PinPID(r.PID, r.Inode)
+}
+
+// Alive checks through the pidfd that the pinned process still runs.
+func (p *Pinned) Alive() error {
+	if p.Pidfd < 0 {
+		if p.PID == 0 {
+			return nil
+		}
+		if err := unix.Kill(p.PID, 0); errors.Is(err, unix.ESRCH) {
+			return ErrGone
+		}
+		return nil
+	}
+	if err := unix.PidfdSendSignal(p.Pidfd, 0, nil, 0); errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("process %d: %w", p.PID, ErrGone)
+	}
+	return nil
+}
+
+// OpenNS opens the target's namespace of kind k, read-only and close-on-exec,
+// relative to the pinned /proc directory.
+func (p *Pinned) OpenNS(k namespace.Kind) (int, error) {
+	return p.OpenAt("ns/"+k.ProcName(), unix.O_RDONLY)
+}
+
+// OpenAt opens a file below the pinned /proc/PID, close-on-exec.
+func (p *Pinned) OpenAt(name string, flags int) (int, error) {
+	if p.ProcDir < 0 {
+		return -1, fmt.Errorf("%s: target has no process", name)
+	}
+	fd, err := unix.Openat(p.ProcDir, name, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: procfs.Root + "/" + strconv.Itoa(p.PID) + "/" + name, Err: err}
+	}
+	return fd, nil
+}
+
+// Close releases the pins.
+func (p *Pinned) Close() error {
+	if p.Pidfd >= 0 {
+		unix.Close(p.Pidfd)
+		p.Pidfd = -1
+	}
+	if p.ProcDir >= 0 {
+		unix.Close(p.ProcDir)
+		p.ProcDir = -1
+	}
+	if p.File != nil {
+		p.File.Close()
+	}
+	return nil
+}
