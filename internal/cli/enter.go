@@ -1,0 +1,464 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/internal/getopt"
+	"github.com/nsxproject/nsx/internal/spawn"
+	"github.com/nsxproject/nsx/namespace"
+	"github.com/nsxproject/nsx/nsenter"
+	"github.com/nsxproject/nsx/target"
+)
+
+// utilLinuxVersion is the util-linux release whose nsenter nsx matches.
+const utilLinuxVersion = "2.41"
+
+func init() {
+	register(&Command{
+		Name:    "enter",
+		Compat:  "nsenter",
+		Summary: "run a program in the namespaces of a process or container",
+		Run:     runEnter,
+		Help:    enterHelp,
+	})
+}
+
+// enterOptions is nsenter's option table, in util-linux's longopts order:
+// glibc lists ambiguous candidates in this order.
+var enterOptions = []getopt.Option{
+	{Short: 'a', Long: "all"},
+	{Short: 'h', Long: "help"},
+	{Short: 'V', Long: "version"},
+	{Short: 't', Long: "target", Arg: getopt.RequiredArg},
+	{Short: 'm', Long: "mount", Arg: getopt.OptionalArg},
+	{Short: 'u', Long: "uts", Arg: getopt.OptionalArg},
+	{Short: 'i', Long: "ipc", Arg: getopt.OptionalArg},
+	{Short: 'n', Long: "net", Arg: getopt.OptionalArg},
+	{Short: 'N', Long: "net-socket", Arg: getopt.RequiredArg},
+	{Short: 'p', Long: "pid", Arg: getopt.OptionalArg},
+	{Short: 'U', Long: "user", Arg: getopt.OptionalArg},
+	{Short: 'C', Long: "cgroup", Arg: getopt.OptionalArg},
+	{Short: 'T', Long: "time", Arg: getopt.OptionalArg},
+	{Short: 'S', Long: "setuid", Arg: getopt.RequiredArg},
+	{Short: 'G', Long: "setgid", Arg: getopt.RequiredArg},
+	{Short: 'r', Long: "root", Arg: getopt.OptionalArg},
+	{Short: 'w', Long: "wd", Arg: getopt.OptionalArg},
+	{Short: 'W', Long: "wdns", Arg: getopt.OptionalArg},
+	{Short: 'e', Long: "env"},
+	{Short: 'F', Long: "no-fork"},
+	{Short: 'c', Long: "join-cgroup"},
+	{Long: "preserve-credentials"},
+	{Long: "keep-caps"},
+	{Long: "user-parent"},
+	{Short: 'Z', Long: "follow-context"},
+}
+
+// nsxEnterOptions are the options only `nsx enter` has.
+var nsxEnterOptions = []getopt.Option{
+	{Long: "explain"},
+}
+
+// enterRequest is the parsed command line.
+type enterRequest struct {
+	opts      nsenter.Options
+	targetArg string
+	hasTarget bool
+	explain   bool
+	program   []string
+	help      bool
+	version   bool
+}
+
+// closeFiles closes what parsing opened.
+func (r *enterRequest) closeFiles() {
+	for _, f := range r.opts.Files {
+		f.Close()
+	}
+	for _, f := range []*os.File{r.opts.RootDir, r.opts.WorkDirFile} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// parseEnter parses argv as nsenter does: options are acted on in argv
+// order, so a file that cannot be opened is reported before a later bad
+// option, as util-linux does.
+func parseEnter(env *Env, args []string) (*enterRequest, int) {
+	table := enterOptions
+	if !env.Compat {
+		table = append(append([]getopt.Option{}, enterOptions...), nsxEnterOptions...)
+	}
+	p := &getopt.Parser{Options: table}
+	results, operands, perr := p.Parse(args)
+	r := &enterRequest{opts: nsenter.DefaultOptions()}
+	fail := func(format string, a ...any) (*enterRequest, int) {
+		r.closeFiles()
+		return nil, env.Errorf(format, a...)
+	}
+	wdSeen, wdnsSeen := false, false
+	for _, res := range results {
+		o, v := res.Option, res.Value
+		// util-linux 2.41.1 strips a leading '=' from these optional
+		// arguments ("-n=/path"); -r keeps it.
+		if res.HasValue && o.Short != 'r' && o.Arg == getopt.OptionalArg {
+			v = strings.TrimPrefix(v, "=")
+		}
+		switch o.Short {
+		case 'a':
+			r.opts.All = true
+		case 'h':
+			r.help = true
+			return r, 0
+		case 'V':
+			r.version = true
+			return r, 0
+		case 't':
+			r.targetArg, r.hasTarget = v, true
+			if env.Compat {
+				if _, _, err := target.ParsePID(strings.TrimLeft(v, " \t+")); err != nil {
+					return fail("failed to parse pid: '%s'", v)
+				}
+				r.targetArg = strings.TrimLeft(v, " \t+")
+			}
+		case 'm', 'u', 'i', 'n', 'p', 'U', 'C', 'T':
+			k := kindOfOption(o.Short)
+			if !res.HasValue {
+				r.opts.Kinds = r.opts.Kinds.Add(k)
+				continue
+			}
+			f, err := os.Open(v)
+			if err != nil {
+				return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+			}
+			if r.opts.Files == nil {
+				r.opts.Files = map[namespace.Kind]*os.File{}
+			}
+			if old := r.opts.Files[k]; old != nil {
+				old.Close()
+			}
+			r.opts.Files[k] = f
+		case 'N':
+			n, err := strconv.ParseUint(v, 10, 31)
+			if err != nil {
+				return fail("failed to parse file descriptor: '%s'", v)
+			}
+			r.opts.NetSocketFd = int(n)
+		case 'S', 'G':
+			what := map[rune]string{'S': "uid", 'G': "gid"}[o.Short]
+			if v == "follow" {
+				if o.Short == 'S' {
+					r.opts.FollowUID = true
+				} else {
+					r.opts.FollowGID = true
+				}
+				continue
+			}
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil || n == 0xffffffff {
+				return fail("failed to parse %s: '%s'", what, v)
+			}
+			if o.Short == 'S' {
+				r.opts.UID = int(n)
+			} else {
+				r.opts.GID = int(n)
+			}
+		case 'r':
+			r.opts.Root = true
+			if res.HasValue {
+				f, err := os.Open(v)
+				if err != nil {
+					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+				}
+				r.opts.RootDir = f
+			}
+		case 'w':
+			if wdnsSeen {
+				return fail("mutually exclusive arguments: --wdns --wd")
+			}
+			wdSeen = true
+			r.opts.WorkDir = true
+			if res.HasValue {
+				f, err := os.Open(v)
+				if err != nil {
+					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+				}
+				r.opts.WorkDirFile = f
+			}
+		case 'W':
+			if wdSeen {
+				return fail("mutually exclusive arguments: --wdns --wd")
+			}
+			wdnsSeen = true
+			r.opts.WdnsGiven = true
+			if res.HasValue {
+				r.opts.WorkDirInNS = v
+			}
+		case 'e':
+			r.opts.TargetEnv = true
+		case 'F':
+			r.opts.NoFork = true
+		case 'c':
+			r.opts.JoinCgroup = true
+		case 'Z':
+			r.opts.FollowContext = true
+		case 0:
+			switch o.Long {
+			case "preserve-credentials":
+				r.opts.PreserveCredentials = true
+			case "keep-caps":
+				r.opts.KeepCaps = true
+			case "user-parent":
+				r.opts.UserParent = true
+			case "explain":
+				r.explain = true
+			}
+		}
+	}
+	if perr != nil {
+		r.closeFiles()
+		fmt.Fprintf(env.Stderr, "%s: %s\n", env.Argv0, perr)
+		fmt.Fprintf(env.Stderr, "Try '%s --help' for more information.\n", env.Prog)
+		return nil, 1
+	}
+	r.program = operands
+	if !env.Compat {
+		// nsx enter: no namespace option means all of them, and without
+		// -t the first operand names the target.
+		if r.opts.Kinds == 0 && len(r.opts.Files) == 0 && !r.opts.All && r.opts.NetSocketFd < 0 && !r.opts.UserParent {
+			r.opts.All = true
+		}
+		if !r.hasTarget && needsTarget(&r.opts) {
+			if len(operands) == 0 {
+				return fail("no target given: name a PID, PID:INODE, namespace file or container (e.g. docker:web1)")
+			}
+			r.targetArg, r.hasTarget = operands[0], true
+			r.program = operands[1:]
+			// "nsx enter TARGET -- cmd": getopt stopped at TARGET, so the
+			// "--" that separates the program is still there.
+			if len(r.program) > 0 && r.program[0] == "--" {
+				r.program = r.program[1:]
+			}
+		}
+	}
+	return r, 0
+}
+
+func kindOfOption(c rune) namespace.Kind {
+	for _, k := range namespace.All {
+		if k.ShortOption() == c {
+			return k
+		}
+	}
+	return 0
+}
+
+// needsTarget reports whether the options refer to the target process.
+func needsTarget(o *nsenter.Options) bool {
+	for _, k := range o.Kinds.Kinds() {
+		if _, ok := o.Files[k]; !ok {
+			return true
+		}
+	}
+	return o.All || (o.Root && o.RootDir == nil) || (o.WorkDir && o.WorkDirFile == nil) ||
+		o.TargetEnv || o.FollowUID || o.FollowGID || o.JoinCgroup || o.NetSocketFd >= 0 || o.UserParent || o.FollowContext
+}
+
+func unwrap(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return err
+}
+
+func runEnter(env *Env, args []string) int {
+	r, code := parseEnter(env, args)
+	if r == nil {
+		return code
+	}
+	defer r.closeFiles()
+	switch {
+	case r.help:
+		enterHelp(env.Stdout, env)
+		return 0
+	case r.version:
+		if env.Compat {
+			fmt.Fprintf(env.Stdout, "nsenter from util-linux %s (nsx %s)\n", utilLinuxVersion, Version)
+		} else {
+			fmt.Fprintf(env.Stdout, "nsx %s\n", Version)
+		}
+		return 0
+	}
+
+	var t *target.Pinned
+	if r.hasTarget && needsTarget(&r.opts) {
+		var err error
+		t, err = pinTarget(env, r)
+		if err != nil {
+			return env.Errorf("%s", err)
+		}
+		defer t.Close()
+	}
+	if r.opts.FollowContext {
+		if t == nil {
+			return env.Errorf("no target PID specified for --follow-context")
+		}
+		if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
+			return env.Errorf("--follow-context: SELinux contexts are not supported by nsx yet")
+		}
+	}
+
+	cmd := &nsenter.Cmd{Target: t, Options: r.opts, Stdin: env.Stdin, Stdout: fileOf(env.Stdout), Stderr: fileOf(env.Stderr), RelayStops: true}
+	if len(r.program) > 0 {
+		cmd.Path, cmd.Args = r.program[0], r.program
+	}
+	if r.explain {
+		plan, err := cmd.Plan()
+		if err != nil {
+			return reportEnterError(env, err)
+		}
+		plan.Print(env.Stdout)
+		return 0
+	}
+	if r.opts.NoFork {
+		return reportEnterError(env, cmd.Exec())
+	}
+	if err := cmd.Start(); err != nil {
+		return reportEnterError(env, err)
+	}
+	err := cmd.Wait()
+	var ee *nsenter.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.Status.Signaled() {
+			spawn.DieOfSignal(ee.Status.Signal())
+			return 1 // the signal was ignored
+		}
+		return ee.Status.ExitStatus()
+	}
+	return env.Errorf("%s", err)
+}
+
+// fileOf passes an *os.File through so the child inherits it directly.
+func fileOf(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok {
+		return f
+	}
+	return w
+}
+
+func reportEnterError(env *Env, err error) int {
+	var ne *nsenter.Error
+	if errors.As(err, &ne) {
+		env.Errorf("%s", ne)
+		return ne.ExitCode
+	}
+	return env.Errorf("%s", err)
+}
+
+// pinTarget pins the target. A PID that does not exist is reported as
+// util-linux reports it: naming the first file it would have opened.
+func pinTarget(env *Env, r *enterRequest) (*target.Pinned, error) {
+	ref, err := target.Parse(r.targetArg)
+	if err != nil {
+		return nil, err
+	}
+	if env.Compat && ref.PID == 0 {
+		return nil, fmt.Errorf("failed to parse pid: '%s'", r.targetArg)
+	}
+	t, err := ref.Pin(context.Background())
+	if err == nil {
+		return t, nil
+	}
+	if ref.PID == 0 || !(errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENOENT) || errors.Is(err, target.ErrGone)) {
+		return nil, err
+	}
+	if ref.Inode != 0 {
+		return nil, err
+	}
+	enoent := nsenter.Strerror(unix.ENOENT)
+	o := &r.opts
+	if o.All {
+		return nil, fmt.Errorf("stat of /proc/%d/ns/user failed: %s", ref.PID, enoent)
+	}
+	for _, k := range namespace.All {
+		if _, file := o.Files[k]; o.Kinds.Has(k) && !file {
+			return nil, fmt.Errorf("cannot open /proc/%d/ns/%s: %s", ref.PID, k.ProcName(), enoent)
+		}
+	}
+	switch {
+	case o.Root && o.RootDir == nil:
+		return nil, fmt.Errorf("cannot open /proc/%d/root: %s", ref.PID, enoent)
+	case o.WorkDir && o.WorkDirFile == nil:
+		return nil, fmt.Errorf("cannot open /proc/%d/cwd: %s", ref.PID, enoent)
+	case o.TargetEnv:
+		return nil, fmt.Errorf("cannot open /proc/%d/environ: %s", ref.PID, enoent)
+	}
+	return nil, fmt.Errorf("failed to pidfd_open() for %d: %s", ref.PID, nsenter.Strerror(unix.ESRCH))
+}
+
+func enterHelp(w io.Writer, env *Env) {
+	name := "nsenter"
+	usage := " nsenter [options] [<program> [<argument>...]]\n"
+	extra := ""
+	if !env.Compat {
+		name = "nsx enter"
+		usage = " nsx enter [options] [--target] <target> [--] [<program> [<argument>...]]\n"
+		extra = `
+nsx options:
+     --explain          print what would be entered, in which order, and why;
+                          run nothing
+
+A target is a PID, PID:INODE, a namespace file, or a container: docker:NAME,
+podman:NAME, containerd:[NAMESPACE/]ID, cri:ID or cri:NAMESPACE/POD/CONTAINER,
+or a bare container name. Without a namespace option, nsx enter enters all of
+the target's namespaces (-a).
+`
+	}
+	_ = name
+	fmt.Fprint(w, "\nUsage:\n"+usage+`
+Run a program with namespaces of other processes.
+
+Options:
+ -a, --all              enter all namespaces
+ -t, --target <pid>     target process to get namespaces from
+ -m, --mount[=<file>]   enter mount namespace
+ -u, --uts[=<file>]     enter UTS namespace (hostname etc)
+ -i, --ipc[=<file>]     enter System V IPC namespace
+ -n, --net[=<file>]     enter network namespace
+ -N, --net-socket <fd>  enter socket's network namespace (use with --target)
+ -p, --pid[=<file>]     enter pid namespace
+ -C, --cgroup[=<file>]  enter cgroup namespace
+ -U, --user[=<file>]    enter user namespace
+     --user-parent      enter parent user namespace
+ -T, --time[=<file>]    enter time namespace
+ -S, --setuid <uid>|follow  set uid in entered namespace
+ -G, --setgid <gid>|follow  set gid in entered namespace
+     --preserve-credentials do not touch uids or gids
+     --keep-caps        retain capabilities granted in user namespaces
+ -r, --root[=<dir>]     set the root directory
+ -w, --wd[=<dir>]       set the working directory
+ -W, --wdns[=<dir>]     set the working directory in namespace
+ -e, --env              inherit environment variables from target process
+ -F, --no-fork          do not fork before exec'ing <program>
+ -c, --join-cgroup      join the cgroup of the target process
+ -Z, --follow-context   set SELinux context according to --target PID
+`+extra+`
+ -h, --help             display this help
+ -V, --version          display version
+
+For more details see nsenter(1).
+`)
+}

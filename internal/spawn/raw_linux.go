@@ -1,0 +1,123 @@
+package spawn
+
+import "unsafe"
+
+// The child reports the step that failed to the parent over a close-on-exec
+// pipe; a successful execve closes the pipe and the parent reads nothing.
+
+// Stage names the step of the child's sequence that failed.
+type Stage int32
+
+// Stages of the child's sequence, in the order it runs them.
+const (
+	StageNone Stage = iota
+	StageStdio
+	StageJoin
+	StageRootDir
+	StageChroot
+	StageChdirRoot
+	StageWdns
+	StageCwd
+	StageCwdEscape
+	StageCgroup
+	StageFork
+	StageSetgroups
+	StageSetgid
+	StageSetuid
+	StageCapget
+	StageCapset
+	StageAmbient
+	StageExec
+)
+
+// report is what the child writes on failure: the stage, the index of the
+// join entry (for StageJoin) and the errno.
+type report struct {
+	stage Stage
+	index int32
+	errno int32
+}
+
+const maxJoins = 24
+
+// rawJoin is one setns call: fd is a namespace file or a pidfd, nstype the
+// kind or, for a pidfd, the mask of kinds.
+type rawJoin struct {
+	fd     int32
+	nstype uint32
+	// fatal entries run in the second pass and fail the child; the others
+	// run in the first pass and may fail silently.
+	fatal bool
+	// sameAs, for a second-pass entry, is the index of the first-pass entry
+	// joining the same namespaces; it is skipped when that one succeeded.
+	sameAs int8
+}
+
+// capHeader and capData are the kernel's _LINUX_CAPABILITY_VERSION_3 layout.
+type capHeader struct {
+	version uint32
+	pid     int32
+}
+
+type capData struct {
+	effective   uint32
+	permitted   uint32
+	inheritable uint32
+}
+
+// cloneArgs is struct clone_args of clone3(2).
+type cloneArgs struct {
+	flags      uint64
+	pidFD      uint64
+	childTID   uint64
+	parentTID  uint64
+	exitSignal uint64
+	stack      uint64
+	stackSize  uint64
+	tls        uint64
+	setTID     uint64
+	setTIDSize uint64
+	cgroup     uint64
+}
+
+// rawSpec is everything the child needs, laid out so that the child only
+// reads it and writes integers: no Go pointer is stored after the fork, so
+// no write barrier can run there. Pointers to strings and arrays are kept
+// alive by the Go-typed fields of the enclosing proc.
+type rawSpec struct {
+	joins  [maxJoins]rawJoin
+	njoins int
+
+	nodump         bool
+	setgroupsEarly bool
+
+	stdio [3]int32 // source fd for 0, 1, 2, or -1 to inherit
+
+	rootFd   int32
+	wdnsPath uintptr // NUL-terminated path, or 0
+	cwdFd    int32
+	checkCwd bool
+	cwdBuf   unsafe.Pointer
+	cwdLen   uintptr
+
+	forkForPID bool
+
+	setgroups bool
+	gid       int64 // -1: keep
+	uid       int64 // -1: keep
+	keepCaps  bool
+
+	errPipe int32
+
+	argv   uintptr // *[n]uintptr, NUL-terminated
+	envp   uintptr
+	shArgv uintptr // argv for /bin/sh when the program is a script without #!
+	shPath uintptr
+	shSlot unsafe.Pointer // &shArgv[1], written with the script's path
+
+	cands  [64]uintptr // paths to try, in PATH order
+	ncands int
+
+	clone cloneArgs
+	pidfd int32 // written by clone3 in the parent
+}

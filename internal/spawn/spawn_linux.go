@@ -1,0 +1,380 @@
+package spawn
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Join is one setns call of the child.
+type Join struct {
+	// Fd is a namespace file, or a pidfd when Mask has several kinds.
+	Fd int
+	// Mask is the kind of the namespace file, or the kinds to join
+	// through the pidfd.
+	Mask uint32
+}
+
+// Spec describes the child to start. Fds in it belong to the caller and
+// stay open; they should be close-on-exec.
+type Spec struct {
+	// Tolerant joins run first with the caller's privileges; failures are
+	// forgiven and retried after User. Explicit namespace files come after
+	// the pidfd join, as util-linux orders them.
+	Tolerant []Join
+	// User, when set, is joined first in the second pass.
+	User *Join
+	// PrejoinPID, when >= 0, is a PID namespace fd (or pidfd) the parent
+	// thread joins before cloning, so the child is born in that namespace
+	// and needs no second fork. If that fails, the child forks again.
+	PrejoinPID int
+	// PIDMask is the setns type to use with PrejoinPID.
+	PIDMask uint32
+	// ForkForPID makes the child fork once more after joining, so that the
+	// program is in the PID namespace joined (when PrejoinPID could not).
+	ForkForPID bool
+
+	// NoDump makes the child non-dumpable until execve, so processes in
+	// the target cannot ptrace it while it holds host resources.
+	NoDump bool
+	// DropGroupsEarly tries setgroups(0) before the joins (util-linux does
+	// this while still privileged in the caller's user namespace).
+	DropGroupsEarly bool
+
+	// Stdio are the fds to become 0, 1 and 2; -1 leaves the inherited one.
+	Stdio [3]int
+
+	// RootFd, when >= 0, becomes the root directory (fchdir + chroot).
+	RootFd int
+	// WdnsPath, when set, is the directory to change to after the root.
+	WdnsPath string
+	// CwdFd, when >= 0 and WdnsPath is empty, becomes the working directory.
+	CwdFd int
+	// CheckCwd refuses to run the program when its working directory is
+	// not reachable from its root.
+	CheckCwd bool
+	// CgroupFd, when >= 0, is a cgroup v2 directory the child is born in
+	// (clone3 CLONE_INTO_CGROUP).
+	CgroupFd int
+
+	// SetGroups drops supplementary groups; Gid and Uid, when >= 0, are set.
+	SetGroups bool
+	GID, UID  int
+	// KeepCaps raises the permitted capabilities as ambient ones.
+	KeepCaps bool
+
+	// Path is the program as the user named it; Argv its arguments
+	// (Argv[0] included) and Env its environment. A Path without '/' is
+	// searched in the PATH of Env.
+	Path string
+	Argv []string
+	Env  []string
+}
+
+// ChildError is a failure of the child before the program ran.
+type ChildError struct {
+	Stage Stage
+	// Index is the failing join, counted over Tolerant then User, for
+	// StageJoin.
+	Index int
+	Errno syscall.Errno
+}
+
+func (e *ChildError) Error() string {
+	return fmt.Sprintf("spawn: stage %d (join %d): %v", e.Stage, e.Index, e.Errno)
+}
+
+func (e *ChildError) Unwrap() error { return e.Errno }
+
+// Process is a started child.
+type Process struct {
+	Pid   int
+	Pidfd int // -1 when the kernel gave none
+}
+
+// prepared holds the raw spec and the memory it points into.
+type prepared struct {
+	raw  rawSpec
+	keep [][]byte
+	vecs [][]uintptr
+	buf  []byte
+	// joinOf maps a raw join entry to the caller's join index.
+	joinOf []int
+}
+
+func prepare(s *Spec) (*prepared, error) {
+	p := &prepared{}
+	r := &p.raw
+	addJoin := func(j Join, fatal bool, sameAs int, callerIndex int) error {
+		if r.njoins >= maxJoins {
+			return errors.New("spawn: too many namespaces to join")
+		}
+		r.joins[r.njoins] = rawJoin{fd: int32(j.Fd), nstype: j.Mask, fatal: fatal, sameAs: int8(sameAs)}
+		r.njoins++
+		p.joinOf = append(p.joinOf, callerIndex)
+		return nil
+	}
+	for i, j := range s.Tolerant {
+		if err := addJoin(j, false, -1, i); err != nil {
+			return nil, err
+		}
+	}
+	if s.User != nil {
+		if err := addJoin(*s.User, true, -1, len(s.Tolerant)); err != nil {
+			return nil, err
+		}
+	}
+	for i, j := range s.Tolerant {
+		if err := addJoin(j, true, i, i); err != nil {
+			return nil, err
+		}
+	}
+	r.nodump = s.NoDump
+	r.setgroupsEarly = s.DropGroupsEarly
+	for i := range r.stdio {
+		r.stdio[i] = int32(s.Stdio[i])
+	}
+	r.rootFd = int32(s.RootFd)
+	r.cwdFd = int32(s.CwdFd)
+	if s.WdnsPath != "" {
+		var b []byte
+		r.wdnsPath, b = cstr(s.WdnsPath)
+		p.keep = append(p.keep, b)
+	}
+	if s.CheckCwd {
+		p.buf = make([]byte, 4096)
+		r.checkCwd = true
+		r.cwdBuf = unsafe.Pointer(&p.buf[0])
+		r.cwdLen = uintptr(len(p.buf))
+	}
+	r.forkForPID = s.ForkForPID
+	r.setgroups = s.SetGroups
+	r.gid, r.uid = int64(s.GID), int64(s.UID)
+	r.keepCaps = s.KeepCaps
+
+	var v []uintptr
+	r.argv, v = cstrv(s.Argv, &p.keep)
+	p.vecs = append(p.vecs, v)
+	r.envp, v = cstrv(s.Env, &p.keep)
+	p.vecs = append(p.vecs, v)
+	sh := append([]string{"/bin/sh", ""}, s.Argv[1:]...)
+	r.shArgv, v = cstrv(sh, &p.keep)
+	p.vecs = append(p.vecs, v)
+	r.shSlot = unsafe.Pointer(&v[1])
+	var b []byte
+	r.shPath, b = cstr("/bin/sh")
+	p.keep = append(p.keep, b)
+
+	cands := Candidates(s.Path, s.Env)
+	if len(cands) > len(r.cands) {
+		cands = cands[:len(r.cands)]
+	}
+	for i, c := range cands {
+		r.cands[i], b = cstr(c)
+		p.keep = append(p.keep, b)
+	}
+	r.ncands = len(cands)
+
+	r.clone.flags = clonePidfd
+	r.clone.exitSignal = uint64(unix.SIGCHLD)
+	r.clone.pidFD = pidfdAddr(r)
+	if s.CgroupFd >= 0 {
+		r.clone.flags |= cloneIntoCG
+		r.clone.cgroup = uint64(s.CgroupFd)
+	}
+	return p, nil
+}
+
+// Candidates lists the paths execvp(3) would try for program in env's PATH.
+func Candidates(program string, env []string) []string {
+	if strings.Contains(program, "/") {
+		return []string{program}
+	}
+	path := "/bin:/usr/bin" // glibc's default when PATH is unset
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	var out []string
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			out = append(out, program)
+			continue
+		}
+		out = append(out, dir+"/"+program)
+	}
+	return out
+}
+
+// Start clones the child, which joins, changes root and credentials and
+// executes the program. It returns once the program runs (or the child
+// failed, as a *ChildError after reaping the child).
+func Start(s *Spec) (*Process, error) {
+	p, err := prepare(s)
+	if err != nil {
+		return nil, err
+	}
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		return nil, os.NewSyscallError("pipe2", err)
+	}
+	p.raw.errPipe = int32(pipe[1])
+
+	type result struct {
+		pid, pidfd int
+		err        syscall.Errno
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		tainted := false
+		if s.PrejoinPID >= 0 {
+			if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err == nil {
+				tainted = true
+			} else {
+				p.raw.forkForPID = true
+			}
+		}
+		pid, pidfd, e := fork(&p.raw)
+		done <- result{pid, pidfd, e}
+		if !tainted {
+			runtime.UnlockOSThread()
+		}
+		// A thread whose PID namespace for children changed exits with
+		// its goroutine rather than serve other goroutines.
+	}()
+	res := <-done
+	unix.Close(pipe[1])
+	runtime.KeepAlive(p)
+	if res.err != 0 {
+		unix.Close(pipe[0])
+		return nil, os.NewSyscallError("clone", res.err)
+	}
+	proc := &Process{Pid: res.pid, Pidfd: res.pidfd}
+	var rep report
+	n, rerr := readFull(pipe[0], (*[unsafe.Sizeof(rep)]byte)(unsafe.Pointer(&rep))[:])
+	unix.Close(pipe[0])
+	if rerr != nil || n == 0 {
+		return proc, nil
+	}
+	// The child failed before exec and exits on its own; reap it.
+	proc.Wait(false)
+	proc.Release()
+	ce := &ChildError{Stage: rep.stage, Index: -1, Errno: syscall.Errno(rep.errno)}
+	if rep.stage == StageJoin && int(rep.index) < len(p.joinOf) {
+		ce.Index = p.joinOf[rep.index]
+	}
+	return nil, ce
+}
+
+func readFull(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := unix.Read(fd, b[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// ExecInPlace runs the sequence on the calling goroutine's thread and
+// executes the program in place of this process (--no-fork). User and time
+// namespaces cannot be joined this way. It returns only on failure; the
+// thread is then unusable and the caller should exit.
+func ExecInPlace(s *Spec) error {
+	if s.User != nil {
+		return errors.New("spawn: a user namespace needs a forked child")
+	}
+	p, err := prepare(s)
+	if err != nil {
+		return err
+	}
+	p.raw.forkForPID = false
+	runtime.LockOSThread()
+	// Mount joins and chroot need an fs_struct this thread does not share.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return os.NewSyscallError("unshare", err)
+	}
+	st, idx, e := runInPlace(&p.raw)
+	runtime.KeepAlive(p)
+	ce := &ChildError{Stage: st, Index: -1, Errno: e}
+	if st == StageJoin && int(idx) < len(p.joinOf) {
+		ce.Index = p.joinOf[idx]
+	}
+	return ce
+}
+
+// Wait waits for the process to end and returns its status. With
+// relayStops, a stop of the child stops this process too (as a shell's job
+// would see it) and continuing this process continues the child.
+func (p *Process) Wait(relayStops bool) (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	opts := 0
+	if relayStops {
+		opts = unix.WUNTRACED
+	}
+	for {
+		_, err := unix.Wait4(p.Pid, &ws, opts, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return ws, os.NewSyscallError("wait4", err)
+		}
+		if ws.Stopped() {
+			unix.Kill(os.Getpid(), unix.SIGSTOP)
+			unix.Kill(p.Pid, unix.SIGCONT)
+			continue
+		}
+		return ws, nil
+	}
+}
+
+// Signal sends sig to the process through its pidfd when it has one.
+func (p *Process) Signal(sig unix.Signal) error {
+	if p.Pidfd >= 0 {
+		return unix.PidfdSendSignal(p.Pidfd, sig, nil, 0)
+	}
+	return unix.Kill(p.Pid, sig)
+}
+
+// Release closes the pidfd.
+func (p *Process) Release() {
+	if p.Pidfd >= 0 {
+		unix.Close(p.Pidfd)
+		p.Pidfd = -1
+	}
+}
+
+// DieOfSignal ends this process with sig the way the child ended: with the
+// default action, so a shell sees 128+sig. It returns only if that fails.
+func DieOfSignal(sig unix.Signal) {
+	// The Go runtime handles most signals itself; restore the kernel's
+	// default action and unblock the signal before raising it.
+	type sigaction struct {
+		handler  uintptr
+		flags    uint64
+		restorer uintptr
+		mask     uint64
+	}
+	var sa sigaction // SIG_DFL
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
+	set := uint64(1) << (uint(sig) - 1)
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
+}

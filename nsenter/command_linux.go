@@ -1,0 +1,853 @@
+package nsenter
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/internal/spawn"
+	"github.com/nsxproject/nsx/namespace"
+	"github.com/nsxproject/nsx/procfs"
+	"github.com/nsxproject/nsx/target"
+)
+
+// Cmd is a program to run inside a target's namespaces, used like exec.Cmd.
+type Cmd struct {
+	// Target is the process whose namespaces are entered; it may be nil
+	// when every namespace comes from Options.Files.
+	Target  *target.Pinned
+	Options Options
+	// Path is the program, searched in PATH inside the target when it has
+	// no '/'. Empty runs a login shell ($SHELL, else /bin/sh).
+	Path string
+	// Args holds the arguments including Args[0]; nil means {Path}.
+	Args []string
+	// Env is the environment; nil means this process's (or the target's
+	// with Options.TargetEnv).
+	Env []string
+	// Stdin, Stdout and Stderr are the program's standard streams. An
+	// *os.File is passed as is; other values are copied through pipes;
+	// nil is /dev/null.
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// RelayStops makes Wait stop this process while the program is stopped
+	// and continue the program when this process is continued, as nsenter
+	// does for shells' job control.
+	RelayStops bool
+
+	// Process is the started program (or the process relaying for it).
+	Process *spawn.Process
+	// ProcessState is set by Wait.
+	ProcessState *unix.WaitStatus
+
+	closeAfter []io.Closer
+	copiers    []func() error
+	copyErr    chan error
+}
+
+// Command returns a Cmd that runs name with args in the namespaces that opts
+// select of target t.
+func Command(t *target.Pinned, opts Options, name string, args ...string) *Cmd {
+	return &Cmd{Target: t, Options: opts, Path: name, Args: append([]string{name}, args...)}
+}
+
+// ExitError reports a program that did not exit with status 0.
+type ExitError struct {
+	Status unix.WaitStatus
+}
+
+func (e *ExitError) Error() string {
+	if e.Status.Signaled() {
+		return "signal: " + e.Status.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(e.Status.ExitStatus())
+}
+
+// Run starts the program and waits for it.
+func (c *Cmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// Start enters and starts the program; it returns once the program runs.
+func (c *Cmd) Start() error {
+	if c.Process != nil {
+		return errors.New("nsenter: already started")
+	}
+	b, err := c.build(false)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	if err := c.stdio(b.spec); err != nil {
+		return err
+	}
+	p, err := spawn.Start(b.spec)
+	c.closeFiles()
+	if err != nil {
+		return b.childError(err)
+	}
+	c.Process = p
+	c.copyErr = make(chan error, len(c.copiers))
+	for _, f := range c.copiers {
+		go func() { c.copyErr <- f() }()
+	}
+	return nil
+}
+
+// Wait waits for the program and its I/O copies to finish. A non-zero exit
+// or a death by signal is an *ExitError.
+func (c *Cmd) Wait() error {
+	if c.Process == nil {
+		return errors.New("nsenter: not started")
+	}
+	ws, err := c.Process.Wait(c.RelayStops)
+	c.Process.Release()
+	if err != nil {
+		return err
+	}
+	c.ProcessState = &ws
+	var copyErr error
+	for range c.copiers {
+		if e := <-c.copyErr; e != nil && copyErr == nil {
+			copyErr = e
+		}
+	}
+	if ws.Exited() && ws.ExitStatus() == 0 {
+		return copyErr
+	}
+	return &ExitError{Status: ws}
+}
+
+// Exec enters and executes the program in place of this process, without a
+// fork (nsenter -F). It returns only on failure. User and time namespaces
+// cannot be entered this way: the kernel requires a single-threaded process
+// for them, and a Go program never is one.
+func (c *Cmd) Exec() error {
+	b, err := c.build(true)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	return b.childError(spawn.ExecInPlace(b.spec))
+}
+
+// Plan returns what Start would do, without doing it.
+func (c *Cmd) Plan() (*Plan, error) {
+	b, err := c.build(c.Options.NoFork)
+	if err != nil {
+		return nil, err
+	}
+	b.close()
+	return b.plan, nil
+}
+
+// build is the state of one preparation: fds opened for the child and the
+// messages for each join entry.
+type build struct {
+	spec     *spawn.Spec
+	plan     *Plan
+	fds      []int
+	joinMsgs []string // per Tolerant entry, then the User entry
+	program  string
+}
+
+func (b *build) close() {
+	for _, fd := range b.fds {
+		unix.Close(fd)
+	}
+	b.fds = nil
+}
+
+func (b *build) keep(fd int) int {
+	b.fds = append(b.fds, fd)
+	return fd
+}
+
+func (b *build) childError(err error) error {
+	var ce *spawn.ChildError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	e := ce.Errno
+	switch ce.Stage {
+	case spawn.StageJoin:
+		if ce.Index >= 0 && ce.Index < len(b.joinMsgs) {
+			return errorf(e, "%s", b.joinMsgs[ce.Index])
+		}
+		return errorf(e, "reassociate to namespaces failed")
+	case spawn.StageRootDir:
+		return errorf(e, "change directory by root file descriptor failed")
+	case spawn.StageChroot:
+		return errorf(nil, "chroot failed")
+	case spawn.StageChdirRoot:
+		return errorf(nil, "cannot change directory to /")
+	case spawn.StageWdns:
+		return errorf(e, "cannot open current working directory")
+	case spawn.StageCwd:
+		return errorf(e, "change directory by working directory file descriptor failed")
+	case spawn.StageCwdEscape:
+		return errorf(nil, "the working directory is outside the root directory: refusing to run the program there")
+	case spawn.StageCgroup:
+		return errorf(e, "write cgroup.procs failed")
+	case spawn.StageFork:
+		return errorf(e, "fork failed")
+	case spawn.StageSetgroups:
+		return errorf(e, "setgroups failed")
+	case spawn.StageSetgid:
+		return errorf(e, "setgid() failed")
+	case spawn.StageSetuid:
+		return errorf(e, "setuid() failed")
+	case spawn.StageCapget:
+		return errorf(e, "capget failed")
+	case spawn.StageCapset:
+		return errorf(e, "capset failed")
+	case spawn.StageAmbient:
+		return errorf(e, "prctl(PR_CAP_AMBIENT) failed")
+	case spawn.StageStdio:
+		return errorf(e, "cannot set up standard streams")
+	case spawn.StageExec:
+		code := 126
+		if e == syscall.ENOENT {
+			code = 127
+		}
+		return &Error{Msg: "failed to execute " + b.program, Err: e, ExitCode: code}
+	}
+	return err
+}
+
+// build turns the options into a spawn spec and a plan.
+func (c *Cmd) build(inPlace bool) (_ *build, err error) {
+	o := &c.Options
+	t := c.Target
+	b := &build{plan: &Plan{UID: -1, GID: -1}}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	s := &spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}
+	b.spec = s
+	p := b.plan
+	if t != nil {
+		p.Target = t.Ref.String()
+		if t.Container != nil {
+			p.Target += fmt.Sprintf(" (%s %s, PID %d, found by %s)", t.Container.Runtime, shortID(t.Container.ID), t.PID, t.Container.Source)
+		} else if t.PID != 0 {
+			p.Target = fmt.Sprintf("PID %d", t.PID)
+		}
+	}
+
+	// Which kinds, from where.
+	want := o.Kinds
+	files := map[namespace.Kind]int{}
+	for k, f := range o.Files {
+		files[k] = int(f.Fd())
+		want = want.Add(k)
+	}
+	if t != nil && t.File != nil {
+		// A namespace-file target stands for its own kind.
+		files[t.FileKind] = int(t.File.Fd())
+		want = want.Add(t.FileKind)
+	}
+	needPID := func(what string) error {
+		if t == nil || t.PID == 0 {
+			return errorf(nil, "no target PID specified%s", what)
+		}
+		return nil
+	}
+	if o.All {
+		if err := needPID(" for --all"); err != nil {
+			return nil, err
+		}
+	}
+	supported := namespace.Supported()
+	own := map[namespace.Kind]namespace.ID{}
+	ids := map[namespace.Kind]namespace.ID{}
+	ownID := func(k namespace.Kind) namespace.ID {
+		if id, ok := own[k]; ok {
+			return id
+		}
+		id, _ := namespace.StatPath("/proc/self/ns/" + k.ProcName())
+		own[k] = id
+		return id
+	}
+	targetID := func(k namespace.Kind) (namespace.ID, error) {
+		if id, ok := ids[k]; ok {
+			return id, nil
+		}
+		fd, err := t.OpenNS(k)
+		if err != nil {
+			return 0, err
+		}
+		id, err := namespace.Stat(fd)
+		unix.Close(fd)
+		ids[k] = id
+		return id, err
+	}
+	if o.All {
+		for _, k := range namespace.All {
+			if want.Has(k) {
+				continue
+			}
+			if !supported.Has(k) {
+				p.Skipped = append(p.Skipped, Skip{k, "this kernel has no such namespace"})
+				continue
+			}
+			if _, explicit := files[k]; explicit {
+				continue
+			}
+			if k == namespace.User {
+				id, err := targetID(k)
+				if err != nil {
+					return nil, errorf(unwrapErrno(err), "stat of /proc/%d/ns/user failed", t.PID)
+				}
+				if id == ownID(k) {
+					p.Skipped = append(p.Skipped, Skip{k, fmt.Sprintf("user:[%d] is nsx's own user namespace (the kernel refuses to re-enter it)", id)})
+					continue
+				}
+			}
+			want = want.Add(k)
+		}
+	}
+	fromTarget := namespace.Set(0)
+	for _, k := range want.Kinds() {
+		if _, ok := files[k]; !ok {
+			fromTarget = fromTarget.Add(k)
+		}
+	}
+	if o.NetSocketFd >= 0 || o.UserParent {
+		if err := needPID(""); err != nil {
+			return nil, err
+		}
+	}
+	if fromTarget != 0 {
+		if err := needPID(""); err != nil {
+			return nil, err
+		}
+	}
+	if want == 0 && o.NetSocketFd < 0 && !o.UserParent {
+		return nil, errorf(nil, "no namespace specified")
+	}
+	if inPlace && (want.Has(namespace.User) || want.Has(namespace.Time) || o.UserParent) {
+		return nil, errorf(nil, "--no-fork cannot enter a user or time namespace: the kernel lets only a single-threaded process join those, and nsx (a Go program) is multithreaded; drop -F and nsx forks a single-threaded child for them")
+	}
+
+	// The net namespace of a socket of the target (-N) replaces the
+	// target's net namespace.
+	if o.NetSocketFd >= 0 {
+		fd, err := socketNetns(t, o.NetSocketFd)
+		if err != nil {
+			return nil, err
+		}
+		files[namespace.Net] = b.keep(fd)
+		fromTarget = fromTarget.Remove(namespace.Net)
+		want = want.Add(namespace.Net)
+	}
+	userParentFd := -1
+	if o.UserParent {
+		src := -1
+		if f, ok := files[namespace.User]; ok {
+			src = f
+		} else {
+			fd, err := t.OpenNS(namespace.User)
+			if err != nil {
+				return nil, errorf(unwrapErrno(err), "failed to open parent namespace")
+			}
+			src = b.keep(fd)
+		}
+		fd, err := namespace.ParentFd(src)
+		if err != nil {
+			return nil, errorf(err, "failed to open parent namespace")
+		}
+		userParentFd = b.keep(fd)
+		fromTarget = fromTarget.Remove(namespace.User)
+		want = want.Add(namespace.User)
+	}
+
+	// Explicitly entering our own user namespace is an error the kernel
+	// reports as EINVAL; say so before doing anything.
+	if fromTarget.Has(namespace.User) {
+		id, err := targetID(namespace.User)
+		if err == nil && id == ownID(namespace.User) {
+			return nil, errorf(unix.EINVAL, "reassociate to namespace 'ns/user' failed")
+		}
+	}
+
+	// Joins: the target's kinds through its pidfd in one call per pass,
+	// then explicit files one by one; or every kind per file without a
+	// pidfd.
+	usePidfd := t != nil && t.Pidfd >= 0 && fromTarget != 0
+	p.Mechanism = "setns per namespace file"
+	nonUser := fromTarget.Remove(namespace.User)
+	if usePidfd {
+		p.Mechanism = "setns(pidfd) for the target's namespaces"
+		if len(files) > 0 {
+			p.Mechanism += ", setns per file for the others"
+		}
+		if nonUser != 0 {
+			s.Tolerant = append(s.Tolerant, spawn.Join{Fd: t.Pidfd, Mask: uint32(nonUser)})
+			b.joinMsgs = append(b.joinMsgs, "reassociate to namespaces failed")
+		}
+	} else {
+		for _, k := range nonUser.Kinds() {
+			fd, err := t.OpenNS(k)
+			if err != nil {
+				return nil, errorf(unwrapErrno(err), "cannot open /proc/%d/ns/%s", t.PID, k.ProcName())
+			}
+			s.Tolerant = append(s.Tolerant, spawn.Join{Fd: b.keep(fd), Mask: uint32(k)})
+			b.joinMsgs = append(b.joinMsgs, fmt.Sprintf("reassociate to namespace 'ns/%s' failed", k.ProcName()))
+		}
+	}
+	for _, k := range namespace.All {
+		fd, ok := files[k]
+		if !ok || k == namespace.User {
+			continue
+		}
+		s.Tolerant = append(s.Tolerant, spawn.Join{Fd: fd, Mask: 0})
+		b.joinMsgs = append(b.joinMsgs, fmt.Sprintf("reassociate to namespace 'ns/%s' failed", k.ProcName()))
+	}
+	switch {
+	case userParentFd >= 0:
+		s.User = &spawn.Join{Fd: userParentFd, Mask: uint32(namespace.User)}
+	case files[namespace.User] != 0 || hasKey(files, namespace.User):
+		s.User = &spawn.Join{Fd: files[namespace.User], Mask: 0}
+	case fromTarget.Has(namespace.User):
+		if usePidfd {
+			s.User = &spawn.Join{Fd: t.Pidfd, Mask: uint32(namespace.User)}
+		} else {
+			fd, err := t.OpenNS(namespace.User)
+			if err != nil {
+				return nil, errorf(unwrapErrno(err), "cannot open /proc/%d/ns/user", t.PID)
+			}
+			s.User = &spawn.Join{Fd: b.keep(fd), Mask: uint32(namespace.User)}
+		}
+	}
+	if s.User != nil {
+		b.joinMsgs = append(b.joinMsgs, "reassociate to namespace 'ns/user' failed")
+	}
+
+	// The plan's view of the joins.
+	addStep := func(k namespace.Kind) {
+		st := Step{Kind: k, Own: ownID(k), Source: "target"}
+		switch {
+		case k == namespace.User && userParentFd >= 0:
+			st.Source = "parent of the target's user namespace"
+			st.ID, _ = namespace.Stat(userParentFd)
+		case k == namespace.Net && o.NetSocketFd >= 0:
+			st.Source = fmt.Sprintf("target's socket fd %d", o.NetSocketFd)
+			st.ID, _ = namespace.Stat(files[k])
+		case hasKey(files, k):
+			st.Source = "file"
+			if f, ok := o.Files[k]; ok {
+				st.Source = "file " + f.Name()
+			} else if t != nil && t.File != nil {
+				st.Source = "file " + t.File.Name()
+			}
+			st.ID, _ = namespace.Stat(files[k])
+		default:
+			st.ID, _ = targetID(k)
+		}
+		p.Steps = append(p.Steps, st)
+	}
+	for _, k := range want.Remove(namespace.User).Kinds() {
+		addStep(k)
+	}
+	if want.Has(namespace.User) {
+		addStep(namespace.User)
+	}
+
+	// A PID namespace applies to children: fork, unless told not to. The
+	// parent joins it first, so that the child is born inside and can
+	// exec the program itself.
+	enterPID := want.Has(namespace.PID)
+	switch {
+	case inPlace:
+		p.ForkReason = "--no-fork"
+	case enterPID:
+		p.Fork, p.ForkReason = true, "a PID namespace applies to children only"
+		if fd, ok := files[namespace.PID]; ok {
+			s.PrejoinPID, s.PIDMask = fd, 0
+		} else if usePidfd {
+			s.PrejoinPID, s.PIDMask = t.Pidfd, uint32(namespace.PID)
+		} else if len(s.Tolerant) > 0 {
+			for i, k := range nonUser.Kinds() {
+				if k == namespace.PID {
+					s.PrejoinPID, s.PIDMask = s.Tolerant[i].Fd, uint32(namespace.PID)
+				}
+			}
+		}
+		s.ForkForPID = s.PrejoinPID < 0
+	default:
+		p.Fork, p.ForkReason = true, "nsx always runs the program in a single-threaded child; no PID namespace is entered"
+	}
+
+	// Root and working directory.
+	p.Root, p.Cwd = "unchanged", "unchanged"
+	if want.Has(namespace.Mount) {
+		p.Root, p.Cwd = "the mount namespace's root", "the mount namespace's root"
+	}
+	if o.Root {
+		fd := -1
+		if o.RootDir != nil {
+			fd = int(o.RootDir.Fd())
+			p.Root = o.RootDir.Name()
+		} else {
+			if err := needPID(""); err != nil {
+				return nil, err
+			}
+			if fd, err = t.OpenAt("root", unix.O_PATH|unix.O_DIRECTORY); err != nil {
+				return nil, errorf(unwrapErrno(err), "cannot open /proc/%d/root", t.PID)
+			}
+			b.keep(fd)
+			p.Root = "the target's root"
+		}
+		s.RootFd = fd
+		s.CheckCwd = true
+		p.Cwd = "/ of the new root"
+	}
+	if o.WorkDir && o.WdnsGiven {
+		return nil, errorf(nil, "mutually exclusive arguments: --wdns --wd")
+	}
+	if o.WorkDir {
+		if o.WorkDirFile != nil {
+			s.CwdFd = int(o.WorkDirFile.Fd())
+			p.Cwd = o.WorkDirFile.Name()
+		} else {
+			if err := needPID(""); err != nil {
+				return nil, err
+			}
+			fd, err := t.OpenAt("cwd", unix.O_PATH|unix.O_DIRECTORY)
+			if err != nil {
+				return nil, errorf(unwrapErrno(err), "cannot open /proc/%d/cwd", t.PID)
+			}
+			s.CwdFd = b.keep(fd)
+			p.Cwd = "the target's working directory"
+		}
+	}
+	if o.WorkDirInNS != "" {
+		s.WdnsPath = o.WorkDirInNS
+		p.Cwd = o.WorkDirInNS + " (resolved after entering)"
+	}
+
+	// Environment.
+	env := c.Env
+	p.Env = "nsx's own"
+	if c.Env != nil {
+		p.Env = "given by the caller"
+	}
+	if o.TargetEnv {
+		if err := needPID(""); err != nil {
+			return nil, err
+		}
+		if env, err = targetEnviron(t); err != nil {
+			return nil, err
+		}
+		p.Env = "the target's"
+	} else if env == nil {
+		env = os.Environ()
+	}
+	s.Env = env
+
+	// Cgroup.
+	if o.JoinCgroup {
+		if err := needPID(""); err != nil {
+			return nil, err
+		}
+		fd, path, err := targetCgroup(t)
+		if err != nil {
+			return nil, err
+		}
+		s.CgroupFd = b.keep(fd)
+		p.Cgroup = path
+		if inPlace {
+			return nil, errorf(nil, "--join-cgroup with --no-fork is not supported: nsx starts the program directly in the cgroup (clone3 CLONE_INTO_CGROUP), which needs a fork")
+		}
+	}
+
+	// Credentials.
+	userEntered := want.Has(namespace.User)
+	if userEntered && !o.PreserveCredentials {
+		s.UID, s.GID, s.SetGroups, s.DropGroupsEarly = 0, 0, true, true
+	}
+	if o.FollowUID || o.FollowGID {
+		if err := needPID(""); err != nil {
+			return nil, err
+		}
+		uid, gid, err := followIDs(t, userEntered)
+		if err != nil {
+			return nil, err
+		}
+		if o.FollowUID {
+			s.UID = uid
+		}
+		if o.FollowGID {
+			s.GID = gid
+			s.SetGroups = true
+		}
+	}
+	if o.UID >= 0 {
+		s.UID = o.UID
+	}
+	if o.GID >= 0 {
+		s.GID = o.GID
+		s.SetGroups = true
+	}
+	s.KeepCaps = o.KeepCaps && userEntered
+	p.UID, p.GID, p.DropGroups, p.KeepCaps = s.UID, s.GID, s.SetGroups, s.KeepCaps
+	s.NoDump = true
+
+	// Program.
+	path, argv := c.Path, c.Args
+	if path == "" {
+		shell, ok := os.LookupEnv("SHELL")
+		if !ok {
+			shell = "/bin/sh"
+		}
+		path, argv = shell, []string{"-" + filepath.Base(shell)}
+	} else if len(argv) == 0 {
+		argv = []string{path}
+	}
+	s.Path, s.Argv = path, argv
+	b.program = path
+	p.Program = argv
+	return b, nil
+}
+
+func hasKey(m map[namespace.Kind]int, k namespace.Kind) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// unwrapErrno returns the errno inside err, for util-linux style messages
+// that print the path themselves.
+func unwrapErrno(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return err
+}
+
+// socketNetns returns the net namespace of the target's socket fd.
+func socketNetns(t *target.Pinned, fd int) (int, error) {
+	if t.Pidfd < 0 {
+		return -1, errorf(nil, "failed to pidfd_open() for %d", t.PID)
+	}
+	sock, err := unix.PidfdGetfd(t.Pidfd, fd, 0)
+	if err != nil {
+		return -1, errorf(err, "pidfd_getfd(%d, %d)", t.Pidfd, fd)
+	}
+	defer unix.Close(sock)
+	var st unix.Stat_t
+	if err := unix.Fstat(sock, &st); err != nil {
+		return -1, errorf(err, "fstat(%d)", sock)
+	}
+	ns, err := unix.IoctlRetInt(sock, unix.SIOCGSKNS)
+	if err != nil {
+		return -1, errorf(err, "ioctl(%d, SIOCGSKNS)", sock)
+	}
+	return ns, nil
+}
+
+// targetEnviron reads the target's environment the way nsenter -e builds
+// it: entries without '=' dropped, the last of duplicates winning, and the
+// result in reverse order of the entries.
+func targetEnviron(t *target.Pinned) ([]string, error) {
+	fd, err := t.OpenAt("environ", unix.O_RDONLY)
+	if err != nil {
+		return nil, errorf(unwrapErrno(err), "cannot open /proc/%d/environ", t.PID)
+	}
+	f := os.NewFile(uintptr(fd), "environ")
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, errorf(unwrapErrno(err), "failed to get environment variables")
+	}
+	entries := strings.Split(string(data), "\x00")
+	seen := map[string]bool{}
+	env := []string{}
+	for i := len(entries) - 1; i >= 0; i-- {
+		name, _, ok := strings.Cut(entries[i], "=")
+		if !ok {
+			continue
+		}
+		if name == "" {
+			return nil, errorf(unix.EINVAL, "failed to set environment variables")
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		env = append(env, entries[i])
+	}
+	return env, nil
+}
+
+// targetCgroup opens the target's cgroup v2 directory. On a hybrid host the
+// v2 hierarchy is mounted elsewhere than /sys/fs/cgroup; nsx finds it.
+func targetCgroup(t *target.Pinned) (int, string, error) {
+	fd, err := t.OpenAt("cgroup", unix.O_RDONLY)
+	if err != nil {
+		return -1, "", errorf(unwrapErrno(err), "failed to get cgroup path")
+	}
+	f := os.NewFile(uintptr(fd), "cgroup")
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return -1, "", errorf(err, "failed to get cgroup path")
+	}
+	lines, err := procfs.ParseCgroup(string(data))
+	if err != nil {
+		return -1, "", errorf(err, "failed to get cgroup path")
+	}
+	rel, ok := procfs.UnifiedPath(lines)
+	if !ok {
+		return -1, "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
+	}
+	mnt, err := cgroup2Mount()
+	if err != nil {
+		return -1, "", err
+	}
+	path := filepath.Join(mnt, rel)
+	dir, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", errorf(err, "failed to open %s", path)
+	}
+	return dir, path, nil
+}
+
+func cgroup2Mount() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", errorf(err, "statfs /sys/fs/cgroup failed")
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// "... mountpoint options ... - fstype source superopts"
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		fields := strings.Fields(pre)
+		if len(fields) >= 5 {
+			return fields[4], nil
+		}
+	}
+	return "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
+}
+
+// followIDs returns the owner of the target's /proc entry, as seen from the
+// target's user namespace when that is entered (-S follow, -G follow).
+func followIDs(t *target.Pinned, mapped bool) (int, int, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(t.ProcDir, &st); err != nil {
+		return -1, -1, errorf(err, "stat of /proc/%d failed", t.PID)
+	}
+	uid, gid := int(st.Uid), int(st.Gid)
+	if !mapped {
+		return uid, gid, nil
+	}
+	return mapID(t, "uid_map", uid), mapID(t, "gid_map", gid), nil
+}
+
+// mapID maps a host id into the target's user namespace; unmapped ids show
+// as the overflow id 65534, as the kernel shows them.
+func mapID(t *target.Pinned, file string, id int) int {
+	fd, err := t.OpenAt(file, unix.O_RDONLY)
+	if err != nil {
+		return 65534
+	}
+	f := os.NewFile(uintptr(fd), file)
+	defer f.Close()
+	data, _ := io.ReadAll(f)
+	for _, line := range strings.Split(string(data), "\n") {
+		var inside, outside, count int
+		if n, _ := fmt.Sscan(line, &inside, &outside, &count); n != 3 {
+			continue
+		}
+		if id >= outside && id < outside+count {
+			return inside + id - outside
+		}
+	}
+	return 65534
+}
+
+// stdio decides the child's fds 0-2 and the copies for non-file streams.
+func (c *Cmd) stdio(s *spawn.Spec) error {
+	in := []any{c.Stdin, c.Stdout, c.Stderr}
+	for i, v := range in {
+		switch x := v.(type) {
+		case *os.File:
+			if x == nil {
+				return c.devNull(s, i)
+			}
+			s.Stdio[i] = int(x.Fd())
+		case nil:
+			if err := c.devNull(s, i); err != nil {
+				return err
+			}
+		default:
+			r, w, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				s.Stdio[i] = int(r.Fd())
+				c.closeAfter = append(c.closeAfter, r)
+				src := x.(io.Reader)
+				c.copiers = append(c.copiers, func() error {
+					_, err := io.Copy(w, src)
+					w.Close()
+					return err
+				})
+			} else {
+				s.Stdio[i] = int(w.Fd())
+				c.closeAfter = append(c.closeAfter, w)
+				dst := x.(io.Writer)
+				c.copiers = append(c.copiers, func() error {
+					_, err := io.Copy(dst, r)
+					r.Close()
+					return err
+				})
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Cmd) devNull(s *spawn.Spec, i int) error {
+	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	c.closeAfter = append(c.closeAfter, f)
+	s.Stdio[i] = int(f.Fd())
+	return nil
+}
+
+func (c *Cmd) closeFiles() {
+	for _, f := range c.closeAfter {
+		f.Close()
+	}
+	c.closeAfter = nil
+}

@@ -1,0 +1,64 @@
+package nsenter
+
+import (
+	"os"
+
+	"github.com/nsxproject/nsx/namespace"
+)
+
+// Options say what to enter and how, mirroring util-linux nsenter's options.
+// Files and directories are passed open, because nsenter opens them when it
+// parses its arguments, relative to the caller's root and namespaces.
+type Options struct {
+	// Kinds are the target's namespaces to enter (-m, -u, …).
+	Kinds namespace.Set
+	// All enters every namespace of the target (-a), except kinds this
+	// kernel lacks, a user namespace equal to the caller's and kinds given
+	// in Files.
+	All bool
+	// Files are namespace files to enter instead of the target's (-nFILE).
+	Files map[namespace.Kind]*os.File
+	// NetSocketFd, when >= 0, enters the network namespace of the target's
+	// socket with that fd number (-N).
+	NetSocketFd int
+	// UserParent enters the parent of the target's user namespace.
+	UserParent bool
+
+	// UID and GID, when >= 0, are set in the entered namespaces (-S, -G);
+	// FollowUID and FollowGID take them from the target's owner.
+	UID, GID             int
+	FollowUID, FollowGID bool
+	// PreserveCredentials keeps the caller's uid and gid when entering a
+	// user namespace, instead of becoming root there.
+	PreserveCredentials bool
+	// KeepCaps keeps the capabilities gained in an entered user namespace
+	// across the exec, as ambient capabilities.
+	KeepCaps bool
+
+	// Root changes the root directory: to RootDir when set, else to the
+	// target's root (-r).
+	Root    bool
+	RootDir *os.File
+	// WorkDir changes the working directory: to WorkDirFile when set, else
+	// to the target's (-w). WorkDirInNS is a path resolved after entering
+	// (-W).
+	WorkDir     bool
+	WorkDirFile *os.File
+	WorkDirInNS string
+	WdnsGiven   bool
+
+	// TargetEnv runs the program with the target's environment (-e).
+	TargetEnv bool
+	// JoinCgroup starts the program in the target's cgroup v2 (-c).
+	JoinCgroup bool
+	// NoFork executes the program in place of this process (-F).
+	NoFork bool
+	// FollowContext is -Z (SELinux).
+	FollowContext bool
+}
+
+// DefaultOptions returns options with no namespace selected and every
+// numeric field unset.
+func DefaultOptions() Options {
+	return Options{UID: -1, GID: -1, NetSocketFd: -1}
+}
