@@ -1,0 +1,156 @@
+package listing
+
+import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nsxproject/nsx/procfs"
+)
+
+// ContainerRef is a container found from a process's cgroup paths.
+type ContainerRef struct {
+	Runtime string `json:"runtime"`
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+}
+
+// Ref is the reference users type: "docker:web1", or the runtime and the
+// first 12 characters of the ID when the name is unknown.
+func (c *ContainerRef) Ref() string {
+	if c == nil {
+		return ""
+	}
+	n := c.Name
+	if n == "" {
+		n = c.ID
+		if len(n) > 12 {
+			n = n[:12]
+		}
+	}
+	return c.Runtime + ":" + n
+}
+
+// Matches reports whether a user's reference (with or without a runtime
+// scheme; a name, a full ID or an ID prefix) names this container.
+func (c *ContainerRef) Matches(ref string) bool {
+	if c == nil || ref == "" {
+		return false
+	}
+	if rt, rest, ok := strings.Cut(ref, ":"); ok {
+		switch rt {
+		case "docker", "podman", "containerd", "cri", "lxc":
+			if rt != c.Runtime {
+				return false
+			}
+			ref = rest
+		}
+	}
+	if ref == "" {
+		return false
+	}
+	return ref == c.Name || strings.HasPrefix(c.ID, ref)
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ContainerFromCgroup recognises the cgroup paths container runtimes create
+// (docker, podman, containerd, CRI, LXC) in the text of /proc/PID/cgroup.
+func ContainerFromCgroup(text string) *ContainerRef {
+	lines, err := procfs.ParseCgroup(text)
+	if err != nil {
+		return nil
+	}
+	for _, l := range lines {
+		if c := containerFromPath(l.Path); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func containerFromPath(p string) *ContainerRef {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	for i := len(parts) - 1; i >= 0; i-- {
+		part := parts[i]
+		prev := ""
+		if i > 0 {
+			prev = parts[i-1]
+		}
+		scope := strings.TrimSuffix(part, ".scope")
+		switch {
+		case prev == "docker" && isHex64(part):
+			return &ContainerRef{Runtime: "docker", ID: part}
+		case strings.HasPrefix(scope, "docker-") && isHex64(scope[7:]):
+			return &ContainerRef{Runtime: "docker", ID: scope[7:]}
+		case strings.HasPrefix(scope, "libpod-") && isHex64(scope[7:]):
+			return &ContainerRef{Runtime: "podman", ID: scope[7:]}
+		case strings.HasPrefix(scope, "cri-containerd-") && isHex64(scope[15:]):
+			return &ContainerRef{Runtime: "cri", ID: scope[15:]}
+		case strings.HasPrefix(scope, "crio-") && isHex64(scope[5:]):
+			return &ContainerRef{Runtime: "cri", ID: scope[5:]}
+		case strings.HasPrefix(scope, "nerdctl-") && isHex64(scope[8:]):
+			return &ContainerRef{Runtime: "containerd", ID: scope[8:]}
+		case strings.HasPrefix(part, "cri-containerd:") && isHex64(part[15:]):
+			return &ContainerRef{Runtime: "cri", ID: part[15:]}
+		case strings.HasPrefix(prev, "pod") && isHex64(part) && i >= 2 && strings.HasPrefix(parts[0], "kubepods"):
+			return &ContainerRef{Runtime: "cri", ID: part}
+		case i == 1 && (prev == "default" || prev == "k8s.io") && part != "":
+			return &ContainerRef{Runtime: "containerd", ID: part}
+		case prev == "lxc" && part != "":
+			return &ContainerRef{Runtime: "lxc", ID: part, Name: part}
+		case strings.HasPrefix(part, "lxc.payload.") && len(part) > 12:
+			return &ContainerRef{Runtime: "lxc", ID: part[12:], Name: part[12:]}
+		}
+	}
+	return nil
+}
+
+var dockerNames sync.Map // ID -> name
+
+// dockerRoot is docker's data root.
+var dockerRoot = "/var/lib/docker"
+
+// withName adds the container's name when the runtime leaves it on disk
+// cheaply (docker's config.v2.json).
+func withName(c *ContainerRef) *ContainerRef {
+	if c == nil || c.Name != "" || c.Runtime != "docker" {
+		return c
+	}
+	if v, ok := dockerNames.Load(c.ID); ok {
+		c.Name = v.(string)
+		return c
+	}
+	name := ""
+	if b, err := os.ReadFile(dockerRoot + "/containers/" + c.ID + "/config.v2.json"); err == nil {
+		var cfg struct{ Name string }
+		if json.Unmarshal(b, &cfg) == nil {
+			name = strings.TrimPrefix(cfg.Name, "/")
+		}
+	}
+	dockerNames.Store(c.ID, name)
+	c.Name = name
+	return c
+}
+
+// ContainerOf returns the container process pid belongs to, or nil.
+func ContainerOf(pid int) *ContainerRef {
+	b, err := os.ReadFile(procfs.Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return nil
+	}
+	return withName(ContainerFromCgroup(string(b)))
+}

@@ -1,0 +1,127 @@
+package listing
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"github.com/nsxproject/nsx/namespace"
+)
+
+func TestTableWidthsAndTree(t *testing.T) {
+	tab := &Table{Name: "namespaces", TreeColumn: 2, Columns: []Column{
+		{Name: "NS", Right: true, Number: true, Hint: 10},
+		{Name: "PID", Right: true, Number: true, Hint: 5},
+		{Name: "COMMAND", Trunc: true},
+	}}
+	child := &Row{Cells: []string{"4026531860", "25", "kdevtmpfs"}}
+	tab.Rows = []*Row{{Cells: []string{"4026531832", "2", "kthreadd"}, Children: []*Row{child}}}
+	var b bytes.Buffer
+	tab.Write(&b, Format{})
+	want := "        NS PID COMMAND\n4026531832   2 kthreadd\n4026531860  25 └─kdevtmpfs\n"
+	if b.String() != want {
+		t.Fatalf("table:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	tab.Write(&b, Format{Raw: true, NoHeadings: true})
+	if want := "4026531832 2 kthreadd\n4026531860 25 \\xe2\\x94\\x94\\xe2\\x94\\x80kdevtmpfs\n"; b.String() != want {
+		t.Fatalf("raw: %q", b.String())
+	}
+	b.Reset()
+	tab.Write(&b, Format{JSON: true})
+	want = `{
+   "namespaces": [
+      {
+         "ns": 4026531832,
+         "pid": 2,
+         "command": "kthreadd",
+         "children": [
+            {
+               "ns": 4026531860,
+               "pid": 25,
+               "command": "kdevtmpfs"
+            }
+         ]
+      }
+   ]
+}
+`
+	if b.String() != want {
+		t.Fatalf("json:\n%s", b.String())
+	}
+	// A terminal 20 columns wide truncates COMMAND (but never below its
+	// header) and 4-digit PIDs widen PID to its hint of 5.
+	child.Cells[1] = "2500"
+	b.Reset()
+	tab.Write(&b, Format{TermWidth: 20})
+	want = "        NS   PID COMMAND\n4026531832     2 kthread\n4026531860  2500 └─kdevt\n"
+	if b.String() != want {
+		t.Fatalf("tty:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	tab.Write(&b, Format{TermWidth: 26})
+	want = "        NS   PID COMMAND\n4026531832     2 kthreadd\n4026531860  2500 └─kdevtmp\n"
+	if b.String() != want {
+		t.Fatalf("tty 26:\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+func TestParseNSLink(t *testing.T) {
+	k, id, ok := ParseNSLink("net:[4026531833]")
+	if !ok || k != namespace.Net || id != 4026531833 {
+		t.Fatal(k, id, ok)
+	}
+	for _, bad := range []string{"net:4026531833", "bogus:[1]", "net:[]", "net:[12"} {
+		if _, _, ok := ParseNSLink(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func TestContainerFromCgroup(t *testing.T) {
+	id := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	cases := map[string]string{
+		"12:pids:/docker/" + id + "\n0::/\n":                                               "docker",
+		"0::/system.slice/docker-" + id + ".scope\n":                                       "docker",
+		"0::/machine.slice/libpod-" + id + ".scope/container\n":                            "podman",
+		"0::/kubepods.slice/kubepods-besteffort.slice/x/cri-containerd-" + id + ".scope\n": "cri",
+		"0::/kubepods/besteffort/pod1234/" + id + "\n":                                     "cri",
+		"0::/default/ctr1\n":    "containerd",
+		"0::/lxc.payload.web\n": "lxc",
+	}
+	for text, rt := range cases {
+		c := ContainerFromCgroup(text)
+		if c == nil || c.Runtime != rt {
+			t.Errorf("%q: %+v, want %s", text, c, rt)
+		}
+	}
+	for _, text := range []string{"0::/\n", "0::/user.slice/user-0.slice/session-1.scope\n", "4:memory:/process_api/cf56ad79\n"} {
+		if c := ContainerFromCgroup(text); c != nil {
+			t.Errorf("%q: %+v", text, c)
+		}
+	}
+	c := &ContainerRef{Runtime: "docker", ID: id, Name: "web1"}
+	if c.Ref() != "docker:web1" || !c.Matches("docker:web1") || !c.Matches("web1") || !c.Matches("0123") ||
+		c.Matches("podman:web1") || c.Matches("web") {
+		t.Fatal("Ref/Matches")
+	}
+}
+
+func TestScanSelf(t *testing.T) {
+	s, err := Scan(ScanOptions{Kinds: namespace.AllKinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.Proc(os.Getpid())
+	if p == nil {
+		t.Fatal("own process not scanned")
+	}
+	id, err := namespace.StatPath("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := s.Lookup(namespace.Net, uint64(id))
+	if ns == nil || ns.NProcs < 1 || ns.PID > os.Getpid() {
+		t.Fatalf("own net namespace: %+v", ns)
+	}
+}

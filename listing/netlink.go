@@ -1,0 +1,254 @@
+package listing
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// A minimal rtnetlink client: enough to ask for a peer namespace's NSID and
+// to dump links and addresses of the calling thread's network namespace.
+
+var nlSeq atomic.Uint32
+
+type nlConn struct{ fd int }
+
+func dialRoute() (*nlConn, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("netlink bind: %w", err)
+	}
+	return &nlConn{fd: fd}, nil
+}
+
+func (c *nlConn) Close() { unix.Close(c.fd) }
+
+type nlMsg struct {
+	typ  uint16
+	data []byte // after the header
+}
+
+func align4(n int) int { return (n + 3) &^ 3 }
+
+// attr appends one rtattr.
+func attr(b []byte, typ uint16, val []byte) []byte {
+	l := 4 + len(val)
+	var h [4]byte
+	binary.NativeEndian.PutUint16(h[0:], uint16(l))
+	binary.NativeEndian.PutUint16(h[2:], typ)
+	b = append(b, h[:]...)
+	b = append(b, val...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// request sends one message and collects the replies until the kernel is
+// done (a single reply, or NLMSG_DONE for a dump).
+func (c *nlConn) request(typ uint16, flags uint16, payload []byte) ([]nlMsg, error) {
+	seq := nlSeq.Add(1)
+	msg := make([]byte, unix.NLMSG_HDRLEN, unix.NLMSG_HDRLEN+len(payload))
+	msg = append(msg, payload...)
+	binary.NativeEndian.PutUint32(msg[0:], uint32(len(msg)))
+	binary.NativeEndian.PutUint16(msg[4:], typ)
+	binary.NativeEndian.PutUint16(msg[6:], flags|unix.NLM_F_REQUEST)
+	binary.NativeEndian.PutUint32(msg[8:], seq)
+	if err := unix.Sendto(c.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, err
+	}
+	dump := flags&unix.NLM_F_DUMP != 0
+	var out []nlMsg
+	buf := make([]byte, 1<<16)
+	for {
+		n, _, err := unix.Recvfrom(c.fd, buf, 0)
+		if err != nil {
+			return nil, err
+		}
+		b := buf[:n]
+		for len(b) >= unix.NLMSG_HDRLEN {
+			l := int(binary.NativeEndian.Uint32(b[0:]))
+			mt := binary.NativeEndian.Uint16(b[4:])
+			ms := binary.NativeEndian.Uint32(b[8:])
+			if l < unix.NLMSG_HDRLEN || l > len(b) {
+				return nil, errors.New("netlink: truncated message")
+			}
+			data := b[unix.NLMSG_HDRLEN:l]
+			if ms == seq {
+				switch mt {
+				case unix.NLMSG_DONE:
+					return out, nil
+				case unix.NLMSG_ERROR:
+					if len(data) < 4 {
+						return nil, errors.New("netlink: short error")
+					}
+					if e := int32(binary.NativeEndian.Uint32(data)); e != 0 {
+						return nil, unix.Errno(-e)
+					}
+					return out, nil
+				default:
+					out = append(out, nlMsg{typ: mt, data: append([]byte(nil), data...)})
+					if !dump {
+						return out, nil
+					}
+				}
+			}
+			if adv := align4(l); adv < len(b) {
+				b = b[adv:]
+			} else {
+				b = nil
+			}
+		}
+	}
+}
+
+// parseAttrs splits rtattrs into a map of type to value (last one wins).
+func parseAttrs(b []byte) map[uint16][]byte {
+	m := map[uint16][]byte{}
+	for len(b) >= 4 {
+		l := int(binary.NativeEndian.Uint16(b[0:]))
+		t := binary.NativeEndian.Uint16(b[2:]) & 0x3fff
+		if l < 4 || l > len(b) {
+			break
+		}
+		m[t] = b[4:l]
+		if align4(l) >= len(b) {
+			break
+		}
+		b = b[align4(l):]
+	}
+	return m
+}
+
+// NSID returns the ID the caller's network namespace gives the network
+// namespace open as fd, or -1 when none is assigned.
+func NSID(fd int) (int, error) {
+	c, err := dialRoute()
+	if err != nil {
+		return -1, err
+	}
+	defer c.Close()
+	return c.nsid(fd)
+}
+
+func (c *nlConn) nsid(fd int) (int, error) {
+	payload := make([]byte, 4) // struct rtgenmsg, padded
+	var v [4]byte
+	binary.NativeEndian.PutUint32(v[:], uint32(fd))
+	payload = attr(payload, unix.NETNSA_FD, v[:])
+	msgs, err := c.request(unix.RTM_GETNSID, 0, payload)
+	if err != nil {
+		return -1, err
+	}
+	for _, m := range msgs {
+		if m.typ != unix.RTM_NEWNSID || len(m.data) < 4 {
+			continue
+		}
+		a := parseAttrs(m.data[4:])
+		if v, ok := a[unix.NETNSA_NSID]; ok && len(v) >= 4 {
+			return int(int32(binary.NativeEndian.Uint32(v))), nil
+		}
+	}
+	return -1, nil
+}
+
+// Interface is a network interface seen from inside a network namespace.
+type Interface struct {
+	Index int      `json:"index"`
+	Name  string   `json:"name"`
+	MAC   string   `json:"mac,omitempty"`
+	MTU   int      `json:"mtu"`
+	Up    bool     `json:"up"`
+	State string   `json:"state"`
+	Addrs []string `json:"addresses"`
+	// LinkNetNSID is the NSID of the namespace holding the peer of a
+	// veth-like link, -1 when the peer is local or there is none.
+	LinkNetNSID int `json:"link_netnsid"`
+}
+
+var operStates = []string{"unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"}
+
+// Interfaces dumps the links and addresses of the calling thread's network
+// namespace.
+func Interfaces() ([]Interface, error) {
+	c, err := dialRoute()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ifi := make([]byte, unix.SizeofIfInfomsg)
+	msgs, err := c.request(unix.RTM_GETLINK, unix.NLM_F_DUMP, ifi)
+	if err != nil {
+		return nil, fmt.Errorf("netlink RTM_GETLINK: %w", err)
+	}
+	var out []Interface
+	byIndex := map[int]int{}
+	for _, m := range msgs {
+		if m.typ != unix.RTM_NEWLINK || len(m.data) < unix.SizeofIfInfomsg {
+			continue
+		}
+		idx := int(int32(binary.NativeEndian.Uint32(m.data[4:])))
+		flags := binary.NativeEndian.Uint32(m.data[8:])
+		a := parseAttrs(m.data[unix.SizeofIfInfomsg:])
+		it := Interface{Index: idx, Up: flags&unix.IFF_UP != 0, LinkNetNSID: -1, Addrs: []string{}}
+		if v, ok := a[unix.IFLA_IFNAME]; ok {
+			it.Name = cString(v)
+		}
+		if v, ok := a[unix.IFLA_ADDRESS]; ok && len(v) == 6 {
+			it.MAC = net.HardwareAddr(v).String()
+		}
+		if v, ok := a[unix.IFLA_MTU]; ok && len(v) >= 4 {
+			it.MTU = int(binary.NativeEndian.Uint32(v))
+		}
+		if v, ok := a[unix.IFLA_OPERSTATE]; ok && len(v) >= 1 && int(v[0]) < len(operStates) {
+			it.State = operStates[v[0]]
+		}
+		if v, ok := a[unix.IFLA_LINK_NETNSID]; ok && len(v) >= 4 {
+			it.LinkNetNSID = int(int32(binary.NativeEndian.Uint32(v)))
+		}
+		byIndex[idx] = len(out)
+		out = append(out, it)
+	}
+	ifa := make([]byte, unix.SizeofIfAddrmsg)
+	msgs, err = c.request(unix.RTM_GETADDR, unix.NLM_F_DUMP, ifa)
+	if err != nil {
+		return out, fmt.Errorf("netlink RTM_GETADDR: %w", err)
+	}
+	for _, m := range msgs {
+		if m.typ != unix.RTM_NEWADDR || len(m.data) < unix.SizeofIfAddrmsg {
+			continue
+		}
+		plen := int(m.data[1])
+		idx := int(binary.NativeEndian.Uint32(m.data[4:]))
+		a := parseAttrs(m.data[unix.SizeofIfAddrmsg:])
+		v, ok := a[unix.IFA_LOCAL]
+		if !ok {
+			v, ok = a[unix.IFA_ADDRESS]
+		}
+		if !ok || (len(v) != 4 && len(v) != 16) {
+			continue
+		}
+		s := fmt.Sprintf("%s/%d", net.IP(v).String(), plen)
+		if i, ok := byIndex[idx]; ok {
+			out[i].Addrs = append(out[i].Addrs, s)
+		}
+	}
+	return out, nil
+}
+
+func cString(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,79 @@
+package procfs
+
+import (
+	"strings"
+	"testing"
+)
+
+func FuzzParseStatus(f *testing.F) {
+	f.Add("Name:\tcat\nState:\tR (running)\nPid:\t5\nPPid:\t1\nUid:\t0\t0\t0\t0\nNSpid:\t5\t1\nCapEff:\t000001ffffffffff\nSeccomp:\t2\n")
+	f.Add("Name:\ta\\nb\\\\c\nVmRSS:\t  12 kB\n")
+	f.Add("Uid:\t1 2 3\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := ParseStatus(s)
+		if err != nil {
+			return
+		}
+		if st.Seccomp < -1 && !strings.Contains(s, "Seccomp") {
+			t.Fatalf("seccomp %d without a Seccomp line", st.Seccomp)
+		}
+	})
+}
+
+func FuzzParseMountinfo(f *testing.F) {
+	f.Add("65 64 0:4 net:[4026532459] /run/netns/x rw shared:2 - nsfs nsfs rw\n")
+	f.Add("22 27 0:21 / /my\\040dir rw,relatime - proc proc rw\n")
+	f.Add("1 2 3:4 / / rw - ext4\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		ms, err := ParseMountinfo(s)
+		if err != nil {
+			return
+		}
+		if len(ms) > strings.Count(s, "\n")+1 {
+			t.Fatalf("%d mounts from %d lines", len(ms), strings.Count(s, "\n")+1)
+		}
+	})
+}
+
+func FuzzParseIDMap(f *testing.F) {
+	f.Add("         0          0 4294967295\n")
+	f.Add("0 1000 1\n1 100000 65536\n")
+	f.Add("0 0 0\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseIDMap(s)
+		if err != nil {
+			return
+		}
+		for _, r := range m {
+			out, ok := m.ToOutside(r.Inside)
+			if !ok {
+				t.Fatalf("range %v does not map its own start", r)
+			}
+			if _, ok := m.ToInside(out); !ok {
+				t.Fatalf("%d maps out to %d which does not map back", r.Inside, out)
+			}
+		}
+		again, err := ParseIDMap(m.String())
+		if err != nil || len(again) != len(m) {
+			t.Fatalf("round trip of %q: %v, %v", m.String(), again, err)
+		}
+	})
+}
+
+func FuzzParseCgroup(f *testing.F) {
+	f.Add("12:pids:/docker/abc\n0::/system.slice/docker-abc.scope\n")
+	f.Add("1:name=systemd:/a:b:c\n")
+	f.Add("x::/\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		lines, err := ParseCgroup(s)
+		if err != nil {
+			return
+		}
+		for _, l := range lines {
+			if strings.Contains(l.Path, "\n") {
+				t.Fatalf("path %q holds a newline", l.Path)
+			}
+		}
+		UnifiedPath(lines)
+	})
+}
