@@ -66,10 +66,25 @@ func OwnerUID(fd int) (uint32, error) {
 // /proc/self/ns: nsenter -a skips kinds missing there.
 func Supported() Set {
 	var s Set
-	for _, k := range All {
-		if _, err := os.Lstat("/proc/self/ns/" + k.ProcName()); err == nil {
-			s = s.Add(k)
+	names, err := readDirNames("/proc/self/ns")
+	if err != nil {
+		return s
+	}
+	for _, n := range names {
+		for _, k := range All {
+			if n == k.ProcName() {
+				s = s.Add(k)
+			}
 		}
 	}
 	return s
+}
+
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }

@@ -149,7 +149,10 @@ func (c *Cmd) Plan() (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.close()
+	defer b.close()
+	for _, fill := range b.fillIDs {
+		fill()
+	}
 	return b.plan, nil
 }
 
@@ -160,6 +163,7 @@ type build struct {
 	plan     *Plan
 	fds      []int
 	joinMsgs []string // per Tolerant entry, then the User entry
+	fillIDs  []func() // reads the plan's namespace IDs, for Plan
 	program  string
 }
 
@@ -415,14 +419,16 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 		if !ok || k == namespace.User {
 			continue
 		}
-		s.Tolerant = append(s.Tolerant, spawn.Join{Fd: fd, Mask: 0})
+		// The kind is passed so that a file of another kind is refused
+		// (EINVAL), as util-linux does.
+		s.Tolerant = append(s.Tolerant, spawn.Join{Fd: fd, Mask: uint32(k)})
 		b.joinMsgs = append(b.joinMsgs, fmt.Sprintf("reassociate to namespace 'ns/%s' failed", k.ProcName()))
 	}
 	switch {
 	case userParentFd >= 0:
 		s.User = &spawn.Join{Fd: userParentFd, Mask: uint32(namespace.User)}
 	case files[namespace.User] != 0 || hasKey(files, namespace.User):
-		s.User = &spawn.Join{Fd: files[namespace.User], Mask: 0}
+		s.User = &spawn.Join{Fd: files[namespace.User], Mask: uint32(namespace.User)}
 	case fromTarget.Has(namespace.User):
 		if usePidfd {
 			s.User = &spawn.Join{Fd: t.Pidfd, Mask: uint32(namespace.User)}
@@ -438,34 +444,38 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 		b.joinMsgs = append(b.joinMsgs, "reassociate to namespace 'ns/user' failed")
 	}
 
-	// The plan's view of the joins.
-	addStep := func(k namespace.Kind) {
-		st := Step{Kind: k, Own: ownID(k), Source: "target"}
+	// The plan's view of the joins. Namespace IDs cost syscalls and only
+	// --explain shows them, so Plan reads them; Start does not.
+	order := want.Remove(namespace.User).Kinds()
+	if want.Has(namespace.User) {
+		order = append(order, namespace.User)
+	}
+	for _, k := range order {
+		st := Step{Kind: k, Source: "target"}
+		fd := -1
 		switch {
 		case k == namespace.User && userParentFd >= 0:
-			st.Source = "parent of the target's user namespace"
-			st.ID, _ = namespace.Stat(userParentFd)
+			st.Source, fd = "parent of the target's user namespace", userParentFd
 		case k == namespace.Net && o.NetSocketFd >= 0:
-			st.Source = fmt.Sprintf("target's socket fd %d", o.NetSocketFd)
-			st.ID, _ = namespace.Stat(files[k])
+			st.Source, fd = fmt.Sprintf("target's socket fd %d", o.NetSocketFd), files[k]
 		case hasKey(files, k):
-			st.Source = "file"
+			fd = files[k]
 			if f, ok := o.Files[k]; ok {
 				st.Source = "file " + f.Name()
 			} else if t != nil && t.File != nil {
 				st.Source = "file " + t.File.Name()
 			}
-			st.ID, _ = namespace.Stat(files[k])
-		default:
-			st.ID, _ = targetID(k)
 		}
+		i := len(p.Steps)
 		p.Steps = append(p.Steps, st)
-	}
-	for _, k := range want.Remove(namespace.User).Kinds() {
-		addStep(k)
-	}
-	if want.Has(namespace.User) {
-		addStep(namespace.User)
+		b.fillIDs = append(b.fillIDs, func() {
+			p.Steps[i].Own = ownID(k)
+			if fd >= 0 {
+				p.Steps[i].ID, _ = namespace.Stat(fd)
+			} else {
+				p.Steps[i].ID, _ = targetID(k)
+			}
+		})
 	}
 
 	// A PID namespace applies to children: fork, unless told not to. The
@@ -478,7 +488,7 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 	case enterPID:
 		p.Fork, p.ForkReason = true, "a PID namespace applies to children only"
 		if fd, ok := files[namespace.PID]; ok {
-			s.PrejoinPID, s.PIDMask = fd, 0
+			s.PrejoinPID, s.PIDMask = fd, uint32(namespace.PID)
 		} else if usePidfd {
 			s.PrejoinPID, s.PIDMask = t.Pidfd, uint32(namespace.PID)
 		} else if len(s.Tolerant) > 0 {

@@ -1,3 +1,8 @@
+// nsx lives for milliseconds: sizing GOMAXPROCS from cgroup limits at start-up
+// and watching them afterwards costs more than it could ever save.
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command nsx enters, lists and inspects Linux namespaces and the containers
 // built from them. Invoked as nsenter or lsns it behaves as util-linux's.
 package main

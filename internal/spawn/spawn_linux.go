@@ -139,6 +139,11 @@ func prepare(s *Spec) (*prepared, error) {
 	r.setgroupsEarly = s.DropGroupsEarly
 	for i := range r.stdio {
 		r.stdio[i] = int32(s.Stdio[i])
+		if s.Stdio[i] == i {
+			// Already in place (and not close-on-exec: fds 0-2 are
+			// inherited); nothing to move.
+			r.stdio[i] = -1
+		}
 	}
 	r.rootFd = int32(s.RootFd)
 	r.cwdFd = int32(s.CwdFd)
@@ -193,6 +198,9 @@ func prepare(s *Spec) (*prepared, error) {
 
 // Candidates lists the paths execvp(3) would try for program in env's PATH.
 func Candidates(program string, env []string) []string {
+	if program == "" {
+		return nil // execvp("") fails with ENOENT
+	}
 	if strings.Contains(program, "/") {
 		return []string{program}
 	}

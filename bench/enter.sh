@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# bench/enter.sh NSX: nsx enter against util-linux nsenter, paired in one
+# hyperfine run, for a target sharing our user namespace and for one with
+# its own user and time namespaces. Prints a markdown section.
+set -euo pipefail
+NSX=$(readlink -f "${1:?usage: bench/enter.sh path/to/nsx}")
+. "$(dirname "$0")/lib.sh"
+pids=()
+trap 'for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done' EXIT
+start() {
+	setsid unshare "$@" --fork sleep 3600 </dev/null >/dev/null 2>&1 &
+	local launcher=$!
+	pids+=("$launcher")
+	for _ in $(seq 100); do
+		local child; child=$(pgrep -P "$launcher" | head -1 || true)
+		[ -n "$child" ] && { echo "$child"; return; }
+		sleep 0.02
+	done
+	echo "bench/enter.sh: fixture did not start" >&2; exit 1
+}
+shared=$(start -pmnuiCT --mount-proc)
+own=$(start -U --map-root-user -pmnuiCT --mount-proc)
+
+echo "## nsx enter vs util-linux nsenter"
+echo
+echo "Same machine, same run, hyperfine -N. util-linux $(nsenter -V | awk '{print $NF}'), $(uname -sr)."
+compare "Target sharing our user namespace (-a joins 7 kinds)" -- \
+	"$NSX enter -t $shared -a true" "nsenter -t $shared -a true"
+compare "Target with its own user and time namespaces (-a joins all 8)" -- \
+	"$NSX enter -t $own -a true" "nsenter -t $own -a true"

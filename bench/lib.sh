@@ -1,0 +1,19 @@
+# Shared by the bench scripts: run hyperfine on commands in one run and print
+# a markdown table of medians with ratios to the first command.
+# usage: compare TITLE -- CMD1 CMD2 ...
+compare() {
+	local title=$1; shift; [ "$1" = -- ] && shift
+	local json; json=$(mktemp)
+	hyperfine -N --warmup 20 --runs "${BENCH_RUNS:-300}" --export-json "$json" "$@" >/dev/null 2>&1
+	python3 - "$json" "$title" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))["results"]
+base = data[0]["median"]
+print(f"\n**{sys.argv[2]}**\n")
+print("| command | median | mean ± σ | ratio to first |")
+print("|---|---:|---:|---:|")
+for r in data:
+    print(f"| `{r['command']}` | {r['median']*1e3:.2f} ms | {r['mean']*1e3:.2f} ± {r['stddev']*1e3:.2f} ms | {r['median']/base:.2f} |")
+PY
+	rm -f "$json"
+}

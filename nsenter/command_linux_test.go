@@ -1,0 +1,274 @@
+package nsenter_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/internal/testutil"
+	"github.com/nsxproject/nsx/namespace"
+	"github.com/nsxproject/nsx/nsenter"
+	"github.com/nsxproject/nsx/target"
+)
+
+func pin(t *testing.T, pid int) *target.Pinned {
+	t.Helper()
+	p, err := target.PinPID(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// childNS starts `cat` (blocked on a pipe) in the namespaces opts select and
+// reads the child's namespace links from the host, as the kernel reports
+// them, before letting it exit.
+func childNS(t *testing.T, tg *target.Pinned, opts nsenter.Options) map[namespace.Kind]string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := nsenter.Command(tg, opts, "cat")
+	cmd.Stdin = r
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		t.Fatalf("start: %v", err)
+	}
+	got := map[namespace.Kind]string{}
+	for _, k := range namespace.All {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", cmd.Process.Pid, k.ProcName()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[k] = link
+	}
+	w.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	return got
+}
+
+func TestEnterEachKindSeparately(t *testing.T) {
+	fx := testutil.AllKinds(t)
+	tg := pin(t, fx.PID)
+	for _, k := range namespace.All {
+		t.Run(k.String(), func(t *testing.T) {
+			got := childNS(t, tg, withKinds(k))
+			if want := fx.NS(t, k.ProcName()); got[k] != want {
+				t.Errorf("child's %s namespace is %s, target's %s", k, got[k], want)
+			}
+			// Every other kind stays the caller's, except that entering a
+			// user namespace is needed to enter nothing else.
+			for _, other := range namespace.All {
+				if other == k {
+					continue
+				}
+				own, _ := os.Readlink("/proc/self/ns/" + other.ProcName())
+				if got[other] != own {
+					t.Errorf("entering %s also changed %s: %s, ours %s", k, other, got[other], own)
+				}
+			}
+		})
+	}
+}
+
+func withKinds(kinds ...namespace.Kind) nsenter.Options {
+	o := nsenter.DefaultOptions()
+	o.Kinds = namespace.SetOf(kinds...)
+	if len(kinds) == 0 {
+		o.All = true
+	}
+	return o
+}
+
+func TestEnterAllEightKinds(t *testing.T) {
+	fx := testutil.AllKinds(t)
+	tg := pin(t, fx.PID)
+	got := childNS(t, tg, withKinds())
+	for _, k := range namespace.All {
+		if want := fx.NS(t, k.ProcName()); got[k] != want {
+			t.Errorf("-a: child's %s is %s, target's %s", k, got[k], want)
+		}
+	}
+}
+
+func TestAllSkipsOwnUserNamespace(t *testing.T) {
+	fx := testutil.SharedUser(t)
+	tg := pin(t, fx.PID)
+	cmd := nsenter.Command(tg, withKinds(), "true")
+	plan, err := cmd.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := false
+	for _, s := range plan.Skipped {
+		skipped = skipped || s.Kind == namespace.User
+	}
+	if !skipped || len(plan.Steps) != 7 {
+		t.Errorf("plan: %d steps, user skipped %v; want 7 and true", len(plan.Steps), skipped)
+	}
+	got := childNS(t, tg, withKinds())
+	for _, k := range namespace.All {
+		if want := fx.NS(t, k.ProcName()); got[k] != want {
+			t.Errorf("-a: child's %s is %s, target's %s", k, got[k], want)
+		}
+	}
+}
+
+func TestUserNamespaceMakesRootAndTimeOffsetApplies(t *testing.T) {
+	fx := testutil.AllKinds(t)
+	tg := pin(t, fx.PID)
+	var out bytes.Buffer
+	cmd := nsenter.Command(tg, withKinds(), "sh", "-c", "id -u; id -g; cut -d' ' -f1 /proc/uptime; hostname")
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out.String())
+	if len(f) != 4 || f[0] != "0" || f[1] != "0" || f[3] != "nsx-test" {
+		t.Fatalf("got %q, want uid 0, gid 0, uptime, hostname nsx-test", out.String())
+	}
+	up, _ := strconv.ParseFloat(f[2], 64)
+	if up < 200000 {
+		t.Errorf("uptime in the time namespace %v, want >= the 200000 s boottime offset", up)
+	}
+}
+
+func TestExitStatusAndSignal(t *testing.T) {
+	fx := testutil.SharedUser(t)
+	tg := pin(t, fx.PID)
+	err := nsenter.Command(tg, withKinds(namespace.PID), "sh", "-c", "exit 42").Run()
+	var ee *nsenter.ExitError
+	if !errors.As(err, &ee) || ee.Status.ExitStatus() != 42 {
+		t.Errorf("exit 42: got %v", err)
+	}
+	err = nsenter.Command(tg, withKinds(namespace.PID), "sh", "-c", "kill -USR1 $$").Run()
+	if !errors.As(err, &ee) || !ee.Status.Signaled() || ee.Status.Signal() != syscall.SIGUSR1 {
+		t.Errorf("kill -USR1: got %v", err)
+	}
+	// In the PID namespace the program is a child of the namespace, not
+	// of the host: its PID there is small.
+	var out bytes.Buffer
+	cmd := nsenter.Command(tg, withKinds(namespace.PID, namespace.Mount), "sh", "-c", "echo $$")
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := strconv.Atoi(strings.TrimSpace(out.String())); n < 2 || n > 50 {
+		t.Errorf("PID inside the target's PID namespace is %q, want a small number", out.String())
+	}
+}
+
+func TestExecFailures(t *testing.T) {
+	fx := testutil.SharedUser(t)
+	tg := pin(t, fx.PID)
+	for _, tc := range []struct {
+		prog string
+		code int
+		msg  string
+	}{
+		{"nonexistent_cmd", 127, "failed to execute nonexistent_cmd: No such file or directory"},
+		{"/etc/passwd", 126, "failed to execute /etc/passwd: Permission denied"},
+	} {
+		err := nsenter.Command(tg, withKinds(namespace.Net), tc.prog).Start()
+		var ne *nsenter.Error
+		if !errors.As(err, &ne) || ne.ExitCode != tc.code || ne.Error() != tc.msg {
+			t.Errorf("%s: got %v, want %q with exit %d", tc.prog, err, tc.msg, tc.code)
+		}
+	}
+}
+
+func TestVanishedTargetLeavesNothing(t *testing.T) {
+	fx := testutil.SharedUser(t)
+	tg := pin(t, fx.PID)
+	fx.Stop()
+	before := children(t)
+	err := nsenter.Command(tg, withKinds(namespace.Net, namespace.UTS), "true").Run()
+	if err == nil {
+		t.Fatal("entering a dead target succeeded")
+	}
+	if !strings.Contains(err.Error(), "No such process") {
+		t.Errorf("error %q does not say the process is gone", err)
+	}
+	if after := children(t); after != before {
+		t.Errorf("children of the test: %q before, %q after", before, after)
+	}
+}
+
+func children(t *testing.T) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", os.Getpid(), os.Getpid()))
+	return strings.TrimSpace(string(b))
+}
+
+func TestWrongNamespaceFileType(t *testing.T) {
+	fx := testutil.SharedUser(t)
+	uts, err := os.Open(fmt.Sprintf("/proc/%d/ns/uts", fx.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uts.Close()
+	o := nsenter.DefaultOptions()
+	o.Files = map[namespace.Kind]*os.File{namespace.Net: uts}
+	err = nsenter.Command(nil, o, "true").Run()
+	if err == nil || err.Error() != "reassociate to namespace 'ns/net' failed: Invalid argument" {
+		t.Errorf("uts file as --net: got %v", err)
+	}
+}
+
+func TestNoForkRefusesUserAndTime(t *testing.T) {
+	fx := testutil.AllKinds(t)
+	tg := pin(t, fx.PID)
+	for _, k := range []namespace.Kind{namespace.User, namespace.Time} {
+		o := withKinds(k)
+		o.NoFork = true
+		err := nsenter.Command(tg, o, "true").Exec()
+		if err == nil || !strings.Contains(err.Error(), "single-threaded") {
+			t.Errorf("-F with %s: got %v, want a refusal that says why", k, err)
+		}
+	}
+}
+
+func TestDoRunsInNamespacesAndLeavesCallerAlone(t *testing.T) {
+	fx := testutil.SharedUser(t)
+	tg := pin(t, fx.PID)
+	ownNet, _ := os.Readlink("/proc/self/ns/net")
+	var name string
+	var netLink string
+	err := nsenter.Do(tg, namespace.SetOf(namespace.UTS, namespace.Net), func() error {
+		var u unix.Utsname
+		if err := unix.Uname(&u); err != nil {
+			return err
+		}
+		name = unix.ByteSliceToString(u.Nodename[:])
+		var err error
+		netLink, err = os.Readlink(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "nsx-test" {
+		t.Errorf("hostname inside Do: %q", name)
+	}
+	if want := fx.NS(t, "net"); netLink != want {
+		t.Errorf("net inside Do: %s, want %s", netLink, want)
+	}
+	// The main thread (what /proc/self/ns shows) must be untouched.
+	if after, _ := os.Readlink("/proc/self/ns/net"); after != ownNet {
+		t.Errorf("caller's net namespace changed: %s -> %s", ownNet, after)
+	}
+	if err := nsenter.Do(tg, namespace.SetOf(namespace.User), func() error { return nil }); err == nil {
+		t.Error("Do accepted a user namespace")
+	}
+}
