@@ -3,7 +3,6 @@ package listing
 import (
 	"bufio"
 	"io"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -66,11 +65,6 @@ const (
 	treeVertical = "│ "
 	treeSpace    = "  "
 )
-
-// line is one printed line: cells with their tree prefix applied.
-type line struct {
-	cells []string
-}
 
 // Write prints the table to w.
 func (t *Table) Write(w io.Writer, f Format) error {
@@ -370,6 +364,3 @@ func writeJSONString(w *bufio.Writer, s string) {
 	}
 	w.WriteByte('"')
 }
-
-// itoa is strconv.Itoa, named short for the hot paths.
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -271,7 +271,13 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 		}
 		return nil
 	}
-	if o.All {
+	all := o.All
+	if all && t != nil && t.File != nil && o.Kinds == 0 {
+		// "nsx enter /run/netns/blue": a namespace file stands for its
+		// own kind; there is no process to take the others from.
+		all = false
+	}
+	if all {
 		if err := needPID(" for --all"); err != nil {
 			return nil, err
 		}
@@ -300,7 +306,7 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 		ids[k] = id
 		return id, err
 	}
-	if o.All {
+	if all {
 		for _, k := range namespace.All {
 			if want.Has(k) {
 				continue
@@ -311,6 +317,14 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 			}
 			if _, explicit := files[k]; explicit {
 				continue
+			}
+			if k == namespace.Time && inPlace {
+				// -F cannot join a time namespace; one equal to ours
+				// needs no joining, so -a -F still works.
+				if id, err := targetID(k); err == nil && id == ownID(k) {
+					p.Skipped = append(p.Skipped, Skip{k, fmt.Sprintf("time:[%d] is nsx's own and --no-fork cannot join time namespaces", id)})
+					continue
+				}
 			}
 			if k == namespace.User {
 				id, err := targetID(k)

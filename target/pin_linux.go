@@ -62,7 +62,8 @@ func PinPID(pid int, inode uint64) (*Pinned, error) {
 		var st unix.Stat_t
 		if err := unix.Fstat(p.Pidfd, &st); err != nil || st.Ino != inode {
 			p.Close()
-			return nil, fmt.Errorf("failed to obtain a valid file descriptor for PID %d: %w", pid, unix.ESRCH)
+			// glibc's wording, as util-linux prints it.
+			return nil, fmt.Errorf("failed to obtain a valid file descriptor for PID %d: No such process", pid)
 		}
 	}
 	dir, err := unix.Open(procfs.Root+"/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)

@@ -37,6 +37,15 @@ func (e *Env) Errorf(format string, args ...any) int {
 	return 1
 }
 
+// UsageError reports an argument parse error as util-linux programs do:
+// glibc's message prefixed with argv[0], then a pointer to --help. It
+// returns exit code 1.
+func (e *Env) UsageError(err error) int {
+	fmt.Fprintf(e.Stderr, "%s: %s\n", e.Argv0, err)
+	fmt.Fprintf(e.Stderr, "Try '%s --help' for more information.\n", e.Prog)
+	return 1
+}
+
 // Command is one nsx command.
 type Command struct {
 	Name    string

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 
 	"golang.org/x/sys/unix"
@@ -43,9 +42,7 @@ func runInspect(env *Env, args []string) int {
 		}
 	}
 	if perr != nil {
-		fmt.Fprintf(env.Stderr, "%s: %s\n", env.Prog, perr)
-		fmt.Fprintf(env.Stderr, "Try '%s --help' for more information.\n", env.Prog)
-		return 1
+		return env.UsageError(perr)
 	}
 	if len(operands) != 1 {
 		return env.Errorf("expected one target (PID, PID:INODE, namespace file or container)")

@@ -123,9 +123,7 @@ func runLs(env *Env, args []string) int {
 		}
 	}
 	if perr != nil {
-		fmt.Fprintf(env.Stderr, "%s: %s\n", env.Argv0, perr)
-		fmt.Fprintf(env.Stderr, "Try '%s --help' for more information.\n", env.Prog)
-		return 1
+		return env.UsageError(perr)
 	}
 	o.Format.JSON, o.Format.Raw = json, raw
 	if len(operands) > 0 {

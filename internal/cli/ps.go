@@ -46,9 +46,7 @@ func runPs(env *Env, args []string) int {
 		}
 	}
 	if perr != nil {
-		fmt.Fprintf(env.Stderr, "%s: %s\n", env.Prog, perr)
-		fmt.Fprintf(env.Stderr, "Try '%s --help' for more information.\n", env.Prog)
-		return 1
+		return env.UsageError(perr)
 	}
 	if len(operands) != 1 {
 		return env.Errorf("expected one target (PID, PID:INODE, namespace file or container)")
