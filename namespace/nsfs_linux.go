@@ -88,3 +88,13 @@ func readDirNames(dir string) ([]string, error) {
 	defer f.Close()
 	return f.Readdirnames(-1)
 }
+
+// KindOfPath opens path and asks the kernel which kind of namespace it is.
+func KindOfPath(path string) (Kind, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return KindOf(int(f.Fd()))
+}

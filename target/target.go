@@ -64,6 +64,11 @@ func Parse(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, errors.New("empty target")
 	}
+	if s[0] == '-' {
+		// Not a PID, and no container name starts so: most likely an
+		// option in the wrong place.
+		return Ref{}, fmt.Errorf("invalid target %q", s)
+	}
 	if s[0] >= '0' && s[0] <= '9' && !strings.Contains(s, "/") {
 		if _, _, isRef := container.SplitRef(s); !isRef {
 			pid, ino, err := ParsePID(s)

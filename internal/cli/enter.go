@@ -163,8 +163,8 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				}
 				continue
 			}
-			n, err := strconv.ParseUint(v, 10, 32)
-			if err != nil || n == 0xffffffff {
+			n, ok := parseStrtoul(v)
+			if !ok {
 				return fail("failed to parse %s: '%s'", what, v)
 			}
 			if o.Short == 'S' {
@@ -253,6 +253,42 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 	return r, 0
 }
 
+// parseStrtoul parses an id as util-linux's strtoul_or_err does for -S and
+// -G: leading blanks, an optional sign, decimal digits; a negative value
+// wraps and the result is truncated to 32 bits ("-1" is 4294967295, which
+// setuid/setgid then reject with EINVAL).
+func parseStrtoul(s string) (uint32, bool) {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return uint32(n), true
+}
+
+// errWriter remembers the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
 func kindOfOption(c rune) namespace.Kind {
 	for _, k := range namespace.All {
 		if k.ShortOption() == c {
@@ -287,15 +323,18 @@ func runEnter(env *Env, args []string) int {
 		return code
 	}
 	defer r.closeFiles()
-	switch {
-	case r.help:
-		enterHelp(env.Stdout, env)
-		return 0
-	case r.version:
-		if env.Compat {
-			fmt.Fprintf(env.Stdout, "nsenter from util-linux %s (nsx %s)\n", utilLinuxVersion, Version)
+	if r.help || r.version {
+		// Like util-linux's close_stdout: a failed write is an error.
+		w := &errWriter{w: env.Stdout}
+		if r.help {
+			enterHelp(w, env)
+		} else if env.Compat {
+			fmt.Fprintf(w, "nsenter from util-linux %s (nsx %s)\n", utilLinuxVersion, Version)
 		} else {
-			fmt.Fprintf(env.Stdout, "nsx %s\n", Version)
+			fmt.Fprintf(w, "nsx %s\n", Version)
+		}
+		if w.err != nil {
+			return env.Errorf("write error: %s", nsenter.Strerror(unwrap(w.err)))
 		}
 		return 0
 	}

@@ -1,0 +1,56 @@
+package spawn
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"syscall"
+	"testing"
+)
+
+func spec(path string, args ...string) *Spec {
+	return &Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, GID: -1, UID: -1,
+		Stdio: [3]int{-1, -1, -1}, Path: path, Argv: append([]string{path}, args...), Env: os.Environ()}
+}
+
+// TestForkHooksPresent is the canary for the runtime hooks fork relies on:
+// if they vanish the package fails to link, and if they stop working the
+// child cannot run a program and report its status.
+func TestForkHooksPresent(t *testing.T) {
+	p, err := Start(spec("sh", "-c", "exit 7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := p.Wait(false)
+	if err != nil || !ws.Exited() || ws.ExitStatus() != 7 {
+		t.Fatalf("child: %v, %v; want exit 7", ws, err)
+	}
+}
+
+func TestChildReportsFailingStage(t *testing.T) {
+	s := spec("true")
+	s.WdnsPath = "/nonexistent-nsx-dir"
+	_, err := Start(s)
+	var ce *ChildError
+	if !errors.As(err, &ce) || ce.Stage != StageWdns || ce.Errno != syscall.ENOENT {
+		t.Fatalf("got %v, want a StageWdns ENOENT failure", err)
+	}
+	s = spec("/nonexistent-nsx-program")
+	_, err = Start(s)
+	if !errors.As(err, &ce) || ce.Stage != StageExec || ce.Errno != syscall.ENOENT {
+		t.Fatalf("got %v, want a StageExec ENOENT failure", err)
+	}
+}
+
+func TestCandidatesFollowExecvp(t *testing.T) {
+	got := Candidates("ls", []string{"A=1", "PATH=/a::/b"})
+	if want := []string{"/a/ls", "ls", "/b/ls"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("PATH with an empty entry: %q, want %q", got, want)
+	}
+	if got := Candidates("ls", nil); !reflect.DeepEqual(got, []string{"/bin/ls", "/usr/bin/ls"}) {
+		t.Errorf("no PATH: %q, want glibc's default", got)
+	}
+	if got := Candidates("./x", []string{"PATH=/a"}); !reflect.DeepEqual(got, []string{"./x"}) {
+		t.Errorf("a path with '/': %q", got)
+	}
+}
