@@ -48,8 +48,7 @@ func PinPID(pid int, inode uint64) (*Pinned, error) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	switch {
 	case err == nil:
-		p.Pidfd = fd
-		unix.CloseOnExec(fd)
+		p.Pidfd = fd // pidfds are always close-on-exec
 	case errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL):
 		// Kernel before 5.3 (or pidfds disabled): fall back to /proc alone.
 		if inode != 0 {

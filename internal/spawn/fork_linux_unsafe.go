@@ -375,3 +375,26 @@ func cstrv(ss []string, keep *[][]byte) (uintptr, []uintptr) {
 
 // pidfdAddr lets the parent point clone3 at the spec's pidfd slot.
 func pidfdAddr(s *rawSpec) uint64 { return uint64(uintptr(unsafe.Pointer(&s.pidfd))) }
+
+func addrOfByte(b *byte) unsafe.Pointer       { return unsafe.Pointer(b) }
+func addrOfUintptr(u *uintptr) unsafe.Pointer { return unsafe.Pointer(u) }
+
+// DieOfSignal ends this process with sig the way the child ended: with the
+// default action, so a shell sees 128+sig. It returns only if that fails.
+//
+// The Go runtime handles most signals itself (and replaced any disposition
+// inherited as ignored), so the default action is restored and the signal
+// unblocked before it is raised on this thread.
+func DieOfSignal(sig syscall.Signal) {
+	type sigaction struct {
+		handler  uintptr
+		flags    uint64
+		restorer uintptr
+		mask     uint64
+	}
+	var sa sigaction // SIG_DFL
+	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
+	set := uint64(1) << (uint(sig) - 1)
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
+}

@@ -1,13 +1,13 @@
 package spawn
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -155,7 +155,7 @@ func prepare(s *Spec) (*prepared, error) {
 	if s.CheckCwd {
 		p.buf = make([]byte, 4096)
 		r.checkCwd = true
-		r.cwdBuf = unsafe.Pointer(&p.buf[0])
+		r.cwdBuf = addrOfByte(&p.buf[0])
 		r.cwdLen = uintptr(len(p.buf))
 	}
 	r.forkForPID = s.ForkForPID
@@ -171,7 +171,7 @@ func prepare(s *Spec) (*prepared, error) {
 	sh := append([]string{"/bin/sh", ""}, s.Argv[1:]...)
 	r.shArgv, v = cstrv(sh, &p.keep)
 	p.vecs = append(p.vecs, v)
-	r.shSlot = unsafe.Pointer(&v[1])
+	r.shSlot = addrOfUintptr(&v[1])
 	var b []byte
 	r.shPath, b = cstr("/bin/sh")
 	p.keep = append(p.keep, b)
@@ -239,26 +239,30 @@ func Start(s *Spec) (*Process, error) {
 		pid, pidfd int
 		err        syscall.Errno
 	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		tainted := false
-		if s.PrejoinPID >= 0 {
+	var res result
+	if s.PrejoinPID < 0 {
+		// Nothing to join first: fork from this thread, as os/exec does.
+		res.pid, res.pidfd, res.err = fork(&p.raw)
+	} else {
+		done := make(chan result, 1)
+		go func() {
+			runtime.LockOSThread()
+			tainted := false
 			if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err == nil {
 				tainted = true
 			} else {
 				p.raw.forkForPID = true
 			}
-		}
-		pid, pidfd, e := fork(&p.raw)
-		done <- result{pid, pidfd, e}
-		if !tainted {
-			runtime.UnlockOSThread()
-		}
-		// A thread whose PID namespace for children changed exits with
-		// its goroutine rather than serve other goroutines.
-	}()
-	res := <-done
+			pid, pidfd, e := fork(&p.raw)
+			done <- result{pid, pidfd, e}
+			if !tainted {
+				runtime.UnlockOSThread()
+			}
+			// A thread whose PID namespace for children changed exits
+			// with its goroutine rather than serve other goroutines.
+		}()
+		res = <-done
+	}
 	unix.Close(pipe[1])
 	runtime.KeepAlive(p)
 	if res.err != 0 {
@@ -266,11 +270,16 @@ func Start(s *Spec) (*Process, error) {
 		return nil, os.NewSyscallError("clone", res.err)
 	}
 	proc := &Process{Pid: res.pid, Pidfd: res.pidfd}
-	var rep report
-	n, rerr := readFull(pipe[0], (*[unsafe.Sizeof(rep)]byte)(unsafe.Pointer(&rep))[:])
+	var buf [12]byte // a report: three int32s in native byte order
+	n, rerr := readFull(pipe[0], buf[:])
 	unix.Close(pipe[0])
 	if rerr != nil || n == 0 {
 		return proc, nil
+	}
+	rep := report{
+		stage: Stage(binary.NativeEndian.Uint32(buf[0:])),
+		index: int32(binary.NativeEndian.Uint32(buf[4:])),
+		errno: int32(binary.NativeEndian.Uint32(buf[8:])),
 	}
 	// The child failed before exec and exits on its own; reap it.
 	proc.Wait(false)
@@ -367,22 +376,4 @@ func (p *Process) Release() {
 		unix.Close(p.Pidfd)
 		p.Pidfd = -1
 	}
-}
-
-// DieOfSignal ends this process with sig the way the child ended: with the
-// default action, so a shell sees 128+sig. It returns only if that fails.
-func DieOfSignal(sig unix.Signal) {
-	// The Go runtime handles most signals itself; restore the kernel's
-	// default action and unblock the signal before raising it.
-	type sigaction struct {
-		handler  uintptr
-		flags    uint64
-		restorer uintptr
-		mask     uint64
-	}
-	var sa sigaction // SIG_DFL
-	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
-	set := uint64(1) << (uint(sig) - 1)
-	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
-	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
 }
