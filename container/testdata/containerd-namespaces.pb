@@ -1,0 +1,7 @@
+
+	
+default
+
+k8s.io
+
+moby

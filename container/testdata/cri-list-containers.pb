@@ -1,0 +1,5 @@
+
+ˆ
+@66e482107450a38be9a2c86a70da0825760748bc12d787cc8f8630fd7e8749ad@8a17580d86fe656b58d7a2c7ba311d03c1674ae7e925e8496b4e76bbf76bc9bf
+app"&
+$docker.io/library/nsx-busybox:latest*Gsha256:fda530122be1b5aa4222caddeaec7404e09d2181d12aa126b788dd6829b569e208É•û´œ–ö
