@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/container"
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
@@ -65,6 +66,7 @@ var enterOptions = []getopt.Option{
 // nsxEnterOptions are the options only `nsx enter` has.
 var nsxEnterOptions = []getopt.Option{
 	{Long: "explain"},
+	{Long: "runtime-endpoint", Arg: getopt.RequiredArg},
 }
 
 // enterRequest is the parsed command line.
@@ -221,6 +223,9 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				r.opts.UserParent = true
 			case "explain":
 				r.explain = true
+			case "runtime-endpoint":
+				// As crictl's flag: the CRI socket for cri: targets.
+				container.CRIEndpoint = v
 			}
 		}
 	}
@@ -459,6 +464,10 @@ func enterHelp(w io.Writer, env *Env) {
 nsx options:
      --explain          print what would be entered, in which order, and why;
                           run nothing
+     --runtime-endpoint <unix:///path>
+                        CRI socket for cri: targets (default:
+                          $CONTAINER_RUNTIME_ENDPOINT, /etc/crictl.yaml,
+                          then the usual containerd and CRI-O sockets)
 
 A target is a PID, PID:INODE, a namespace file, or a container: docker:NAME,
 podman:NAME, containerd:[NAMESPACE/]ID, cri:ID or cri:NAMESPACE/POD/CONTAINER,
