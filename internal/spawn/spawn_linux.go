@@ -225,6 +225,9 @@ func Candidates(program string, env []string) []string {
 // executes the program. It returns once the program runs (or the child
 // failed, as a *ChildError after reaping the child).
 func Start(s *Spec) (*Process, error) {
+	if threadJoinable(s) && !s.ForkForPID {
+		return startOnThread(s)
+	}
 	p, err := prepare(s)
 	if err != nil {
 		return nil, err
