@@ -1,5 +1,6 @@
 # Shared by the bench scripts: run hyperfine on commands in one run and print
-# a markdown table of medians with ratios to the first command.
+# a markdown table of medians with the first command's (nsx's) median over
+# each one's: above 1.0 nsx is slower.
 # usage: compare TITLE -- CMD1 CMD2 ...
 compare() {
 	local title=$1; shift; [ "$1" = -- ] && shift
@@ -10,10 +11,10 @@ import json, sys
 data = json.load(open(sys.argv[1]))["results"]
 base = data[0]["median"]
 print(f"\n**{sys.argv[2]}**\n")
-print("| command | median | mean ± σ | ratio to first |")
+print("| command | median | mean ± σ | nsx ÷ this (medians) |")
 print("|---|---:|---:|---:|")
 for r in data:
-    print(f"| `{r['command']}` | {r['median']*1e3:.2f} ms | {r['mean']*1e3:.2f} ± {r['stddev']*1e3:.2f} ms | {r['median']/base:.2f} |")
+    print(f"| `{r['command']}` | {r['median']*1e3:.2f} ms | {r['mean']*1e3:.2f} ± {r['stddev']*1e3:.2f} ms | {base/r['median']:.2f} |")
 PY
 	rm -f "$json"
 }

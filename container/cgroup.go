@@ -137,7 +137,7 @@ func FromCgroup(lines []procfs.CgroupLine) (runtime, id string, ok bool) {
 // scanCgroups reads every process's cgroup lines and groups the PIDs by the
 // container ID that owner returns for them ("" means none).
 func scanCgroups(owner func(lines []procfs.CgroupLine) string) (map[string][]int, error) {
-	pids, err := listPIDs()
+	pids, err := procfs.ListPIDs()
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func pickInit(pids []int) (int, uint64) {
 		if err != nil || st.State == 'Z' {
 			continue
 		}
-		if ns, err := readNSpid(pid); err == nil && len(ns) > 1 && ns[len(ns)-1] == 1 {
+		if status, err := procfs.ReadStatus(pid); err == nil && len(status.NSpid) > 1 && status.NSpid[len(status.NSpid)-1] == 1 {
 			return pid, st.StartTime
 		}
 		if best == 0 || st.StartTime < bestStart || (st.StartTime == bestStart && pid < best) {

@@ -2,6 +2,7 @@ package container
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -49,7 +50,7 @@ func newErr(ref string, kind error, detail string) *Error {
 
 func ambiguous(ref, what string, candidates []string) *Error {
 	return &Error{Ref: ref, Kind: ErrAmbiguous, Candidates: candidates,
-		Detail: oneLine("ambiguous " + what + ": " + itoa(len(candidates)) + " containers match: " + strings.Join(candidates, ", "))}
+		Detail: oneLine("ambiguous " + what + ": " + strconv.Itoa(len(candidates)) + " containers match: " + strings.Join(candidates, ", "))}
 }
 
 // oneLine keeps messages that quote daemons on one line.

@@ -73,7 +73,6 @@ func FuzzStateFiles(f *testing.F) {
 		parseCrunStatus(b)
 		parseCRIInfo(string(b))
 		parseStorageConf(string(b))
-		parseNSpid(b)
 	})
 }
 

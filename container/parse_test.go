@@ -236,19 +236,9 @@ func TestCgroupPatterns(t *testing.T) {
 }
 
 func TestParseNSpid(t *testing.T) {
-	ns := parseNSpid(readTestdata(t, "proc-status-cri.txt"))
-	if len(ns) != 2 || ns[1] == 1 {
-		t.Errorf("NSpid %v (a pod's app container is not PID 1 in the pod)", ns)
-	}
-	if ns := parseNSpid([]byte("Name:\tx\nNSpid:\t10\t1\n")); len(ns) != 2 || ns[1] != 1 {
-		t.Errorf("%v", ns)
-	}
-	if ns := parseNSpid([]byte("Name:\tx\n")); ns != nil {
-		t.Errorf("%v", ns)
-	}
-	self, err := readNSpid(os.Getpid())
-	if err != nil || len(self) == 0 || self[0] != os.Getpid() {
-		t.Errorf("own NSpid %v %v", self, err)
+	st, err := procfs.ParseStatus(string(readTestdata(t, "proc-status-cri.txt")))
+	if err != nil || len(st.NSpid) != 2 || st.NSpid[1] == 1 {
+		t.Errorf("NSpid %v, %v (a pod's app container is not PID 1 in the pod)", st.NSpid, err)
 	}
 }
 

@@ -9,7 +9,6 @@
 package listing
 
 import (
-	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -87,33 +86,9 @@ type ScanOptions struct {
 	KeepPIDs bool
 }
 
-// ListPIDs returns the PIDs under /proc in ascending order.
-func ListPIDs() ([]int, error) {
-	d, err := os.Open(procfs.Root)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	pids := make([]int, 0, len(names))
-	for _, n := range names {
-		if n == "" || n[0] < '0' || n[0] > '9' {
-			continue
-		}
-		if pid, err := strconv.Atoi(n); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	sort.Ints(pids)
-	return pids, nil
-}
-
 // Scan reads the namespace links of every process once.
 func Scan(o ScanOptions) (*Snapshot, error) {
-	pids, err := ListPIDs()
+	pids, err := procfs.ListPIDs()
 	if err != nil {
 		return nil, err
 	}

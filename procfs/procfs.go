@@ -10,6 +10,7 @@ package procfs
 import (
 	"errors"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -116,6 +117,30 @@ func ReadSmall(path string) ([]byte, error) {
 		}
 		buf = buf[:len(buf)+n]
 	}
+}
+
+// ListPIDs returns the PIDs under /proc in ascending order.
+func ListPIDs() ([]int, error) {
+	d, err := os.Open(Root)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if n == "" || n[0] < '0' || n[0] > '9' {
+			continue
+		}
+		if pid, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	sort.Ints(pids)
+	return pids, nil
 }
 
 // CgroupLine is one line of /proc/PID/cgroup: "ID:CONTROLLERS:PATH". The

@@ -4,12 +4,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/nsxproject/nsx/target"
 )
 
 // Version is nsx's version, set at link time by the Makefile.
@@ -44,6 +47,19 @@ func (e *Env) UsageError(err error) int {
 	fmt.Fprintf(e.Stderr, "%s: %s\n", e.Argv0, err)
 	fmt.Fprintf(e.Stderr, "Try '%s --help' for more information.\n", e.Prog)
 	return 1
+}
+
+// resolveOne pins the single target a command takes as its operand. On
+// failure it reports the error and returns nil with the exit code.
+func (e *Env) resolveOne(operands []string) (*target.Pinned, int) {
+	if len(operands) != 1 {
+		return nil, e.Errorf("expected one target (PID, PID:INODE, namespace file or container)")
+	}
+	t, err := target.Resolve(context.Background(), operands[0])
+	if err != nil {
+		return nil, e.Errorf("%s: %s", operands[0], err)
+	}
+	return t, 0
 }
 
 // Command is one nsx command.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 
@@ -9,7 +8,6 @@ import (
 
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/listing"
-	"github.com/nsxproject/nsx/target"
 )
 
 func init() {
@@ -44,12 +42,9 @@ func runInspect(env *Env, args []string) int {
 	if perr != nil {
 		return env.UsageError(perr)
 	}
-	if len(operands) != 1 {
-		return env.Errorf("expected one target (PID, PID:INODE, namespace file or container)")
-	}
-	t, err := target.Resolve(context.Background(), operands[0])
-	if err != nil {
-		return env.Errorf("%s: %s", operands[0], err)
+	t, code := env.resolveOne(operands)
+	if t == nil {
+		return code
 	}
 	defer t.Close()
 	r := listing.Inspect(t)
