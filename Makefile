@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/nsxproject/nsx/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: build run test test-deps unit lint bench fuzz clean
+.PHONY: build run test test-deps engines unit lint bench fuzz clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nsx ./cmd/nsx
@@ -18,15 +18,19 @@ run: build
 
 # Installs what the tests need (Debian packages, container engines) and runs
 # every test. Meant for a root shell on a fresh machine, as CI runs it.
-test: test-deps build
-	bash scripts/engines.sh install
-	bash scripts/engines.sh start
-	bash scripts/engines.sh images
+test: engines build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 
 test-deps:
 	bash scripts/test-deps.sh
+
+# dockerd, containerd (with CRI) and podman, started without systemd, with a
+# busybox image imported: there is no registry.
+engines: test-deps
+	bash scripts/engines.sh install
+	bash scripts/engines.sh start
+	bash scripts/engines.sh images
 
 # Tests that need no root and no engines.
 unit:
@@ -40,7 +44,7 @@ lint:
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/getopt/
 
-bench: build
+bench: engines build
 	bash bench/run.sh $(BIN)/nsx > docs/benchmarks.md
 	cat docs/benchmarks.md
 
