@@ -7,19 +7,25 @@ NSX=$(readlink -f "${1:?usage: bench/enter.sh path/to/nsx}")
 . "$(dirname "$0")/lib.sh"
 pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done' EXIT
+# start FLAGS...: a sandbox from util-linux unshare in its own session; sets
+# $target to the process inside (not in a subshell, so the trap sees it).
 start() {
 	setsid unshare "$@" --fork sleep 3600 </dev/null >/dev/null 2>&1 &
 	local launcher=$!
 	pids+=("$launcher")
+	target=
 	for _ in $(seq 100); do
-		local child; child=$(pgrep -P "$launcher" | head -1 || true)
-		[ -n "$child" ] && { echo "$child"; return; }
+		target=$(pgrep -P "$launcher" | head -1 || true)
+		[ -n "$target" ] && return
 		sleep 0.02
 	done
-	echo "bench/enter.sh: fixture did not start" >&2; exit 1
+	echo "bench/enter.sh: fixture did not start" >&2
+	exit 1
 }
-shared=$(start -pmnuiCT --mount-proc)
-own=$(start -U --map-root-user -pmnuiCT --mount-proc)
+start -pmnuiCT --mount-proc
+shared=$target
+start -U --map-root-user -pmnuiCT --mount-proc
+own=$target
 
 echo "## nsx enter vs util-linux nsenter"
 echo
@@ -28,5 +34,5 @@ compare "Target sharing our user namespace (-a joins 7 kinds)" -- \
 	"$NSX enter -t $shared -a true" "nsenter -t $shared -a true"
 compare "Target with its own user and time namespaces (-a joins all 8)" -- \
 	"$NSX enter -t $own -a true" "nsenter -t $own -a true"
-compare "Start-up alone: printing the version, no namespaces (the first row's ratio is what Go's runtime start costs over C's)" -- \
+compare "Start-up alone: printing the version, no namespaces (the ratio is what Go's runtime start-up costs over C's)" -- \
 	"$NSX version" "nsenter -V"
