@@ -85,7 +85,7 @@ func (c *Cmd) Start() error {
 	if c.Process != nil {
 		return errors.New("nsenter: already started")
 	}
-	b, err := c.build(false)
+	b, err := c.build(false, false)
 	if err != nil {
 		return err
 	}
@@ -94,6 +94,22 @@ func (c *Cmd) Start() error {
 		return err
 	}
 	p, err := spawn.Start(b.spec)
+	if b.pidfdJoinFailed(err, unix.EINVAL) {
+		// Kernels before 5.8 have pidfds but cannot setns through them,
+		// and the kernel gives EINVAL for that as for any other invalid
+		// join: try again one namespace file at a time, which either
+		// works or names the namespace that failed. Nothing was joined:
+		// the failed child or thread is gone.
+		stdio := b.spec.Stdio
+		b.close()
+		if b, err = c.build(false, true); err != nil {
+			c.closeFiles()
+			return err
+		}
+		defer b.close()
+		b.spec.Stdio = stdio
+		p, err = spawn.Start(b.spec)
+	}
 	c.closeFiles()
 	if err != nil {
 		return b.childError(err)
@@ -135,7 +151,7 @@ func (c *Cmd) Wait() error {
 // cannot be entered this way: the kernel requires a single-threaded process
 // for them, and a Go program never is one.
 func (c *Cmd) Exec() error {
-	b, err := c.build(true)
+	b, err := c.build(true, false)
 	if err != nil {
 		return err
 	}
@@ -145,7 +161,7 @@ func (c *Cmd) Exec() error {
 
 // Plan returns what Start would do, without doing it.
 func (c *Cmd) Plan() (*Plan, error) {
-	b, err := c.build(c.Options.NoFork)
+	b, err := c.build(c.Options.NoFork, false)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +179,7 @@ type build struct {
 	plan     *Plan
 	fds      []int
 	joinMsgs []string // per Tolerant entry, then the User entry
+	pidfdIdx []int    // the join entries that go through the pidfd
 	fillIDs  []func() // reads the plan's namespace IDs, for Plan
 	program  string
 }
@@ -177,6 +194,21 @@ func (b *build) close() {
 func (b *build) keep(fd int) int {
 	b.fds = append(b.fds, fd)
 	return fd
+}
+
+// pidfdJoinFailed reports whether err is a join through the pidfd failing
+// with errno.
+func (b *build) pidfdJoinFailed(err error, errno syscall.Errno) bool {
+	var ce *spawn.ChildError
+	if !errors.As(err, &ce) || ce.Stage != spawn.StageJoin || ce.Errno != errno {
+		return false
+	}
+	for _, i := range b.pidfdIdx {
+		if i == ce.Index {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *build) childError(err error) error {
@@ -232,7 +264,7 @@ func (b *build) childError(err error) error {
 }
 
 // build turns the options into a spawn spec and a plan.
-func (c *Cmd) build(inPlace bool) (_ *build, err error) {
+func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	o := &c.Options
 	t := c.Target
 	b := &build{plan: &Plan{UID: -1, GID: -1}}
@@ -282,7 +314,6 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 			return nil, err
 		}
 	}
-	supported := namespace.Supported()
 	own := map[namespace.Kind]namespace.ID{}
 	ids := map[namespace.Kind]namespace.ID{}
 	ownID := func(k namespace.Kind) namespace.ID {
@@ -307,6 +338,7 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 		return id, err
 	}
 	if all {
+		supported := namespace.Supported()
 		for _, k := range namespace.All {
 			if want.Has(k) {
 				continue
@@ -406,7 +438,7 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 	// Joins: the target's kinds through its pidfd in one call per pass,
 	// then explicit files one by one; or every kind per file without a
 	// pidfd.
-	usePidfd := t != nil && t.Pidfd >= 0 && fromTarget != 0
+	usePidfd := t != nil && t.Pidfd >= 0 && fromTarget != 0 && !perFile
 	p.Mechanism = "setns per namespace file"
 	nonUser := fromTarget.Remove(namespace.User)
 	if usePidfd {
@@ -415,6 +447,7 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 			p.Mechanism += ", setns per file for the others"
 		}
 		if nonUser != 0 {
+			b.pidfdIdx = append(b.pidfdIdx, len(s.Tolerant))
 			s.Tolerant = append(s.Tolerant, spawn.Join{Fd: t.Pidfd, Mask: uint32(nonUser)})
 			b.joinMsgs = append(b.joinMsgs, "reassociate to namespaces failed")
 		}
@@ -441,10 +474,11 @@ func (c *Cmd) build(inPlace bool) (_ *build, err error) {
 	switch {
 	case userParentFd >= 0:
 		s.User = &spawn.Join{Fd: userParentFd, Mask: uint32(namespace.User)}
-	case files[namespace.User] != 0 || hasKey(files, namespace.User):
+	case hasKey(files, namespace.User):
 		s.User = &spawn.Join{Fd: files[namespace.User], Mask: uint32(namespace.User)}
 	case fromTarget.Has(namespace.User):
 		if usePidfd {
+			b.pidfdIdx = append(b.pidfdIdx, len(s.Tolerant))
 			s.User = &spawn.Join{Fd: t.Pidfd, Mask: uint32(namespace.User)}
 		} else {
 			fd, err := t.OpenNS(namespace.User)

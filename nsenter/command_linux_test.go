@@ -272,3 +272,27 @@ func TestDoRunsInNamespacesAndLeavesCallerAlone(t *testing.T) {
 		t.Error("Do accepted a user namespace")
 	}
 }
+
+// TestFallsBackToNamespaceFiles stands in for a kernel that has pidfds but
+// cannot setns through them (5.3 to 5.7): a "pidfd" that is an ordinary
+// file gives setns the same EINVAL, and nsx must then join file by file.
+func TestFallsBackToNamespaceFiles(t *testing.T) {
+	fx := testutil.SharedUser(t)
+	tg := pin(t, fx.PID)
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	realPidfd := tg.Pidfd
+	tg.Pidfd = int(devnull.Fd())
+	defer func() { tg.Pidfd = realPidfd }()
+	for _, opts := range []nsenter.Options{withKinds(namespace.Net, namespace.UTS, namespace.PID), withKinds()} {
+		got := childNS(t, tg, opts)
+		for _, k := range []namespace.Kind{namespace.Net, namespace.UTS, namespace.PID} {
+			if want := fx.NS(t, k.ProcName()); got[k] != want {
+				t.Errorf("%s: child's is %s, target's %s", k, got[k], want)
+			}
+		}
+	}
+}
