@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // Join is one setns call of the child.
@@ -357,12 +359,25 @@ func (p *Process) Wait(relayStops bool) (unix.WaitStatus, error) {
 			return ws, os.NewSyscallError("wait4", err)
 		}
 		if ws.Stopped() {
-			unix.Kill(os.Getpid(), unix.SIGSTOP)
-			unix.Kill(p.Pid, unix.SIGCONT)
+			// A terminal stop (Ctrl-Z) reaches both processes. wait4 may
+			// have returned the child's stop just as this process was
+			// itself stopped, and the shell's "fg" has since continued
+			// both: stopping now would stop nsx a second time. Relay the
+			// stop only while the child really is stopped.
+			if stillStopped(p.Pid) {
+				unix.Kill(os.Getpid(), unix.SIGSTOP)
+				unix.Kill(p.Pid, unix.SIGCONT)
+			}
 			continue
 		}
 		return ws, nil
 	}
+}
+
+// stillStopped reports whether the child is in the stopped state now.
+func stillStopped(pid int) bool {
+	st, err := procfs.ReadStat(pid)
+	return err != nil || st.State == 'T'
 }
 
 // Signal sends sig to the process through its pidfd when it has one.
