@@ -339,8 +339,13 @@ func relay(pid int) {
 		sig := status & 0x7f
 		switch {
 		case status&0xff == 0x7f: // stopped
-			syscall.RawSyscall(syscall.SYS_KILL, self, uintptr(syscall.SIGSTOP), 0)
-			syscall.RawSyscall(syscall.SYS_KILL, uintptr(pid), uintptr(syscall.SIGCONT), 0)
+			// As Process.Wait: a stop already undone by a continue
+			// (Ctrl-Z, then fg) is not relayed.
+			if !rawConsumeContinued(pid) {
+				syscall.RawSyscall(syscall.SYS_KILL, self, uintptr(syscall.SIGSTOP), 0)
+				syscall.RawSyscall(syscall.SYS_KILL, uintptr(pid), uintptr(syscall.SIGCONT), 0)
+				rawConsumeContinued(pid)
+			}
 			continue
 		case sig == 0: // exited
 			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, uintptr(status>>8&0xff), 0, 0)
@@ -352,6 +357,17 @@ func relay(pid int) {
 	for {
 		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
 	}
+}
+
+// rawConsumeContinued is consumeContinued with raw system calls.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawConsumeContinued(pid int) bool {
+	var si [128]byte // siginfo_t; si_code is the third int32
+	_, _, e := syscall.RawSyscall6(syscall.SYS_WAITID, unix.P_PID, uintptr(pid), uintptr(unsafe.Pointer(&si[0])), unix.WCONTINUED|unix.WNOHANG, 0, 0)
+	return e == 0 && *(*int32)(unsafe.Pointer(&si[8])) == cldContinued
 }
 
 // cstr returns the address of a NUL-terminated copy of s and the copy, which

@@ -10,8 +10,6 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nsxproject/nsx/procfs"
 )
 
 // Join is one setns call of the child.
@@ -362,11 +360,12 @@ func (p *Process) Wait(relayStops bool) (unix.WaitStatus, error) {
 			// A terminal stop (Ctrl-Z) reaches both processes. wait4 may
 			// have returned the child's stop just as this process was
 			// itself stopped, and the shell's "fg" has since continued
-			// both: stopping now would stop nsx a second time. Relay the
-			// stop only while the child really is stopped.
-			if stillStopped(p.Pid) {
+			// both: stopping now would stop nsx a second time. A pending
+			// "continued" report tells such a stale stop apart.
+			if !consumeContinued(p.Pid) {
 				unix.Kill(os.Getpid(), unix.SIGSTOP)
 				unix.Kill(p.Pid, unix.SIGCONT)
+				consumeContinued(p.Pid) // so the next stop starts clean
 			}
 			continue
 		}
@@ -374,11 +373,17 @@ func (p *Process) Wait(relayStops bool) (unix.WaitStatus, error) {
 	}
 }
 
-// stillStopped reports whether the child is in the stopped state now.
-func stillStopped(pid int) bool {
-	st, err := procfs.ReadStat(pid)
-	return err != nil || st.State == 'T'
+// consumeContinued collects a pending report that the child was continued
+// (waitid WCONTINUED, which never reaps an exit) and says whether there
+// was one.
+func consumeContinued(pid int) bool {
+	var si unix.Siginfo
+	err := unix.Waitid(unix.P_PID, pid, &si, unix.WCONTINUED|unix.WNOHANG, nil)
+	return err == nil && si.Code == cldContinued
 }
+
+// cldContinued is si_code CLD_CONTINUED.
+const cldContinued = 6
 
 // Signal sends sig to the process through its pidfd when it has one.
 func (p *Process) Signal(sig unix.Signal) error {

@@ -54,3 +54,32 @@ func TestCandidatesFollowExecvp(t *testing.T) {
 		t.Errorf("a path with '/': %q", got)
 	}
 }
+
+// TestRelayingChildMirrorsTheProgram covers the middle process the raw child
+// becomes when the program must run one fork further down (a PID namespace
+// joined only after a user namespace): it ends as the program ended.
+func TestRelayingChildMirrorsTheProgram(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		exited bool
+		code   int
+		sig    syscall.Signal
+	}{
+		{"exit 7", true, 7, 0},
+		{"kill -USR1 $$", false, 0, syscall.SIGUSR1},
+	} {
+		s := spec("sh", "-c", tc.script)
+		s.ForkForPID = true
+		p, err := Start(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, err := p.Wait(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.exited && (!ws.Exited() || ws.ExitStatus() != tc.code) || !tc.exited && (!ws.Signaled() || ws.Signal() != tc.sig) {
+			t.Errorf("%q: status %v, want exit %d / signal %v", tc.script, ws, tc.code, tc.sig)
+		}
+	}
+}
