@@ -160,7 +160,7 @@ _nsx_enter() {
                 _nsx_set_reply "$cur" $(compgen -P "$opt=" -W "follow" -- "${cur#*=}"); return ;;
         esac
         local opts=$_nsx_enter_opts
-        [[ $compat == 1 ]] || opts="$opts --explain --runtime-endpoint"
+        [[ $compat == 1 ]] || opts="$opts --explain --read-only --runtime-endpoint"
         _nsx_set_reply "$cur" $(compgen -W "$opts" -- "$cur")
         return
     fi

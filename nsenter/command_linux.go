@@ -180,6 +180,7 @@ type build struct {
 	fds      []int
 	joinMsgs []string // per Tolerant entry, then the User entry
 	pidfdIdx []int    // the join entries that go through the pidfd
+	roPaths  []string // the mounts --read-only remounts, for messages
 	fillIDs  []func() // reads the plan's namespace IDs, for Plan
 	program  string
 }
@@ -223,6 +224,14 @@ func (b *build) childError(err error) error {
 			return errorf(e, "%s", b.joinMsgs[ce.Index])
 		}
 		return errorf(e, "reassociate to namespaces failed")
+	case spawn.StagePrivateMounts:
+		return errorf(e, "--read-only: cannot make a private copy of the mount namespace")
+	case spawn.StageReadOnly:
+		path := "a mount"
+		if ce.Index >= 0 && ce.Index < len(b.roPaths) {
+			path = b.roPaths[ce.Index]
+		}
+		return errorf(e, "--read-only: cannot make %s read-only", path)
 	case spawn.StageRootDir:
 		return errorf(e, "change directory by root file descriptor failed")
 	case spawn.StageChroot:
@@ -551,6 +560,12 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		p.Fork, p.ForkReason = true, "nsx always runs the program in a single-threaded child; no PID namespace is entered"
 	}
 
+	if o.ReadOnly {
+		if err := b.readOnly(t, want); err != nil {
+			return nil, err
+		}
+	}
+
 	// Root and working directory.
 	p.Root, p.Cwd = "unchanged", "unchanged"
 	if want.Has(namespace.Mount) {
@@ -681,6 +696,45 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	b.program = path
 	p.Program = argv
 	return b, nil
+}
+
+// readOnly lists the target's mounts, as its own mountinfo shows them, for
+// the child to remount read-only in its private copy of the namespace.
+func (b *build) readOnly(t *target.Pinned, want namespace.Set) error {
+	if !want.Has(namespace.Mount) {
+		return errorf(nil, "--read-only needs the mount namespace entered (-m or -a)")
+	}
+	if t == nil || t.PID == 0 {
+		return errorf(nil, "--read-only needs a target process, whose mounts it reads")
+	}
+	fd, err := t.OpenAt("mountinfo", unix.O_RDONLY)
+	if err != nil {
+		return errorf(unwrapErrno(err), "--read-only: cannot read the target's mounts")
+	}
+	f := os.NewFile(uintptr(fd), "mountinfo")
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return errorf(unwrapErrno(err), "--read-only: cannot read the target's mounts")
+	}
+	mounts, err := procfs.ParseMountinfo(string(data))
+	if err != nil {
+		return errorf(err, "--read-only: cannot read the target's mounts")
+	}
+	keep := map[string]uintptr{
+		"nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
+		"noatime": unix.MS_NOATIME, "nodiratime": unix.MS_NODIRATIME, "relatime": unix.MS_RELATIME,
+	}
+	for _, m := range mounts {
+		var flags uintptr
+		for _, opt := range strings.Split(m.Options, ",") {
+			flags |= keep[opt]
+		}
+		b.spec.ReadOnly = append(b.spec.ReadOnly, spawn.ReadOnlyMount{Path: m.MountPoint, Flags: flags})
+		b.roPaths = append(b.roPaths, m.MountPoint)
+	}
+	b.plan.ReadOnly = len(mounts)
+	return nil
 }
 
 func hasKey(m map[namespace.Kind]int, k namespace.Kind) bool {

@@ -296,3 +296,50 @@ func TestFallsBackToNamespaceFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnlyLeavesTargetWritable checks --read-only on both paths (a
+// target sharing our user namespace, and one with its own user and time
+// namespaces): the program's writes fail with EROFS on the root and on a
+// nested mount, the program is in a copy of the target's mount namespace,
+// and the target can still write the same places.
+func TestReadOnlyLeavesTargetWritable(t *testing.T) {
+	for name, start := range map[string]func(testing.TB) *testutil.Target{
+		"shared-user": testutil.SharedUser, "own-user": testutil.AllKinds,
+	} {
+		t.Run(name, func(t *testing.T) {
+			fx := start(t)
+			tg := pin(t, fx.PID)
+			o := withKinds()
+			o.ReadOnly = true
+			// The root filesystem and /dev/shm, a tmpfs mounted on top.
+			probe, nested := "/tmp/nsx-read-only-probe", "/dev/shm/nsx-read-only-probe"
+			script := "touch " + probe + " " + nested + " 2>&1; echo; readlink /proc/self/ns/mnt"
+			var out bytes.Buffer
+			cmd := nsenter.Command(tg, o, "sh", "-c", script)
+			cmd.Stdout = &out
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("run: %v\n%s", err, out.String())
+			}
+			for _, p := range []string{probe, nested} {
+				if got := out.String(); !strings.Contains(got, "'"+p+"': Read-only file system") {
+					t.Errorf("writing %s under --read-only: %q, want EROFS", p, got)
+				}
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if last := lines[len(lines)-1]; last == fx.NS(t, "mnt") || !strings.HasPrefix(last, "mnt:[") {
+				t.Errorf("program's mount namespace %q: want a private copy, not the target's %s", last, fx.NS(t, "mnt"))
+			}
+			// The target's own mounts are unchanged: it can still write.
+			err := nsenter.Command(tg, withKinds(), "sh", "-c", "touch "+probe+" "+nested+" && rm "+probe+" "+nested).Run()
+			if err != nil {
+				t.Errorf("the target can no longer write %s and %s: %v", probe, nested, err)
+			}
+		})
+	}
+	o := withKinds(namespace.Net)
+	o.ReadOnly = true
+	fx := testutil.SharedUser(t)
+	if err := nsenter.Command(pin(t, fx.PID), o, "true").Run(); err == nil || !strings.Contains(err.Error(), "mount namespace") {
+		t.Errorf("--read-only without the mount namespace: %v, want a refusal", err)
+	}
+}

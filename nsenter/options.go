@@ -47,6 +47,12 @@ type Options struct {
 	WorkDirInNS string
 	WdnsGiven   bool
 
+	// ReadOnly runs the program in a private copy of the target's mount
+	// namespace in which every mount is read-only: it can look at the
+	// target's files but not change them, and the target's own mounts are
+	// left as they were. It needs the mount namespace entered.
+	ReadOnly bool
+
 	// TargetEnv runs the program with the target's environment (-e).
 	TargetEnv bool
 	// JoinCgroup starts the program in the target's cgroup v2 (-c).

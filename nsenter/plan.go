@@ -44,6 +44,9 @@ type Plan struct {
 	Env        string
 	Cgroup     string
 	Program    []string
+	// ReadOnly is the number of mounts made read-only in a private copy
+	// of the mount namespace (--read-only), 0 without.
+	ReadOnly int
 }
 
 // Print writes the plan for people.
@@ -77,6 +80,9 @@ func (p *Plan) Print(w io.Writer) {
 	}
 	if p.Cgroup != "" {
 		fmt.Fprintf(&b, "cgroup: %s\n", p.Cgroup)
+	}
+	if p.ReadOnly > 0 {
+		fmt.Fprintf(&b, "mounts: a private copy of the mount namespace, its %d mounts read-only; the target's stay as they are\n", p.ReadOnly)
 	}
 	fmt.Fprintf(&b, "root: %s\ncwd: %s\n", p.Root, p.Cwd)
 	ids := func(v int) string {

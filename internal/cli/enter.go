@@ -67,6 +67,7 @@ var enterOptions = []getopt.Option{
 var nsxEnterOptions = []getopt.Option{
 	{Long: "explain"},
 	{Long: "runtime-endpoint", Arg: getopt.RequiredArg},
+	{Long: "read-only"},
 }
 
 // enterRequest is the parsed command line.
@@ -223,6 +224,8 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				r.opts.UserParent = true
 			case "explain":
 				r.explain = true
+			case "read-only":
+				r.opts.ReadOnly = true
 			case "runtime-endpoint":
 				// As crictl's flag: the CRI socket for cri: targets.
 				container.CRIEndpoint = v
@@ -464,6 +467,9 @@ func enterHelp(w io.Writer, env *Env) {
 nsx options:
      --explain          print what would be entered, in which order, and why;
                           run nothing
+     --read-only        look, do not touch: run in a private copy of the
+                          target's mount namespace where every mount is
+                          read-only (the target's mounts are unchanged)
      --runtime-endpoint <unix:///path>
                         CRI socket for cri: targets (default:
                           $CONTAINER_RUNTIME_ENDPOINT, /etc/crictl.yaml,

@@ -155,6 +155,12 @@ func sequence(s *rawSpec, inChild bool) (Stage, int32, syscall.Errno) {
 		}
 	}
 
+	if s.nro > 0 {
+		if st, i, e := rawReadOnlyCopy(s); e != 0 {
+			return st, i, e
+		}
+	}
+
 	if s.rootFd >= 0 {
 		if _, _, e = syscall.RawSyscall(syscall.SYS_FCHDIR, uintptr(s.rootFd), 0, 0); e != 0 {
 			return StageRootDir, 0, e
@@ -225,6 +231,30 @@ var (
 	dot   = [2]byte{'.', 0}
 	slash = [2]byte{'/', 0}
 )
+
+// rawReadOnlyCopy gives the child a private copy of the mount namespace it
+// joined and makes every listed mount read-only there; the target's mounts
+// are not touched. Each mount keeps its nosuid, nodev and noexec flags.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawReadOnlyCopy(s *rawSpec) (Stage, int32, syscall.Errno) {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
+		return StagePrivateMounts, 0, e
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&slash[0])), 0, syscall.MS_REC|syscall.MS_PRIVATE, 0, 0); e != 0 {
+		return StagePrivateMounts, 0, e
+	}
+	for i := 0; i < s.nro; i++ {
+		path := *(*uintptr)(unsafe.Add(s.roPaths, i*int(unsafe.Sizeof(uintptr(0)))))
+		flags := *(*uintptr)(unsafe.Add(s.roFlags, i*int(unsafe.Sizeof(uintptr(0)))))
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, 0, path, 0, syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY|flags, 0, 0); e != 0 {
+			return StageReadOnly, int32(i), e
+		}
+	}
+	return StageNone, 0, 0
+}
 
 // arrangeStdio moves the requested fds to 0, 1 and 2: first out of the way
 // (close-on-exec copies above 2), then into place without close-on-exec.

@@ -13,6 +13,8 @@ const (
 	StageNone Stage = iota
 	StageStdio
 	StageJoin
+	StagePrivateMounts
+	StageReadOnly
 	StageRootDir
 	StageChroot
 	StageChdirRoot
@@ -117,6 +119,13 @@ type rawSpec struct {
 
 	cands  [64]uintptr // paths to try, in PATH order
 	ncands int
+
+	// roPaths and roFlags point to nro C-string addresses and mount flags:
+	// the mounts to make read-only in a private copy of the mount
+	// namespace (--read-only).
+	roPaths unsafe.Pointer
+	roFlags unsafe.Pointer
+	nro     int
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent

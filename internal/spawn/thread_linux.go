@@ -79,6 +79,21 @@ func runOnThread(s *Spec) (*Process, error) {
 			return fail(StageJoin, i, err)
 		}
 	}
+	if len(s.ReadOnly) > 0 {
+		// The thread has its own fs_struct, so it may take a private
+		// copy of the mount namespace it joined.
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			return fail(StagePrivateMounts, 0, err)
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return fail(StagePrivateMounts, 0, err)
+		}
+		for i, m := range s.ReadOnly {
+			if err := unix.Mount("", m.Path, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|m.Flags, ""); err != nil {
+				return fail(StageReadOnly, i, err)
+			}
+		}
+	}
 	if s.RootFd >= 0 {
 		if err := unix.Fchdir(s.RootFd); err != nil {
 			return fail(StageRootDir, 0, err)

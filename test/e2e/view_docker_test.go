@@ -117,3 +117,22 @@ func TestPsInspectDocker(t *testing.T) {
 		t.Errorf("nsx ls: want a row %q in\n%s%s", want, r.stdout, r.stderr)
 	}
 }
+
+// TestReadOnlyDocker: --read-only lets a debugging session look at a
+// container without being able to change it, while the container itself
+// keeps writing.
+func TestReadOnlyDocker(t *testing.T) {
+	enginetest.Require(t, "docker")
+	nsx := ctrNSX(t)
+	name := enginetest.Name("nsx-e2e-ro")
+	enginetest.RunDocker(t, name)
+	ref := "docker:" + name
+	r := run(nsx, "enter", "--read-only", ref, "--", "sh", "-c", "touch /nsx-probe /dev/shm/nsx-probe")
+	if r.code == 0 || strings.Count(r.stderr, "Read-only file system") != 2 {
+		t.Errorf("writes under --read-only: exit %d, stderr %q; want two EROFS failures", r.code, r.stderr)
+	}
+	r = run(nsx, "enter", ref, "--", "sh", "-c", "touch /nsx-probe /dev/shm/nsx-probe && rm /nsx-probe /dev/shm/nsx-probe")
+	if r.code != 0 {
+		t.Errorf("the container cannot write any more: exit %d, %q", r.code, r.stderr)
+	}
+}
