@@ -49,7 +49,8 @@ type Cmd struct {
 	// ProcessState is set by Wait.
 	ProcessState *unix.WaitStatus
 
-	closeAfter []io.Closer
+	closeAfter []io.Closer // the child's ends of pipes, closed once it runs
+	ownEnds    []io.Closer // nsx's ends, closed by the copiers or on failure
 	copiers    []func() error
 	copyErr    chan error
 }
@@ -91,6 +92,8 @@ func (c *Cmd) Start() error {
 	}
 	defer b.close()
 	if err := c.stdio(b.spec); err != nil {
+		c.closeFiles()
+		c.closeOwnEnds()
 		return err
 	}
 	p, err := spawn.Start(b.spec)
@@ -112,6 +115,7 @@ func (c *Cmd) Start() error {
 	}
 	c.closeFiles()
 	if err != nil {
+		c.closeOwnEnds()
 		return b.childError(err)
 	}
 	c.Process = p
@@ -180,7 +184,6 @@ type build struct {
 	fds      []int
 	joinMsgs []string // per Tolerant entry, then the User entry
 	pidfdIdx []int    // the join entries that go through the pidfd
-	roPaths  []string // the mounts --read-only remounts, for messages
 	fillIDs  []func() // reads the plan's namespace IDs, for Plan
 	program  string
 }
@@ -227,11 +230,7 @@ func (b *build) childError(err error) error {
 	case spawn.StagePrivateMounts:
 		return errorf(e, "--read-only: cannot make a private copy of the mount namespace")
 	case spawn.StageReadOnly:
-		path := "a mount"
-		if ce.Index >= 0 && ce.Index < len(b.roPaths) {
-			path = b.roPaths[ce.Index]
-		}
-		return errorf(e, "--read-only: cannot make %s read-only", path)
+		return errorf(e, "--read-only: cannot make the mounts read-only")
 	case spawn.StageRootDir:
 		return errorf(e, "change directory by root file descriptor failed")
 	case spawn.StageChroot:
@@ -561,7 +560,7 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	}
 
 	if o.ReadOnly {
-		if err := b.readOnly(t, want); err != nil {
+		if err := b.readOnly(o, want); err != nil {
 			return nil, err
 		}
 	}
@@ -684,7 +683,10 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	// Program.
 	path, argv := c.Path, c.Args
 	if path == "" {
-		shell, ok := os.LookupEnv("SHELL")
+		// The login shell comes from the program's environment: with -e
+		// that is the target's, as util-linux 2.41 resets the
+		// environment before it looks SHELL up.
+		shell, ok := lookupEnv(env, "SHELL")
 		if !ok {
 			shell = "/bin/sh"
 		}
@@ -698,43 +700,30 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	return b, nil
 }
 
-// readOnly lists the target's mounts, as its own mountinfo shows them, for
-// the child to remount read-only in its private copy of the namespace.
-func (b *build) readOnly(t *target.Pinned, want namespace.Set) error {
+// readOnly asks for a private read-only copy of the mount namespace. The
+// root and working directory fds of -r and -w point into the target's own
+// namespace, not the copy, so they cannot be combined with it.
+func (b *build) readOnly(o *Options, want namespace.Set) error {
 	if !want.Has(namespace.Mount) {
 		return errorf(nil, "--read-only needs the mount namespace entered (-m or -a)")
 	}
-	if t == nil || t.PID == 0 {
-		return errorf(nil, "--read-only needs a target process, whose mounts it reads")
+	if o.Root || o.WorkDir {
+		return errorf(nil, "--read-only cannot be combined with --root or --wd: their directories are in the target's writable mounts, not in the read-only copy (use --wdns for a directory inside)")
 	}
-	fd, err := t.OpenAt("mountinfo", unix.O_RDONLY)
-	if err != nil {
-		return errorf(unwrapErrno(err), "--read-only: cannot read the target's mounts")
-	}
-	f := os.NewFile(uintptr(fd), "mountinfo")
-	data, err := io.ReadAll(f)
-	f.Close()
-	if err != nil {
-		return errorf(unwrapErrno(err), "--read-only: cannot read the target's mounts")
-	}
-	mounts, err := procfs.ParseMountinfo(string(data))
-	if err != nil {
-		return errorf(err, "--read-only: cannot read the target's mounts")
-	}
-	keep := map[string]uintptr{
-		"nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
-		"noatime": unix.MS_NOATIME, "nodiratime": unix.MS_NODIRATIME, "relatime": unix.MS_RELATIME,
-	}
-	for _, m := range mounts {
-		var flags uintptr
-		for _, opt := range strings.Split(m.Options, ",") {
-			flags |= keep[opt]
-		}
-		b.spec.ReadOnly = append(b.spec.ReadOnly, spawn.ReadOnlyMount{Path: m.MountPoint, Flags: flags})
-		b.roPaths = append(b.roPaths, m.MountPoint)
-	}
-	b.plan.ReadOnly = len(mounts)
+	b.spec.ReadOnly = true
+	b.plan.ReadOnly = true
 	return nil
+}
+
+// lookupEnv finds a variable in an environment list; the first one wins,
+// as with getenv(3).
+func lookupEnv(env []string, name string) (string, bool) {
+	for i := range env {
+		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 func hasKey(m map[namespace.Kind]int, k namespace.Kind) bool {
@@ -926,6 +915,7 @@ func (c *Cmd) stdio(s *spawn.Spec) error {
 			if i == 0 {
 				s.Stdio[i] = int(r.Fd())
 				c.closeAfter = append(c.closeAfter, r)
+				c.ownEnds = append(c.ownEnds, w)
 				src := x.(io.Reader)
 				c.copiers = append(c.copiers, func() error {
 					_, err := io.Copy(w, src)
@@ -935,6 +925,7 @@ func (c *Cmd) stdio(s *spawn.Spec) error {
 			} else {
 				s.Stdio[i] = int(w.Fd())
 				c.closeAfter = append(c.closeAfter, w)
+				c.ownEnds = append(c.ownEnds, r)
 				dst := x.(io.Writer)
 				c.copiers = append(c.copiers, func() error {
 					_, err := io.Copy(dst, r)
@@ -955,6 +946,15 @@ func (c *Cmd) devNull(s *spawn.Spec, i int) error {
 	c.closeAfter = append(c.closeAfter, f)
 	s.Stdio[i] = int(f.Fd())
 	return nil
+}
+
+// closeOwnEnds closes nsx's ends of the pipes when the copiers will never
+// run, and forgets the copiers.
+func (c *Cmd) closeOwnEnds() {
+	for _, f := range c.ownEnds {
+		f.Close()
+	}
+	c.ownEnds, c.copiers = nil, nil
 }
 
 func (c *Cmd) closeFiles() {

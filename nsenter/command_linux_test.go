@@ -194,7 +194,12 @@ func TestVanishedTargetLeavesNothing(t *testing.T) {
 	tg := pin(t, fx.PID)
 	fx.Stop()
 	before := children(t)
-	err := nsenter.Command(tg, withKinds(namespace.Net, namespace.UTS), "true").Run()
+	fds := openFds(t)
+	cmd := nsenter.Command(tg, withKinds(namespace.Net, namespace.UTS), "true")
+	// Streams that are not files make Start create pipes; a failed Start
+	// must close both ends.
+	cmd.Stdin, cmd.Stdout = strings.NewReader("x"), &bytes.Buffer{}
+	err := cmd.Run()
 	if err == nil {
 		t.Fatal("entering a dead target succeeded")
 	}
@@ -204,6 +209,17 @@ func TestVanishedTargetLeavesNothing(t *testing.T) {
 	if after := children(t); after != before {
 		t.Errorf("children of the test: %q before, %q after", before, after)
 	}
+	if after := openFds(t); after != fds {
+		t.Errorf("open fds: %d before, %d after a failed start", fds, after)
+	}
+}
+
+func openFds(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }
 
 func children(t *testing.T) string {
@@ -313,12 +329,17 @@ func TestReadOnlyLeavesTargetWritable(t *testing.T) {
 			o.ReadOnly = true
 			// The root filesystem and /dev/shm, a tmpfs mounted on top.
 			probe, nested := "/tmp/nsx-read-only-probe", "/dev/shm/nsx-read-only-probe"
-			script := "touch " + probe + " " + nested + " 2>&1; echo; readlink /proc/self/ns/mnt"
+			// The program also tries to remount /dev/shm writable, which
+			// needs the CAP_SYS_ADMIN --read-only withholds.
+			script := "mount -o remount,bind,rw /dev/shm 2>/dev/null && echo REMOUNTED; touch " + probe + " " + nested + " 2>&1; echo; readlink /proc/self/ns/mnt"
 			var out bytes.Buffer
 			cmd := nsenter.Command(tg, o, "sh", "-c", script)
 			cmd.Stdout = &out
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("run: %v\n%s", err, out.String())
+			}
+			if strings.Contains(out.String(), "REMOUNTED") {
+				t.Errorf("the program remounted /dev/shm writable under --read-only")
 			}
 			for _, p := range []string{probe, nested} {
 				if got := out.String(); !strings.Contains(got, "'"+p+"': Read-only file system") {
@@ -341,5 +362,11 @@ func TestReadOnlyLeavesTargetWritable(t *testing.T) {
 	fx := testutil.SharedUser(t)
 	if err := nsenter.Command(pin(t, fx.PID), o, "true").Run(); err == nil || !strings.Contains(err.Error(), "mount namespace") {
 		t.Errorf("--read-only without the mount namespace: %v, want a refusal", err)
+	}
+	// -r's directory is in the target's own, writable, mounts.
+	o = withKinds()
+	o.ReadOnly, o.Root = true, true
+	if err := nsenter.Command(pin(t, fx.PID), o, "true").Run(); err == nil || !strings.Contains(err.Error(), "--root") {
+		t.Errorf("--read-only with --root: %v, want a refusal", err)
 	}
 }

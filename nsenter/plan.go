@@ -44,9 +44,9 @@ type Plan struct {
 	Env        string
 	Cgroup     string
 	Program    []string
-	// ReadOnly is the number of mounts made read-only in a private copy
-	// of the mount namespace (--read-only), 0 without.
-	ReadOnly int
+	// ReadOnly: the program runs in a private read-only copy of the mount
+	// namespace, without CAP_SYS_ADMIN (--read-only).
+	ReadOnly bool
 }
 
 // Print writes the plan for people.
@@ -81,8 +81,8 @@ func (p *Plan) Print(w io.Writer) {
 	if p.Cgroup != "" {
 		fmt.Fprintf(&b, "cgroup: %s\n", p.Cgroup)
 	}
-	if p.ReadOnly > 0 {
-		fmt.Fprintf(&b, "mounts: a private copy of the mount namespace, its %d mounts read-only; the target's stay as they are\n", p.ReadOnly)
+	if p.ReadOnly {
+		b.WriteString("mounts: a private copy of the mount namespace, every mount read-only, CAP_SYS_ADMIN withheld; the target's mounts stay as they are\n")
 	}
 	fmt.Fprintf(&b, "root: %s\ncwd: %s\n", p.Root, p.Cwd)
 	ids := func(v int) string {

@@ -41,6 +41,8 @@ const (
 	fSetfd        = 2
 
 	wUntraced = 2
+
+	atFdcwd = ^uintptr(99) // AT_FDCWD, -100, as a system call argument
 )
 
 // fork clones the calling thread into a child that runs s and executes the
@@ -155,9 +157,9 @@ func sequence(s *rawSpec, inChild bool) (Stage, int32, syscall.Errno) {
 		}
 	}
 
-	if s.nro > 0 {
-		if st, i, e := rawReadOnlyCopy(s); e != 0 {
-			return st, i, e
+	if s.readOnly {
+		if st, e := rawReadOnlyCopy(s); e != 0 {
+			return st, 0, e
 		}
 	}
 
@@ -199,7 +201,15 @@ func sequence(s *rawSpec, inChild bool) (Stage, int32, syscall.Errno) {
 			return StageFork, 0, e
 		}
 		if r1 != 0 {
-			syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(s.errPipe), 0, 0)
+			// This process never executes anything, so close-on-exec
+			// never fires for it: close every fd above stdio, or it
+			// would hold nsx's pins and the program's pipes open for
+			// the program's whole life.
+			if _, _, e := syscall.RawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), 0); e != 0 {
+				for fd := uintptr(3); fd < 65536; fd++ {
+					syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+				}
+			}
 			relay(int(r1))
 		}
 	}
@@ -233,27 +243,28 @@ var (
 )
 
 // rawReadOnlyCopy gives the child a private copy of the mount namespace it
-// joined and makes every listed mount read-only there; the target's mounts
-// are not touched. Each mount keeps its nosuid, nodev and noexec flags.
+// joined, makes every mount of the copy read-only in one recursive
+// mount_setattr (which only adds MOUNT_ATTR_RDONLY and so never makes a
+// mount more permissive), and withholds CAP_SYS_ADMIN from the program so it
+// cannot remount them writable. The target's mounts are not touched.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func rawReadOnlyCopy(s *rawSpec) (Stage, int32, syscall.Errno) {
+func rawReadOnlyCopy(s *rawSpec) (Stage, syscall.Errno) {
 	if _, _, e := syscall.RawSyscall(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
-		return StagePrivateMounts, 0, e
+		return StagePrivateMounts, e
 	}
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&slash[0])), 0, syscall.MS_REC|syscall.MS_PRIVATE, 0, 0); e != 0 {
-		return StagePrivateMounts, 0, e
+		return StagePrivateMounts, e
 	}
-	for i := 0; i < s.nro; i++ {
-		path := *(*uintptr)(unsafe.Add(s.roPaths, i*int(unsafe.Sizeof(uintptr(0)))))
-		flags := *(*uintptr)(unsafe.Add(s.roFlags, i*int(unsafe.Sizeof(uintptr(0)))))
-		if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, 0, path, 0, syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY|flags, 0, 0); e != 0 {
-			return StageReadOnly, int32(i), e
-		}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, atFdcwd, uintptr(unsafe.Pointer(&slash[0])), unix.AT_RECURSIVE, uintptr(unsafe.Pointer(&s.roAttr[0])), unsafe.Sizeof(s.roAttr), 0); e != 0 {
+		return StageReadOnly, e
 	}
-	return StageNone, 0, 0
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0); e != 0 {
+		return StageReadOnly, e
+	}
+	return StageNone, 0
 }
 
 // arrangeStdio moves the requested fds to 0, 1 and 2: first out of the way
@@ -380,6 +391,12 @@ func relay(pid int) {
 		case sig == 0: // exited
 			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, uintptr(status>>8&0xff), 0, 0)
 		default: // killed
+			// A signal inherited as ignored (the runtime only resets the
+			// ones it handles) must not keep this process alive.
+			var sa [4]uint64 // struct sigaction with SIG_DFL
+			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa[0])), 0, 8, 0, 0)
+			set := uint64(1) << (sig - 1)
+			syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
 			syscall.RawSyscall(syscall.SYS_KILL, self, uintptr(sig), 0)
 		}
 		break

@@ -120,12 +120,10 @@ type rawSpec struct {
 	cands  [64]uintptr // paths to try, in PATH order
 	ncands int
 
-	// roPaths and roFlags point to nro C-string addresses and mount flags:
-	// the mounts to make read-only in a private copy of the mount
-	// namespace (--read-only).
-	roPaths unsafe.Pointer
-	roFlags unsafe.Pointer
-	nro     int
+	// readOnly makes a private, recursively read-only copy of the joined
+	// mount namespace (--read-only); roAttr is its mount_setattr argument.
+	readOnly bool
+	roAttr   [4]uint64
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent

@@ -50,10 +50,10 @@ type Spec struct {
 	// Stdio are the fds to become 0, 1 and 2; -1 leaves the inherited one.
 	Stdio [3]int
 
-	// ReadOnly lists the mounts of the joined mount namespace; when set,
-	// the program gets a private copy of that namespace in which each of
-	// them is read-only (--read-only).
-	ReadOnly []ReadOnlyMount
+	// ReadOnly gives the program a private copy of the joined mount
+	// namespace in which every mount is read-only, and withholds
+	// CAP_SYS_ADMIN so that it cannot remount them (--read-only).
+	ReadOnly bool
 
 	// RootFd, when >= 0, becomes the root directory (fchdir + chroot).
 	RootFd int
@@ -80,13 +80,6 @@ type Spec struct {
 	Path string
 	Argv []string
 	Env  []string
-}
-
-// ReadOnlyMount is a mount point to remount read-only, with the per-mount
-// flags (MS_NOSUID, MS_NODEV, MS_NOEXEC, atime flags) it must keep.
-type ReadOnlyMount struct {
-	Path  string
-	Flags uintptr
 }
 
 // ChildError is a failure of the child before the program ran.
@@ -157,16 +150,9 @@ func prepare(s *Spec) (*prepared, error) {
 			r.stdio[i] = -1
 		}
 	}
-	if n := len(s.ReadOnly); n > 0 {
-		paths, flags := make([]uintptr, n), make([]uintptr, n)
-		for i, m := range s.ReadOnly {
-			var b []byte
-			paths[i], b = cstr(m.Path)
-			p.keep = append(p.keep, b)
-			flags[i] = m.Flags
-		}
-		p.vecs = append(p.vecs, paths, flags)
-		r.roPaths, r.roFlags, r.nro = addrOfUintptr(&paths[0]), addrOfUintptr(&flags[0]), n
+	if s.ReadOnly {
+		r.readOnly = true
+		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY // attr_set; attr_clr, propagation, userns_fd stay 0
 	}
 	r.rootFd = int32(s.RootFd)
 	r.cwdFd = int32(s.CwdFd)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 
 	"github.com/nsxproject/nsx/namespace"
@@ -52,6 +53,8 @@ func startOnThread(s *Spec) (*Process, error) {
 	return r.proc, r.err
 }
 
+var dumpableMu sync.Mutex
+
 func runOnThread(s *Spec) (*Process, error) {
 	fail := func(st Stage, idx int, err error) (*Process, error) {
 		var errno syscall.Errno
@@ -65,7 +68,10 @@ func runOnThread(s *Spec) (*Process, error) {
 	}
 	if s.NoDump {
 		// Dumpability belongs to the address space, which the vfork
-		// child shares until it executes the program.
+		// child shares until it executes the program. Concurrent Starts
+		// take turns, so that one cannot restore it under another.
+		dumpableMu.Lock()
+		defer dumpableMu.Unlock()
 		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 		defer unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
 	}
@@ -79,19 +85,22 @@ func runOnThread(s *Spec) (*Process, error) {
 			return fail(StageJoin, i, err)
 		}
 	}
-	if len(s.ReadOnly) > 0 {
+	if s.ReadOnly {
 		// The thread has its own fs_struct, so it may take a private
-		// copy of the mount namespace it joined.
+		// copy of the mount namespace it joined; the bounding set is per
+		// thread too, and the vfork child inherits both.
 		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 			return fail(StagePrivateMounts, 0, err)
 		}
 		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 			return fail(StagePrivateMounts, 0, err)
 		}
-		for i, m := range s.ReadOnly {
-			if err := unix.Mount("", m.Path, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|m.Flags, ""); err != nil {
-				return fail(StageReadOnly, i, err)
-			}
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, attr); err != nil {
+			return fail(StageReadOnly, 0, err)
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0, 0, 0); err != nil {
+			return fail(StageReadOnly, 0, err)
 		}
 	}
 	if s.RootFd >= 0 {
