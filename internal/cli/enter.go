@@ -467,9 +467,9 @@ func enterHelp(w io.Writer, env *Env) {
 nsx options:
      --explain          print what would be entered, in which order, and why;
                           run nothing
-     --read-only        look, do not touch: run in a private copy of the
-                          target's mount namespace where every mount is
-                          read-only (the target's mounts are unchanged)
+     --read-only        run in a private copy of the target's mounts, all
+                          read-only (writes fail with EROFS; the target is
+                          unchanged); a guard against mistakes, not a sandbox
      --runtime-endpoint <unix:///path>
                         CRI socket for cri: targets (default:
                           $CONTAINER_RUNTIME_ENDPOINT, /etc/crictl.yaml,
