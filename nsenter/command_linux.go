@@ -234,10 +234,15 @@ func (b *build) childError(err error) error {
 	case spawn.StageRootDir:
 		return errorf(e, "change directory by root file descriptor failed")
 	case spawn.StageChroot:
-		return errorf(nil, "chroot failed")
+		return errorf(e, "chroot failed")
 	case spawn.StageChdirRoot:
-		return errorf(nil, "cannot change directory to /")
+		return errorf(e, "cannot change directory to /")
 	case spawn.StageWdns:
+		if e == syscall.ENOTDIR {
+			// util-linux opens the path and then fchdirs to it, so a
+			// file that is not a directory fails at the second step.
+			return errorf(e, "change directory by working directory file descriptor failed")
+		}
 		return errorf(e, "cannot open current working directory")
 	case spawn.StageCwd:
 		return errorf(e, "change directory by working directory file descriptor failed")

@@ -279,7 +279,7 @@ func Start(s *Spec) (*Process, error) {
 	runtime.KeepAlive(p)
 	if res.err != 0 {
 		unix.Close(pipe[0])
-		return nil, os.NewSyscallError("clone", res.err)
+		return nil, &ChildError{Stage: StageFork, Index: -1, Errno: res.err}
 	}
 	proc := &Process{Pid: res.pid, Pidfd: res.pidfd}
 	var buf [12]byte // a report: three int32s in native byte order

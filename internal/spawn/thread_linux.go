@@ -16,9 +16,10 @@ import (
 // namespace (those need a single-threaded process) and nothing that only
 // the raw child does (ambient capabilities, the early setgroups) or that
 // would fail in the vfork child without saying which step failed (a
-// credential change: ForkExec reports a failed setuid like a failed exec).
+// credential change or a cgroup that refuses the child: ForkExec reports
+// those like a failed exec).
 func threadJoinable(s *Spec) bool {
-	if s.User != nil || s.KeepCaps || s.DropGroupsEarly || s.SetGroups || s.UID >= 0 || s.GID >= 0 {
+	if s.User != nil || s.KeepCaps || s.DropGroupsEarly || s.SetGroups || s.UID >= 0 || s.GID >= 0 || s.CgroupFd >= 0 {
 		return false
 	}
 	for _, j := range s.Tolerant {
@@ -143,9 +144,6 @@ func runOnThread(s *Spec) (*Process, error) {
 	}
 	pidfd := -1
 	sys := &syscall.SysProcAttr{PidFD: &pidfd}
-	if s.CgroupFd >= 0 {
-		sys.UseCgroupFD, sys.CgroupFD = true, s.CgroupFd
-	}
 	attr := &syscall.ProcAttr{Env: s.Env, Files: files, Sys: sys}
 	pid, err := syscall.ForkExec(path, s.Argv, attr)
 	if err == syscall.ENOEXEC {
