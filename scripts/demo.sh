@@ -36,6 +36,10 @@ for k in mnt uts ipc net pid cgroup time; do
 		"$("$nsx" enter -t "$pid" -a readlink /proc/self/ns/$k)"
 done
 echo
+echo "--- look without touching: a private read-only copy of the sandbox's mounts"
+show "$nsx" enter --read-only "$pid" -- sh -c 'touch /tmp/nsx-demo-probe 2>&1 || true'
+show "$nsx" enter "$pid" -- sh -c 'touch /tmp/nsx-demo-probe && rm /tmp/nsx-demo-probe && echo "the sandbox itself still writes"'
+echo
 echo "--- the same binary is util-linux nsenter when called so:"
 show "$(dirname "$nsx")/nsenter" -t "$pid" -u -n hostname
 show "$(dirname "$nsx")/nsenter" --bogus || true
