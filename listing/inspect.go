@@ -132,24 +132,8 @@ func nsFdInfo(fd int, k namespace.Kind) NSInfo {
 }
 
 func readAt(t *target.Pinned, name string) (string, error) {
-	fd, err := t.OpenAt(name, unix.O_RDONLY)
-	if err != nil {
-		return "", err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	b := make([]byte, 0, 4096)
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil || n == 0 {
-			break
-		}
-	}
-	return string(b), nil
+	b, err := t.ReadFile(name)
+	return string(b), err
 }
 
 func readlinkAt(t *target.Pinned, name string) (string, error) {

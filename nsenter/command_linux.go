@@ -1,7 +1,6 @@
 package nsenter
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -778,14 +777,11 @@ func socketNetns(t *target.Pinned, fd int) (int, error) {
 // it: entries without '=' dropped, the last of duplicates winning, and the
 // result in reverse order of the entries.
 func targetEnviron(t *target.Pinned) ([]string, error) {
-	fd, err := t.OpenAt("environ", unix.O_RDONLY)
-	if err != nil {
-		return nil, errorf(unwrapErrno(err), "cannot open /proc/%d/environ", t.PID)
-	}
-	f := os.NewFile(uintptr(fd), "environ")
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
+	data, err := t.ReadFile("environ")
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Op == "open" {
+		return nil, errorf(pe.Err, "cannot open /proc/%d/environ", t.PID)
+	} else if err != nil {
 		return nil, errorf(unwrapErrno(err), "failed to get environment variables")
 	}
 	entries := strings.Split(string(data), "\x00")
@@ -811,15 +807,9 @@ func targetEnviron(t *target.Pinned) ([]string, error) {
 // targetCgroup opens the target's cgroup v2 directory. On a hybrid host the
 // v2 hierarchy is mounted elsewhere than /sys/fs/cgroup; nsx finds it.
 func targetCgroup(t *target.Pinned) (int, string, error) {
-	fd, err := t.OpenAt("cgroup", unix.O_RDONLY)
+	data, err := t.ReadFile("cgroup")
 	if err != nil {
 		return -1, "", errorf(unwrapErrno(err), "failed to get cgroup path")
-	}
-	f := os.NewFile(uintptr(fd), "cgroup")
-	data, err := io.ReadAll(f)
-	f.Close()
-	if err != nil {
-		return -1, "", errorf(err, "failed to get cgroup path")
 	}
 	lines, err := procfs.ParseCgroup(string(data))
 	if err != nil {
@@ -842,21 +832,13 @@ func targetCgroup(t *target.Pinned) (int, string, error) {
 }
 
 func cgroup2Mount() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := procfs.ReadMountinfo(0)
 	if err != nil {
-		return "", errorf(err, "statfs /sys/fs/cgroup failed")
+		return "", errorf(unwrapErrno(err), "statfs /sys/fs/cgroup failed")
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "... mountpoint options ... - fstype source superopts"
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
-			continue
-		}
-		fields := strings.Fields(pre)
-		if len(fields) >= 5 {
-			return fields[4], nil
+	for _, m := range mounts {
+		if m.FSType == "cgroup2" {
+			return m.MountPoint, nil
 		}
 	}
 	return "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
@@ -879,21 +861,16 @@ func followIDs(t *target.Pinned, mapped bool) (int, int, error) {
 // mapID maps a host id into the target's user namespace; unmapped ids show
 // as the overflow id 65534, as the kernel shows them.
 func mapID(t *target.Pinned, file string, id int) int {
-	fd, err := t.OpenAt(file, unix.O_RDONLY)
+	data, err := t.ReadFile(file)
 	if err != nil {
 		return 65534
 	}
-	f := os.NewFile(uintptr(fd), file)
-	defer f.Close()
-	data, _ := io.ReadAll(f)
-	for _, line := range strings.Split(string(data), "\n") {
-		var inside, outside, count int
-		if n, _ := fmt.Sscan(line, &inside, &outside, &count); n != 3 {
-			continue
-		}
-		if id >= outside && id < outside+count {
-			return inside + id - outside
-		}
+	m, err := procfs.ParseIDMap(string(data))
+	if err != nil {
+		return 65534
+	}
+	if inside, ok := m.ToInside(uint32(id)); ok {
+		return int(inside)
 	}
 	return 65534
 }

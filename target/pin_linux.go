@@ -71,7 +71,8 @@ func PinPID(pid int, inode uint64) (*Pinned, error) {
 		return nil, &os.PathError{Op: "open", Path: procfs.Root + "/" + strconv.Itoa(pid), Err: err}
 	}
 	p.ProcDir = dir
-	if st, err := procfs.ReadStat(pid); err == nil {
+	if b, err := p.ReadFile("stat"); err == nil {
+		st, _ := procfs.ParseStat(string(b))
 		p.StartTime = st.StartTime
 		if st.State == 'Z' {
 			p.Close()
@@ -152,6 +153,20 @@ func (p *Pinned) OpenAt(name string, flags int) (int, error) {
 		return -1, &os.PathError{Op: "open", Path: procfs.Root + "/" + strconv.Itoa(p.PID) + "/" + name, Err: err}
 	}
 	return fd, nil
+}
+
+// ReadFile reads a file below the pinned /proc/PID, such as "environ".
+func (p *Pinned) ReadFile(name string) ([]byte, error) {
+	fd, err := p.OpenAt(name, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	b, err := procfs.ReadFd(fd)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: procfs.Root + "/" + strconv.Itoa(p.PID) + "/" + name, Err: err}
+	}
+	return b, nil
 }
 
 // Close releases the pins.
