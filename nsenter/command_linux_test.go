@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -193,6 +194,13 @@ func TestVanishedTargetLeavesNothing(t *testing.T) {
 	fx := testutil.SharedUser(t)
 	tg := pin(t, fx.PID)
 	fx.Stop()
+	// SIGKILL is delivered at once but the process dies a moment later;
+	// wait until the pidfd says it is gone.
+	for deadline := time.Now().Add(5 * time.Second); tg.Alive() == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the target did not die")
+		}
+	}
 	before := children(t)
 	fds := openFds(t)
 	cmd := nsenter.Command(tg, withKinds(namespace.Net, namespace.UTS), "true")
