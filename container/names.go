@@ -172,3 +172,174 @@ func containerdIdentity(id string) Identity {
 	}
 	return Identity{Runtime: "containerd"}
 }
+
+// Rootless containers (rootless podman on a host without systemd, or with
+// cgroups disabled) get no cgroup of their own, so no cgroup path names
+// them. Their OCI runtime does record their main process, in the user's
+// runtime directory: runc's state.json or crun's status, whose bundle is
+// <graphroot>/<driver>-containers/<id>/userdata; the containers.json beside
+// it names the container.
+
+type rootlessEntry struct {
+	id, name string
+	start    uint64
+}
+
+var (
+	rootlessOnce  sync.Once
+	rootlessByPID map[int]rootlessEntry
+)
+
+// rootlessStateRoots are the runc and crun roots of users' runtime
+// directories: every user's when the caller can read them (root), else
+// the caller's own.
+func rootlessStateRoots() []string {
+	var dirs []string
+	if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" {
+		dirs = append(dirs, xdg)
+	}
+	users, _ := filepath.Glob("/run/user/[0-9]*")
+	dirs = append(dirs, users...)
+	var roots []string
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		for _, rt := range []string{"runc", "crun"} {
+			r := filepath.Join(d, rt)
+			if !seen[r] {
+				seen[r] = true
+				roots = append(roots, r)
+			}
+		}
+	}
+	return roots
+}
+
+// PodmanByInitPID names the rootless podman container whose main process
+// is pid, from the OCI runtime state in users' runtime directories; ok is
+// false when none records pid (or the process there now is another one).
+func PodmanByInitPID(pid int) (id, name string, ok bool) {
+	rootlessOnce.Do(indexRootless)
+	e, ok := rootlessByPID[pid]
+	if !ok {
+		return "", "", false
+	}
+	if _, err := procStatAlive(pid, e.start); err != nil {
+		return "", "", false
+	}
+	return e.id, e.name, true
+}
+
+func indexRootless() {
+	rootlessByPID = map[int]rootlessEntry{}
+	for _, root := range rootlessStateRoots() {
+		ents, err := os.ReadDir(root)
+		if err != nil {
+			continue
+		}
+		owner, ok := ownerOf(root)
+		if !ok {
+			continue
+		}
+		for _, e := range ents {
+			id := e.Name()
+			if !isHexID(id) {
+				continue
+			}
+			var pid int
+			var start uint64
+			var bundle string
+			if filepath.Base(root) == "runc" {
+				st, err := readRuncState(root, id)
+				if err != nil || st.label("io.container.manager") != "libpod" {
+					continue
+				}
+				pid, start, bundle = st.InitPID, st.InitStart, st.label("bundle")
+			} else {
+				b, err := readBounded(filepath.Join(root, id, "status"))
+				if err != nil {
+					continue
+				}
+				st, err := parseCrunStatus(b)
+				if err != nil {
+					continue
+				}
+				pid, start, bundle = st.PID, st.StartTime, st.Bundle
+			}
+			if pid <= 0 {
+				continue
+			}
+			rootlessByPID[pid] = rootlessEntry{id: id, name: podmanNameBeside(bundle, id, owner), start: start}
+		}
+	}
+}
+
+// podmanNameBeside reads the name of container id from the containers.json
+// of the storage that holds its bundle; the file must belong to the user
+// whose runtime directory recorded the container, so a state file cannot
+// make nsx read someone else's.
+func podmanNameBeside(bundle, id string, owner uint32) string {
+	if filepath.Base(bundle) != "userdata" || filepath.Base(filepath.Dir(bundle)) != id {
+		return ""
+	}
+	list := filepath.Join(filepath.Dir(filepath.Dir(bundle)), "containers.json")
+	if !strings.HasSuffix(filepath.Dir(list), "-containers") {
+		return ""
+	}
+	if uid, ok := ownerOf(list); !ok || uid != owner {
+		return ""
+	}
+	b, err := readBounded(list)
+	if err != nil {
+		return ""
+	}
+	es, err := parsePodmanContainers(b)
+	if err != nil {
+		return ""
+	}
+	for _, e := range es {
+		if e.ID == id && len(e.Names) > 0 {
+			return e.Names[0]
+		}
+	}
+	return ""
+}
+
+// podmanRootless resolves name among the rootless podman containers that
+// users' runtime directories record (found when the caller's own podman
+// storage does not know it: root entering a user's container). It returns
+// nil, nil when none matches.
+func podmanRootless(ref, name string) (*Found, error) {
+	rootlessOnce.Do(indexRootless)
+	var exact, prefix []int
+	for pid, e := range rootlessByPID {
+		switch {
+		case e.id == name || (e.name != "" && e.name == name):
+			exact = append(exact, pid)
+		case isHex(name) && strings.HasPrefix(e.id, name):
+			prefix = append(prefix, pid)
+		}
+	}
+	set := exact
+	if len(set) == 0 {
+		set = prefix
+	}
+	switch len(set) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		var cands []string
+		for _, pid := range set {
+			cands = append(cands, candidateRef("podman", rootlessByPID[pid].name, rootlessByPID[pid].id))
+		}
+		sortStrings(cands)
+		return nil, ambiguous(ref, "reference", cands)
+	}
+	pid := set[0]
+	e := rootlessByPID[pid]
+	start, err := validate(ref, pid, e.id, e.start, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Found{PID: pid, StartTime: start, Runtime: "podman", ID: e.id, Name: e.name, Source: "rootless podman's OCI runtime state"}, nil
+}

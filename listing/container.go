@@ -140,5 +140,12 @@ func ContainerOf(pid int) *ContainerRef {
 	if err != nil {
 		return nil
 	}
-	return withName(ContainerFromCgroup(string(b)))
+	if c := withName(ContainerFromCgroup(string(b))); c != nil {
+		return c
+	}
+	// A rootless container without a cgroup of its own.
+	if id, name, ok := container.PodmanByInitPID(pid); ok {
+		return &ContainerRef{Runtime: "podman", ID: id, Name: name}
+	}
+	return nil
 }
