@@ -61,6 +61,11 @@ type Options struct {
 	NoFork bool
 	// FollowContext is -Z (SELinux).
 	FollowContext bool
+
+	// Debug, when set, runs the program with the target's namespaces but
+	// in a new mount namespace of nsx's making, with the target's files at
+	// /target (nsx debug); see DebugOptions and the Debug constructor.
+	Debug *DebugOptions
 }
 
 // DefaultOptions returns options with no namespace selected and every

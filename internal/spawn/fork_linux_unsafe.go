@@ -214,6 +214,12 @@ func sequence(s *rawSpec, inChild bool) (Stage, int32, syscall.Errno) {
 		}
 	}
 
+	if s.debugProc {
+		if st, e := rawDebugProc(s); e != 0 {
+			return st, 0, e
+		}
+	}
+
 	if s.setgroups {
 		if _, _, e = syscall.RawSyscall(syscall.SYS_SETGROUPS, 0, 0, 0); e != 0 && (!s.setgroupsEarly || earlyGroupsFailed) {
 			return StageSetgroups, 0, e
@@ -266,6 +272,32 @@ func rawReadOnlyCopy(s *rawSpec) (Stage, syscall.Errno) {
 	}
 	return StageNone, 0
 }
+
+// rawDebugProc mounts a procfs on /proc for nsx debug, from a process born
+// in the target's PID namespace: a procfs shows the PID namespace active for
+// the task that mounts it, not the one for its children. In a joined user
+// namespace the child first takes a mount namespace of its own, since only a
+// mount namespace owned by that user namespace lets its root mount there.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawDebugProc(s *rawSpec) (Stage, syscall.Errno) {
+	if s.debugUnshare {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
+			return StageDebugUnshare, e
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&procName[0])), uintptr(unsafe.Pointer(&procPath[0])), uintptr(unsafe.Pointer(&procName[0])), syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, 0, 0); e != 0 {
+		return StageDebugProc, e
+	}
+	return StageNone, 0
+}
+
+var (
+	procName = [5]byte{'p', 'r', 'o', 'c', 0}
+	procPath = [6]byte{'/', 'p', 'r', 'o', 'c', 0}
+)
 
 // arrangeStdio moves the requested fds to 0, 1 and 2: first out of the way
 // (close-on-exec copies above 2), then into place without close-on-exec.

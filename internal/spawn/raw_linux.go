@@ -32,6 +32,13 @@ const (
 	StageExec
 )
 
+// Stages of the debug mount namespace (nsx debug), which the child sets up
+// after any fork for the PID namespace and before credentials change.
+const (
+	StageDebugUnshare Stage = 64 + iota
+	StageDebugProc
+)
+
 // report is what the child writes on failure: the stage, the index of the
 // join entry (for StageJoin) and the errno.
 type report struct {
@@ -124,6 +131,12 @@ type rawSpec struct {
 	// mount namespace (--read-only); roAttr is its mount_setattr argument.
 	readOnly bool
 	roAttr   [4]uint64
+
+	// debugProc mounts a procfs of the child's PID namespace on /proc
+	// (nsx debug), after debugUnshare gave the child a mount namespace
+	// owned by the user namespace it joined.
+	debugProc    bool
+	debugUnshare bool
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent
