@@ -294,6 +294,11 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			b.close()
 		}
 	}()
+	if o.Debug != nil {
+		if err := debugRefused(o, t, inPlace); err != nil {
+			return nil, err
+		}
+	}
 	s := &spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}
 	b.spec = s
 	p := b.plan
@@ -631,7 +636,7 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	}
 
 	if o.Debug != nil {
-		if err := b.debug(o, t, want, inPlace); err != nil {
+		if err := b.debug(o, t, want); err != nil {
 			return nil, err
 		}
 	}

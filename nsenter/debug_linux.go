@@ -29,12 +29,10 @@ func Debug(t *target.Pinned, opts Options, d DebugOptions, name string, args ...
 	return c
 }
 
-// debug prepares the debug mount namespace. Its fds are opened here, in
-// nsx's own namespaces, and used by spawn's locked thread; the options that
-// point into the target's mount namespace or the host's are refused, since
-// the program runs in neither.
-func (b *build) debug(o *Options, t *target.Pinned, want namespace.Set, inPlace bool) error {
-	d := o.Debug
+// debugRefused refuses, before anything is opened, the options that point
+// into the target's mount namespace or the host's: the program runs in
+// neither.
+func debugRefused(o *Options, t *target.Pinned, inPlace bool) error {
 	switch {
 	case t == nil || t.PID == 0:
 		return errorf(nil, "debug needs a target process (a PID or a container), not a namespace file")
@@ -49,6 +47,13 @@ func (b *build) debug(o *Options, t *target.Pinned, want namespace.Set, inPlace 
 	case o.Kinds.Has(namespace.Mount) || o.Files[namespace.Mount] != nil:
 		return errorf(nil, "debug does not enter the target's mount namespace: its files are at %s", DebugMountPoint)
 	}
+	return nil
+}
+
+// debug prepares the debug mount namespace. Its fds are opened here, in
+// nsx's own namespaces, and used by spawn's locked thread.
+func (b *build) debug(o *Options, t *target.Pinned, want namespace.Set) error {
+	d := o.Debug
 	toolbox := d.Toolbox
 	if toolbox == "" {
 		toolbox = "/"

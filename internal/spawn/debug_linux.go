@@ -19,7 +19,9 @@ package spawn
 //     with pivot_root, after which the host's tree is detached.
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"os"
 	"runtime"
 
@@ -57,7 +59,8 @@ func (e *DebugError) Error() string { return e.Step + ": " + e.Err.Error() }
 func (e *DebugError) Unwrap() error { return e.Err }
 
 // debugSkipped are the toolbox entries the new root gets fresh or from the
-// host instead of from the toolbox.
+// host instead of from the toolbox. The mount point of the target's tree is
+// left out too (a toolbox that is itself a debug image may have one).
 var debugSkipped = map[string]bool{"proc": true, "sys": true, "dev": true, "tmp": true}
 
 // debugStage is where the new root is assembled in the private namespace
@@ -69,6 +72,9 @@ const debugStage = "/tmp"
 // namespace and makes its root the new tmpfs. The caller has locked the
 // thread and unshared CLONE_FS; the thread must die afterwards.
 func buildDebugRoot(d *DebugRoot) error {
+	if d.MountPoint == "" || d.MountPoint[0] != '/' || strings.Contains(d.MountPoint[1:], "/") {
+		return &DebugError{Step: "use " + d.MountPoint, Err: errors.New("the mount point must be one top-level directory")}
+	}
 	fail := func(step string, err error) error { return &DebugError{Step: step, Err: err} }
 	private := &unix.MountAttr{Propagation: unix.MS_PRIVATE}
 
@@ -104,7 +110,7 @@ func buildDebugRoot(d *DebugRoot) error {
 
 	// 3. Copies of the toolbox's top-level entries, taken before the
 	// stage is mounted (the toolbox may lie under it).
-	entries, err := toolboxEntries(d.Toolbox)
+	entries, err := toolboxEntries(d.Toolbox, d.MountPoint)
 	if err != nil {
 		return fail("read the toolbox "+d.Toolbox, err)
 	}
@@ -204,7 +210,7 @@ type toolboxEntry struct {
 // toolboxEntries lists the toolbox's top-level entries and clones the
 // directories and files among them. Sockets, devices and fifos at the top
 // level are left out.
-func toolboxEntries(dir string) (out []toolboxEntry, err error) {
+func toolboxEntries(dir, mountPoint string) (out []toolboxEntry, err error) {
 	defer func() {
 		if err != nil {
 			for _, e := range out {
@@ -226,7 +232,7 @@ func toolboxEntries(dir string) (out []toolboxEntry, err error) {
 		return nil, err
 	}
 	for _, name := range names {
-		if debugSkipped[name] {
+		if debugSkipped[name] || name == strings.TrimPrefix(mountPoint, "/") {
 			continue
 		}
 		var st unix.Stat_t
