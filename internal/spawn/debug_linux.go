@@ -21,9 +21,9 @@ package spawn
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"os"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
