@@ -270,8 +270,6 @@ func (b *build) childError(err error) error {
 		return errorf(e, "prctl(PR_CAP_AMBIENT) failed")
 	case spawn.StageStdio:
 		return errorf(e, "cannot set up standard streams")
-	case spawn.StageDebugUnshare:
-		return errorf(e, "debug: cannot create a mount namespace in the target's user namespace")
 	case spawn.StageDebugProc:
 		return errorf(e, "debug: cannot mount /proc of the target's PID namespace")
 	case spawn.StageExec:

@@ -215,8 +215,10 @@ func sequence(s *rawSpec, inChild bool) (Stage, int32, syscall.Errno) {
 	}
 
 	if s.debugProc {
-		if st, e := rawDebugProc(s); e != 0 {
-			return st, 0, e
+		// The existing e, not a new variable: every local of this
+		// function deepens the nosplit chain of the debug build.
+		if e = rawDebugProc(s); e != 0 {
+			return StageDebugProc, 0, e
 		}
 	}
 
@@ -282,16 +284,14 @@ func rawReadOnlyCopy(s *rawSpec) (Stage, syscall.Errno) {
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func rawDebugProc(s *rawSpec) (Stage, syscall.Errno) {
+func rawDebugProc(s *rawSpec) syscall.Errno {
 	if s.debugUnshare {
 		if _, _, e := syscall.RawSyscall(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
-			return StageDebugUnshare, e
+			return e
 		}
 	}
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&procName[0])), uintptr(unsafe.Pointer(&procPath[0])), uintptr(unsafe.Pointer(&procName[0])), syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, 0, 0); e != 0 {
-		return StageDebugProc, e
-	}
-	return StageNone, 0
+	_, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&procName[0])), uintptr(unsafe.Pointer(&procPath[0])), uintptr(unsafe.Pointer(&procName[0])), syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, 0, 0)
+	return e
 }
 
 var (

@@ -32,12 +32,11 @@ const (
 	StageExec
 )
 
-// Stages of the debug mount namespace (nsx debug), which the child sets up
-// after any fork for the PID namespace and before credentials change.
-const (
-	StageDebugUnshare Stage = 64 + iota
-	StageDebugProc
-)
+// StageDebugProc is the debug mount namespace's step in the child (nsx
+// debug): a mount namespace of the joined user namespace, if any, and the
+// new /proc. It runs after any fork for the PID namespace and before the
+// credentials change.
+const StageDebugProc Stage = 64
 
 // report is what the child writes on failure: the stage, the index of the
 // join entry (for StageJoin) and the errno.
