@@ -218,7 +218,7 @@ func (b *build) pidfdJoinFailed(err error, errno syscall.Errno) bool {
 func (b *build) childError(err error) error {
 	var de *spawn.DebugError
 	if errors.As(err, &de) {
-		return errorf(unwrapErrno(de.Err), "debug: cannot %s", de.Step)
+		return errorf(nil, "debug: cannot %s: %s", de.Step, debugCause(de.Err))
 	}
 	var ce *spawn.ChildError
 	if !errors.As(err, &ce) {

@@ -1,6 +1,7 @@
 package nsenter
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -154,4 +155,14 @@ func inToolbox(toolbox, path string) bool {
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0
+}
+
+// debugCause words the error of a debug namespace step as util-linux words
+// errors, with the path of a failed mount copy when there is one.
+func debugCause(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Path + ": " + Strerror(pe.Err)
+	}
+	return Strerror(err)
 }

@@ -78,23 +78,26 @@ func buildDebugRoot(d *DebugRoot) error {
 	fail := func(step string, err error) error { return &DebugError{Step: step, Err: err} }
 	private := &unix.MountAttr{Propagation: unix.MS_PRIVATE}
 
+	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail("open /proc", err)
+	}
+	defer unix.Close(proc)
+
 	// 1. The target's tree, cloned from inside its mount namespace.
 	if err := unix.Setns(d.TargetMntFd, unix.CLONE_NEWNS); err != nil {
 		return fail("join the target's mount namespace", err)
 	}
-	tree, err := unix.OpenTree(d.TargetRootFd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
-	if err != nil {
-		return fail("clone the target's root", err)
-	}
-	defer unix.Close(tree)
-	// Private first: a copy that stayed a peer of the container's mounts
-	// would carry the program's mounts under /target into the container.
+	// Private: a copy that stayed a peer of the container's mounts would
+	// carry the program's mounts under /target into the container.
 	attr := *private
 	if !d.Writable {
 		attr.Attr_set = unix.MOUNT_ATTR_RDONLY
 	}
-	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
-		return fail("make the copy of the target's root read-only", err)
+	tree, err := cloneTree(&mountTable{proc: proc}, d.TargetRootFd, &attr)
+	defer closeParts(tree)
+	if err != nil {
+		return fail("copy the target's root", err)
 	}
 
 	// 2. Back home, into a private namespace of nsx's own.
@@ -110,23 +113,27 @@ func buildDebugRoot(d *DebugRoot) error {
 
 	// 3. Copies of the toolbox's top-level entries, taken before the
 	// stage is mounted (the toolbox may lie under it).
-	entries, err := toolboxEntries(d.Toolbox, d.MountPoint)
-	if err != nil {
-		return fail("read the toolbox "+d.Toolbox, err)
-	}
+	home := &mountTable{proc: proc}
+	entries, err := toolboxEntries(home, d.Toolbox, d.MountPoint)
 	defer func() {
 		for _, e := range entries {
-			if e.tree >= 0 {
-				unix.Close(e.tree)
-			}
+			closeParts(e.tree)
 		}
 	}()
-	for _, host := range []string{"dev", "sys"} {
-		fd, err := unix.OpenTree(unix.AT_FDCWD, "/"+host, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return fail("copy the toolbox "+d.Toolbox, err)
+	}
+	for _, host := range []string{"/dev", "/sys"} {
+		fd, err := unix.Open(host, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fail("clone /"+host, err)
+			return fail("copy "+host, err)
 		}
-		entries = append(entries, toolboxEntry{name: host, kind: unix.S_IFDIR, tree: fd})
+		tree, err := cloneTree(home, fd, private)
+		unix.Close(fd)
+		entries = append(entries, toolboxEntry{name: host[1:], kind: unix.S_IFDIR, tree: tree})
+		if err != nil {
+			return fail("copy "+host, err)
+		}
 	}
 
 	// 4. The new root.
@@ -141,13 +148,13 @@ func buildDebugRoot(d *DebugRoot) error {
 			err = unix.Symlink(e.link, at(e.name))
 		case unix.S_IFDIR:
 			if err = unix.Mkdir(at(e.name), 0o755); err == nil {
-				err = unix.MoveMount(e.tree, "", unix.AT_FDCWD, at(e.name), unix.MOVE_MOUNT_F_EMPTY_PATH)
+				err = attachTree(e.tree, at(e.name))
 			}
 		default:
 			var fd int
 			if fd, err = unix.Open(at(e.name), unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o644); err == nil {
 				unix.Close(fd)
-				err = unix.MoveMount(e.tree, "", unix.AT_FDCWD, at(e.name), unix.MOVE_MOUNT_F_EMPTY_PATH)
+				err = attachTree(e.tree, at(e.name))
 			}
 		}
 		if err != nil {
@@ -158,7 +165,7 @@ func buildDebugRoot(d *DebugRoot) error {
 	if err := unix.Mkdir(mp, 0o755); err != nil {
 		return fail("create "+d.MountPoint, err)
 	}
-	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, mp, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+	if err := attachTree(tree, mp); err != nil {
 		return fail("attach the target's root at "+d.MountPoint, err)
 	}
 	if err := unix.Mkdir(at("tmp"), 0o1777); err != nil {
@@ -167,14 +174,29 @@ func buildDebugRoot(d *DebugRoot) error {
 	if err := unix.Mount("tmpfs", at("tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
 		return fail("mount /tmp", err)
 	}
-	// A procfs of nsx's PID namespace; the child mounts the target's over
-	// it. It must be there: in a user namespace the kernel lets root mount
-	// a procfs only where one is already fully visible.
+	// A procfs of nsx's PID namespace, hidden; the child mounts the
+	// target's on /proc. It must exist: in a user namespace the kernel
+	// lets root mount a procfs only if the namespace has one already whose
+	// contents are all visible (no locked mount on top of any of it). So
+	// it sits in a holder tmpfs on /proc, and an empty read-only cover is
+	// stacked on the holder, not on the procfs. In the target's user
+	// namespace the program may unmount the procfs its child mounted, but
+	// not the cover, which the kernel locks as made by a more privileged
+	// user namespace: the host's processes stay out of sight.
 	if err := unix.Mkdir(at("proc"), 0o555); err != nil {
 		return fail("create /proc", err)
 	}
-	if err := unix.Mount("proc", at("proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+	if err := unix.Mount("nsx-debug-holder", at("proc"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0555,size=4k"); err != nil {
 		return fail("mount /proc", err)
+	}
+	if err := unix.Mkdir(at("proc/host"), 0o555); err != nil {
+		return fail("create /proc", err)
+	}
+	if err := unix.Mount("proc", at("proc/host"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fail("mount /proc", err)
+	}
+	if err := unix.Mount("nsx-debug-cover", at("proc"), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0555,size=4k"); err != nil {
+		return fail("cover /proc", err)
 	}
 	if err := unix.MountSetattr(unix.AT_FDCWD, debugStage, unix.AT_RECURSIVE, private); err != nil {
 		return fail("make the new root private", err)
@@ -204,23 +226,14 @@ type toolboxEntry struct {
 	name string
 	kind uint32
 	link string
-	tree int
+	tree []treePart
 }
 
-// toolboxEntries lists the toolbox's top-level entries and clones the
-// directories and files among them. Sockets, devices and fifos at the top
-// level are left out.
-func toolboxEntries(dir, mountPoint string) (out []toolboxEntry, err error) {
-	defer func() {
-		if err != nil {
-			for _, e := range out {
-				if e.tree >= 0 {
-					unix.Close(e.tree)
-				}
-			}
-			out = nil
-		}
-	}()
+// toolboxEntries lists the toolbox's top-level entries and copies the
+// directories and files among them, with their mounts. Sockets, devices and
+// fifos at the top level are left out. On failure it returns what it copied
+// so far, for the caller to close.
+func toolboxEntries(tab *mountTable, dir, mountPoint string) (out []toolboxEntry, err error) {
 	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
@@ -231,6 +244,7 @@ func toolboxEntries(dir, mountPoint string) (out []toolboxEntry, err error) {
 	if err != nil {
 		return nil, err
 	}
+	private := &unix.MountAttr{Propagation: unix.MS_PRIVATE}
 	for _, name := range names {
 		if debugSkipped[name] || name == strings.TrimPrefix(mountPoint, "/") {
 			continue
@@ -239,7 +253,7 @@ func toolboxEntries(dir, mountPoint string) (out []toolboxEntry, err error) {
 		if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return out, err
 		}
-		e := toolboxEntry{name: name, kind: st.Mode & unix.S_IFMT, tree: -1}
+		e := toolboxEntry{name: name, kind: st.Mode & unix.S_IFMT}
 		switch e.kind {
 		case unix.S_IFLNK:
 			buf := make([]byte, unix.PathMax)
@@ -249,7 +263,14 @@ func toolboxEntries(dir, mountPoint string) (out []toolboxEntry, err error) {
 			}
 			e.link = string(buf[:n])
 		case unix.S_IFDIR, unix.S_IFREG:
-			if e.tree, err = unix.OpenTree(dfd, name, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			fd, err := unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return out, fmt.Errorf("%s: %w", name, err)
+			}
+			e.tree, err = cloneTree(tab, fd, private)
+			unix.Close(fd)
+			if err != nil {
+				closeParts(e.tree)
 				return out, fmt.Errorf("%s: %w", name, err)
 			}
 		default:

@@ -540,6 +540,10 @@ func TestDebugUserNamespace(t *testing.T) {
 	if r := debugRun(t, ref, "--", "sh", "-c", "mount -t tmpfs nsx-debug-probe /mnt && echo ok"); r.stdout != "ok\n" {
 		t.Errorf("root of the target's user namespace cannot mount in its debug namespace: %d %q", r.code, r.stderr)
 	}
+	// Under the target's /proc lies a locked empty cover, not the host's.
+	if r := debugRun(t, ref, "--", "sh", "-c", "umount /proc || exit 3; n=$(ls -A /proc | wc -l); umount /proc 2>/dev/null && exit 4; echo $n"); r.code != 0 || r.stdout != "0\n" {
+		t.Errorf("beneath the debug /proc: exit %d, %q %q; want an empty cover that stays", r.code, r.stdout, r.stderr)
+	}
 	probe := fmt.Sprintf("/proc/%d/root/tmp/nsx-debug-rw", fx.PID)
 	if _, err := os.Lstat(probe); err == nil {
 		t.Fatalf("%s exists before the --rw write", probe)
@@ -568,5 +572,29 @@ func TestDebugHostPID(t *testing.T) {
 	}
 	if comm, err := os.ReadFile("/proc/1/comm"); err != nil || len(got) == 3 && got[2] != strings.TrimSpace(string(comm)) {
 		t.Errorf("/proc/1 is %q, want the host's %q", got[2], comm)
+	}
+}
+
+// A target whose tree holds a bind mount of a mount namespace file (as
+// unshare --mount=FILE leaves): the kernel refuses to attach such a tree in
+// a newer namespace, so nsx copies it mount by mount without the file.
+func TestDebugMountNamespaceFile(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "unshare")
+	fx := testutil.Start(t, []string{"--mount", "--pid", "--mount-proc"},
+		`mount -t tmpfs nsx-debug-fx /mnt && mount --make-private /mnt && touch /mnt/mntns && `+
+			`unshare --mount=/mnt/mntns true && mkdir /mnt/sub && mount -t tmpfs nsx-debug-sub /mnt/sub && `+
+			`echo hi > /mnt/sub/f && echo ready > "$READY" && exec sleep 1000`)
+	before := readMountinfo(t, fx.PID)
+	if !strings.Contains(before, " /mnt/mntns ") {
+		t.Fatalf("the fixture has no mount namespace file:\n%s", before)
+	}
+	got := debugOK(t, strconv.Itoa(fx.PID), "--", "sh", "-c",
+		`cat /target/mnt/sub/f; test -f /target/mnt/mntns && echo file; grep -c " /target/mnt/mntns " /proc/self/mountinfo; touch /target/mnt/sub/x 2>&1 | grep -c "Read-only"`)
+	if got != "hi\nfile\n0\n1\n" {
+		t.Errorf("debug of a tree with a mount namespace file: %q, want its mounts (read-only) without the file's", got)
+	}
+	if after := readMountinfo(t, fx.PID); after != before {
+		t.Errorf("the target's mountinfo changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
