@@ -42,7 +42,7 @@ func debugRefused(o *Options, t *target.Pinned, inPlace bool) error {
 	case o.Root:
 		return errorf(nil, "debug cannot change the root: the root is the toolbox, and the target's root is at %s", DebugMountPoint)
 	case o.WorkDir:
-		return errorf(nil, "debug cannot start in a directory of the host or the target's mount namespace: use --wdns with a path such as %s/app", DebugMountPoint)
+		return errorf(nil, "debug cannot start in a directory of the host or the target's mount namespace: use --wdns=DIR with a directory of the debug root, e.g. --wdns=%s/app", DebugMountPoint)
 	case o.ReadOnly:
 		return errorf(nil, "debug and --read-only cannot be combined: %s is read-only already unless writable was asked for", DebugMountPoint)
 	case o.Kinds.Has(namespace.Mount) || o.Files[namespace.Mount] != nil:

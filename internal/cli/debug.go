@@ -32,7 +32,7 @@ var debugOptions = []getopt.Option{
 var debugRefusals = map[string]string{
 	"mount":          "--mount is refused: the target's mount namespace is never entered; its files are at /target",
 	"root":           "--root is refused: the root is the toolbox (see --toolbox); the target's root is at /target",
-	"wd":             "--wd is refused: that directory is outside the debug root; use --wdns with a path such as /target/app",
+	"wd":             "--wd is refused: that directory is outside the debug root; use --wdns=DIR with a directory of the debug root, e.g. --wdns=/target/app",
 	"no-fork":        "--no-fork is refused: /proc is mounted by a process born in the target's PID namespace, which needs a fork",
 	"read-only":      "--read-only is refused: /target is read-only already; --rw makes it writable",
 	"all":            "--all is refused: every namespace of the target but mount is entered already",
@@ -130,7 +130,7 @@ Options:
  -G, --setgid <gid>|follow  set gid in entered namespace
      --preserve-credentials do not touch uids or gids
      --keep-caps        retain capabilities granted in user namespaces
- -W, --wdns <dir>       start in <dir> of the debug root (e.g. /target/app)
+ -W, --wdns=<dir>       start in <dir> of the debug root (-W/target/app)
  -e, --env              the target's environment instead of nsx's
  -c, --join-cgroup      start the program in the target's cgroup (v2)
  -h, --help             display this help
