@@ -21,6 +21,13 @@ func (c *Cmd) auditStart(b *build, inPlace bool) error {
 	if !c.Options.Audit {
 		return nil
 	}
+	cfg, err := audit.LoadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Sink == audit.SinkOff {
+		return nil
+	}
 	for _, fill := range b.fillIDs {
 		fill()
 	}
@@ -43,7 +50,7 @@ func (c *Cmd) auditStart(b *build, inPlace bool) error {
 			info.Container = &audit.Container{Runtime: f.Runtime, Name: f.Name, ID: f.ID}
 		}
 	}
-	run, err := audit.Begin(info)
+	run, err := cfg.Begin(info)
 	if err != nil {
 		return err
 	}

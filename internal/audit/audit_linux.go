@@ -146,9 +146,16 @@ type Run struct {
 func Begin(info Info) (*Run, error) {
 	cfg, err := LoadConfig()
 	if err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+		return nil, err
 	}
-	return begin(cfg, info)
+	return cfg.Begin(info)
+}
+
+// Begin writes the start record under an already loaded configuration
+// (LoadConfig), for callers that skip gathering Info when c.Sink is
+// SinkOff. It is otherwise the package's Begin.
+func (c *Config) Begin(info Info) (*Run, error) {
+	return begin(c, info)
 }
 
 func begin(cfg *Config, info Info) (*Run, error) {

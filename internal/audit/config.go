@@ -47,7 +47,11 @@ type Config struct {
 // not parse, is an error: nsx then refuses to run rather than guess what
 // root meant.
 func LoadConfig() (*Config, error) {
-	return loadConfig(ConfigPath)
+	cfg, err := loadConfig(ConfigPath)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return cfg, nil
 }
 
 func loadConfig(path string) (*Config, error) {
