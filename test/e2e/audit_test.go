@@ -570,3 +570,41 @@ func TestAuditHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditModes: the nsenter personality is audited like nsx enter; the
+// mode says --read-only; with -F only the start record can be written,
+// and it says so.
+func TestAuditModes(t *testing.T) {
+	log := filepath.Join(auditDir(t, "log"), "audit.log")
+	h := newAuditHost(t, "audit = file:"+log+"\n", "")
+	fx := testutil.Start(t, []string{"--mount", "--uts"}, `echo ready > "$READY"; exec sleep 3600`)
+	pid := strconv.Itoa(fx.PID)
+	bin := filepath.Join(auditDir(t, "bin"), "nsenter")
+	if err := os.Symlink(auditNSX(t), bin); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run(`"` + bin + `" -t ` + pid + ` -u -- sh -c 'exit 3'; echo "nsenter $?"
+"$NSX" enter --read-only -t ` + pid + ` -m -- true; echo "read-only $?"
+"` + bin + `" -F -t ` + pid + ` -u -- true; echo "no-fork $?"`)
+	if r.stdout != "nsenter 3\nread-only 0\nno-fork 0\n" || r.stderr != "" {
+		t.Fatalf("stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	recs := fileRecords(t, log)
+	if len(recs) != 5 {
+		t.Fatalf("%d records, want 2 + 2 + 1", len(recs))
+	}
+	start, end := checkPair(t, recs[:2])
+	if start.Mode != "enter" || *end.ExitCode != 3 || start.Target != pid || start.Namespaces["uts"] != enginetest.NSInode(t, fx.PID, "uts") {
+		t.Errorf("nsenter: %+v / %+v", start, end)
+	}
+	start, end = checkPair(t, recs[2:4])
+	if start.Mode != "read-only" || end.Mode != "read-only" || *end.ExitCode != 0 || start.Namespaces["mnt"] != enginetest.NSInode(t, fx.PID, "mnt") {
+		t.Errorf("--read-only: %+v / %+v", start, end)
+	}
+	var raw map[string]any
+	b, _ := os.ReadFile(log)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if err := json.Unmarshal([]byte(lines[4]), &raw); err != nil || raw["event"] != "start" || raw["exec_in_place"] != true {
+		t.Errorf("-F: want a start record with exec_in_place: %s", lines[4])
+	}
+}
