@@ -76,6 +76,14 @@ func TestLoadConfigTrust(t *testing.T) {
 	if _, err := loadConfig(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("directory as config: %v", err)
 	}
+	if os.Getuid() == 0 {
+		os.Chmod(path, 0o644)
+		os.Chmod(dir, 0o777)
+		if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), dir+": mode 0777 is group- or world-writable: refusing it") {
+			t.Fatalf("world-writable directory: %v", err)
+		}
+		os.Chmod(dir, 0o755)
+	}
 	cfg, err = loadConfig(filepath.Join(dir, "missing"))
 	if err != nil {
 		t.Fatalf("missing config: %v", err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -59,6 +60,13 @@ func loadConfig(path string) (*Config, error) {
 	if _, err := os.Stat(syslogSocket); err == nil {
 		cfg.Sink = SinkSyslog
 	}
+	// Whoever can write the directory can delete the file, and with it
+	// audit-required: the directory must be root's too.
+	if fi, err := os.Stat(filepath.Dir(path)); err == nil {
+		if err := trustedDir(fi); err != nil {
+			return nil, fmt.Errorf("%s: %s: refusing it", filepath.Dir(path), err)
+		}
+	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return cfg, nil
@@ -96,6 +104,17 @@ func trusted(fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return errors.New("not a regular file")
 	}
+	return trustedOwner(fi)
+}
+
+func trustedDir(fi fs.FileInfo) error {
+	if !fi.IsDir() {
+		return errors.New("not a directory")
+	}
+	return trustedOwner(fi)
+}
+
+func trustedOwner(fi fs.FileInfo) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return errors.New("cannot tell its owner")
