@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/namespace"
 )
 
 // Modes of a run, for Info.Mode.
@@ -398,4 +400,13 @@ func cut(s string, n int) string {
 		n--
 	}
 	return s[:n] + "..."
+}
+
+// KindNames lists the kinds of s as /proc/PID/ns names, for Info.Created.
+func KindNames(s namespace.Set) []string {
+	var names []string
+	for _, k := range s.Kinds() {
+		names = append(names, k.ProcName())
+	}
+	return names
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/namespace"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -243,5 +245,18 @@ func TestSyslogSink(t *testing.T) {
 	}
 	if rec.Event != "end" || rec.Mode != ModeReadOnly || *rec.ExitCode != 126 || rec.Error != "failed to execute ls" || !rec.Truncated {
 		t.Fatalf("record: %+v", rec)
+	}
+}
+
+func TestKindNames(t *testing.T) {
+	s := namespace.Set(0).Add(namespace.Net).Add(namespace.Mount).Add(namespace.User)
+	got := strings.Join(KindNames(s), " ")
+	for _, k := range []string{"net", "mnt", "user"} {
+		if !strings.Contains(" "+got+" ", " "+k+" ") {
+			t.Errorf("KindNames = %q, missing %s", got, k)
+		}
+	}
+	if len(KindNames(s)) != 3 {
+		t.Errorf("KindNames = %q", got)
 	}
 }
