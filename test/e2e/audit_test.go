@@ -51,7 +51,7 @@ func auditNSX(t *testing.T) string {
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			os.Remove(tmp)
-			auditBin.err = &buildError{err, string(out)}
+			auditBin.err = fmt.Errorf("go build ./cmd/nsx: %v\n%s", err, out)
 			return
 		}
 		auditBin.path = filepath.Join(dir, "nsx")
@@ -153,8 +153,13 @@ set +e
 	return cmd
 }
 
+type auditResult struct {
+	stdout, stderr string
+	code           int
+}
+
 // run runs script to its end and returns its exit code, stdout and stderr.
-func (h *auditHost) run(script string) ctrResult {
+func (h *auditHost) run(script string) auditResult {
 	h.t.Helper()
 	cmd := h.command(script)
 	var out, errb bytes.Buffer
@@ -176,7 +181,7 @@ func (h *auditHost) run(script string) ctrResult {
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		code = 128 + int(ws.Signal())
 	}
-	return ctrResult{out.String(), errb.String(), code}
+	return auditResult{out.String(), errb.String(), code}
 }
 
 // rsyslog is a real rsyslogd receiving on its own socket (not the host's
