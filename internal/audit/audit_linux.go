@@ -390,6 +390,19 @@ func marshalWithin(rec *Record, max int) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// Thousands of short arguments: keep the first ones and say how many
+	// were left out.
+	for dropped := 0; len(line) > max && len(r.Argv) > 1; {
+		n := (len(r.Argv) + 1) / 2
+		if dropped > 0 {
+			r.Argv = r.Argv[:len(r.Argv)-1] // the previous marker
+		}
+		dropped += len(r.Argv) - n
+		r.Argv = append(r.Argv[:n:n], fmt.Sprintf("...(%d more arguments)", dropped))
+		if line, err = marshal(&r); err != nil {
+			return nil, err
+		}
+	}
 	return line, nil
 }
 

@@ -137,6 +137,20 @@ func TestMarshalWithin(t *testing.T) {
 	if len(rec.Argv[2]) != 20000 {
 		t.Fatal("the caller's record was changed")
 	}
+
+	many := &Record{ID: "id", Argv: strings.Fields(strings.Repeat("arg ", 5000))}
+	line, err = marshalWithin(many, maxSyslogMessage)
+	if err != nil || len(line) > maxSyslogMessage {
+		t.Fatalf("5000 arguments: %d bytes, %v", len(line), err)
+	}
+	back = Record{}
+	if err := json.Unmarshal(line, &back); err != nil {
+		t.Fatal(err)
+	}
+	last := back.Argv[len(back.Argv)-1]
+	if want := fmt.Sprintf("...(%d more arguments)", 5000-(len(back.Argv)-1)); last != want || !back.Truncated {
+		t.Fatalf("last argument %q, want %q", last, want)
+	}
 }
 
 // TestFileSink runs begin and end against a file and reads the records
