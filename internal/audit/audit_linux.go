@@ -361,7 +361,8 @@ func marshal(rec *Record) ([]byte, error) {
 }
 
 // marshalWithin encodes rec in at most max bytes, shortening its longest
-// strings (argv, target, cwd) as needed and marking it truncated.
+// strings and then dropping trailing arguments as needed, and marking it
+// truncated.
 func marshalWithin(rec *Record, max int) ([]byte, error) {
 	line, err := marshal(rec)
 	if err != nil || len(line) <= max {
@@ -370,16 +371,25 @@ func marshalWithin(rec *Record, max int) ([]byte, error) {
 	r := *rec
 	r.Argv = append([]string(nil), rec.Argv...)
 	r.Truncated = true
+	strs := []*string{&r.Target, &r.Cwd, &r.Program, &r.Host, &r.Error}
+	if rec.SudoUser != nil {
+		u := *rec.SudoUser
+		r.SudoUser = &u
+		strs = append(strs, &u.Name, &u.UID)
+	}
+	if rec.Container != nil {
+		c := *rec.Container
+		r.Container = &c
+		strs = append(strs, &c.Runtime, &c.Name, &c.ID)
+	}
+	for i := range r.Argv {
+		strs = append(strs, &r.Argv[i])
+	}
 	for len(line) > max {
-		longest := &r.Target
-		for _, p := range []*string{&r.Cwd, &r.Program} {
+		longest := strs[0]
+		for _, p := range strs {
 			if len(*p) > len(*longest) {
 				longest = p
-			}
-		}
-		for i := range r.Argv {
-			if len(r.Argv[i]) > len(*longest) {
-				longest = &r.Argv[i]
 			}
 		}
 		if len(*longest) <= 16 {
@@ -392,11 +402,14 @@ func marshalWithin(rec *Record, max int) ([]byte, error) {
 	}
 	// Thousands of short arguments: keep the first ones and say how many
 	// were left out.
-	for dropped := 0; len(line) > max && len(r.Argv) > 1; {
-		n := (len(r.Argv) + 1) / 2
+	for dropped := 0; len(line) > max; {
 		if dropped > 0 {
 			r.Argv = r.Argv[:len(r.Argv)-1] // the previous marker
 		}
+		if len(r.Argv) <= 1 {
+			break
+		}
+		n := (len(r.Argv) + 1) / 2
 		dropped += len(r.Argv) - n
 		r.Argv = append(r.Argv[:n:n], fmt.Sprintf("...(%d more arguments)", dropped))
 		if line, err = marshal(&r); err != nil {

@@ -138,6 +138,12 @@ func TestMarshalWithin(t *testing.T) {
 		t.Fatal("the caller's record was changed")
 	}
 
+	huge := strings.Repeat("u", 100000)
+	line, err = marshalWithin(&Record{ID: "id", SudoUser: &SudoUser{Name: huge}, Container: &Container{Name: huge}, Argv: []string{huge}}, maxSyslogMessage)
+	if err != nil || len(line) > maxSyslogMessage {
+		t.Fatalf("huge names: %d bytes, %v", len(line), err)
+	}
+
 	many := &Record{ID: "id", Argv: strings.Fields(strings.Repeat("arg ", 5000))}
 	line, err = marshalWithin(many, maxSyslogMessage)
 	if err != nil || len(line) > maxSyslogMessage {
