@@ -578,7 +578,7 @@ func TestAuditHelp(t *testing.T) {
 
 // TestAuditModes: the nsenter personality is audited like nsx enter; the
 // mode says --read-only; with -F only the start record can be written,
-// and it says so.
+// and it says so; ls, ps and inspect are not recorded.
 func TestAuditModes(t *testing.T) {
 	log := filepath.Join(auditDir(t, "log"), "audit.log")
 	h := newAuditHost(t, "audit = file:"+log+"\n", "")
@@ -590,13 +590,15 @@ func TestAuditModes(t *testing.T) {
 	}
 	r := h.run(`"` + bin + `" -t ` + pid + ` -u -- sh -c 'exit 3'; echo "nsenter $?"
 "$NSX" enter --read-only -t ` + pid + ` -m -- true; echo "read-only $?"
-"` + bin + `" -F -t ` + pid + ` -u -- true; echo "no-fork $?"`)
-	if r.stdout != "nsenter 3\nread-only 0\nno-fork 0\n" || r.stderr != "" {
+"` + bin + `" -F -t ` + pid + ` -u -- true; echo "no-fork $?"
+# Read-only commands are not recorded.
+"$NSX" ls >/dev/null && "$NSX" ps ` + pid + ` >/dev/null && "$NSX" inspect ` + pid + ` >/dev/null; echo "views $?"`)
+	if r.stdout != "nsenter 3\nread-only 0\nno-fork 0\nviews 0\n" || r.stderr != "" {
 		t.Fatalf("stdout %q, stderr %q", r.stdout, r.stderr)
 	}
 	recs := fileRecords(t, log)
 	if len(recs) != 5 {
-		t.Fatalf("%d records, want 2 + 2 + 1", len(recs))
+		t.Fatalf("%d records, want 2 + 2 + 1 (and none for ls, ps, inspect)", len(recs))
 	}
 	start, end := checkPair(t, recs[:2])
 	if start.Mode != "enter" || *end.ExitCode != 3 || start.Target != pid || start.Namespaces["uts"] != enginetest.NSInode(t, fx.PID, "uts") {
