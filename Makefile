@@ -11,6 +11,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nsx ./cmd/nsx
 	ln -sf nsx $(BIN)/nsenter
 	ln -sf nsx $(BIN)/lsns
+	ln -sf nsx $(BIN)/unshare
 
 # A self-contained demo: no container engine needed.
 run: build

@@ -124,6 +124,11 @@ func sequence(s *rawSpec, inChild bool) (Stage, int32, syscall.Errno) {
 	if st, e := arrangeStdio(s); e != 0 {
 		return st, 0, e
 	}
+	if s.us.active {
+		if st, e := unshareCreate(s); e != 0 {
+			return st, 0, e
+		}
+	}
 
 	// util-linux drops supplementary groups while still privileged in the
 	// caller's user namespace, and only complains later if that failed and
@@ -211,6 +216,14 @@ func sequence(s *rawSpec, inChild bool) (Stage, int32, syscall.Errno) {
 				}
 			}
 			relay(int(r1))
+		}
+	}
+	if s.us.active {
+		if s.forkForPID && inChild {
+			unshareAfterFork(s)
+		}
+		if st, e := unshareEnter(s); e != 0 {
+			return st, 0, e
 		}
 	}
 

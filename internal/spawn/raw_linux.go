@@ -127,4 +127,7 @@ type rawSpec struct {
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent
+
+	// us creates namespaces instead of joining them (nsx unshare).
+	us rawUnshare
 }
