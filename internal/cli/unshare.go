@@ -87,7 +87,6 @@ type idRange struct {
 type idMapRequest struct {
 	single    int64 // --map-user/--map-group, -r, -c; -1 when not given
 	ranges    []idRange
-	newidmap  bool // a range from /etc/sub[ug]id: newuidmap writes it when unprivileged
 	subidFile string
 }
 
@@ -384,7 +383,6 @@ func (m *idMapRequest) add(v string, self int64, nameOf func(int64) string) stri
 			inner = start
 		}
 		m.ranges = append(m.ranges, idRange{inner, start, count})
-		m.newidmap = true
 		return ""
 	case "all":
 		// A pass-through for every ID of this namespace.
@@ -784,23 +782,28 @@ func unshareSpec(env *Env, r *unshareRequest) (*spawn.Spec, *boundFiles, error) 
 	return spec, bound, nil
 }
 
-// writeIDMap writes the child's uid_map or gid_map: directly, or with
-// newuidmap/newgidmap (from the uidmap package) when unprivileged and the
-// map holds subordinate IDs, as util-linux does.
+// writeIDMap writes the child's uid_map or gid_map: directly, or, when
+// unprivileged and the map has ranges, with newuidmap/newgidmap (Debian's
+// uidmap), which check them against /etc/subuid, as util-linux does.
 func writeIDMap(pid int, file, helper string, m *idMapRequest, self int64) error {
 	lines := m.lines(self)
 	if len(lines) == 0 {
 		return nil
 	}
-	if m.newidmap && os.Geteuid() != 0 {
+	if len(m.ranges) > 0 && os.Geteuid() != 0 {
 		args := []string{strconv.Itoa(pid)}
 		for _, l := range lines {
 			args = append(args, strconv.FormatUint(uint64(l.inner), 10), strconv.FormatUint(uint64(l.outer), 10), strconv.FormatUint(uint64(l.count), 10))
 		}
-		cmd := exec.Command(helper, args...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		path, err := exec.LookPath(helper)
+		if err != nil {
+			return &exitError{fmt.Sprintf("failed to execute %s: %s", helper, nsenter.Strerror(unix.ENOENT)), 127}
+		}
+		cmd := exec.Command(path, args...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s failed: %s", helper, err)
+			// The helper has said why.
+			return &exitError{"", 1}
 		}
 		return nil
 	}
@@ -811,9 +814,25 @@ func writeIDMap(pid int, file, helper string, m *idMapRequest, self int64) error
 	return nil
 }
 
+// exitError is a failure with its own exit code; an empty msg was printed
+// already (by newuidmap, say).
+type exitError struct {
+	msg  string
+	code int
+}
+
+func (e *exitError) Error() string { return e.msg }
+
 // reportUnshareError prints a failure of the child before the program ran
 // in util-linux's words and returns its exit code.
 func reportUnshareError(env *Env, r *unshareRequest, err error) int {
+	var xe *exitError
+	if errors.As(err, &xe) {
+		if xe.msg != "" {
+			env.Errorf("%s", xe.msg)
+		}
+		return xe.code
+	}
 	var ce *spawn.ChildError
 	if !errors.As(err, &ce) {
 		return env.Errorf("%s", err)

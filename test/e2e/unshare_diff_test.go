@@ -257,6 +257,90 @@ func TestUnshareDiff(t *testing.T) {
 			}
 		})
 	}
+	t.Run("subordinate ids", func(t *testing.T) {
+		// Without a line for root in /etc/subuid both refuse; with one,
+		// both map it. Either way they must agree.
+		for _, args := range [][]string{{"--map-auto"}, {"--map-subids"}, {"--map-users", "auto"}, {"--map-groups", "subids"}} {
+			u.same(t, unshareOpts{}, append(args, maps...)...)
+		}
+	})
+	t.Run("root and proc", func(t *testing.T) {
+		bb := testutil.RequireTool(t, "busybox")
+		root := filepath.Join(u.dir, "root")
+		for _, d := range []string{"bin", "proc", "w"} {
+			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, err := os.ReadFile(bb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(filepath.Join(root, "bin", "busybox"), "true").CombinedOutput(); err != nil {
+			testutil.Require(t, false, fmt.Sprintf("a static busybox (busybox-static): %v %s", err, out))
+		}
+		for _, l := range []string{"sh", "ls", "pwd"} {
+			os.Symlink("busybox", filepath.Join(root, "bin", l))
+		}
+		for _, c := range []struct {
+			args []string
+			want int
+		}{
+			{[]string{"-R", root, "/bin/sh", "-c", "pwd"}, 0},
+			{[]string{"-R", root, "-w", "/w", "/bin/sh", "-c", "pwd"}, 0},
+			{[]string{"-R", root, "-w", "w", "/bin/sh", "-c", "pwd"}, 1},
+			{[]string{"-w", "/usr", "-R", root, "/bin/sh", "-c", "pwd"}, 1},
+			{[]string{"-R", root, "-fp", "--mount-proc", "/bin/ls", "/proc/1/ns"}, 0},
+			{[]string{"-R", root, "-fp", "--mount-proc", "/bin/sh", "-c", "echo $$; /bin/ls -d /proc/[0-9]*"}, 0},
+			{[]string{"-R", root, "/nonexistent"}, 127},
+		} {
+			if r := u.same(t, unshareOpts{}, c.args...); r.code != c.want {
+				t.Errorf("%q: exit status %d, want %d", c.args, r.code, c.want)
+			}
+		}
+		os.Remove(filepath.Join(root, "proc"))
+		if r := u.same(t, unshareOpts{}, "-R", root, "-fp", "--mount-proc", "/bin/ls", "/proc"); r.code != 1 {
+			t.Errorf("--mount-proc without /proc in the root: %v", r)
+		}
+	})
+	t.Run("unprivileged", func(t *testing.T) {
+		setpriv := testutil.RequireTool(t, "setpriv")
+		// The binaries must be reachable for nobody.
+		dir, err := os.MkdirTemp("", "nsx-unshare-unpriv-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		data, err := os.ReadFile(u.nsxMain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nsx := filepath.Join(dir, "unshare")
+		if err := os.WriteFile(nsx, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(dir, 0o755)
+		drop := []string{"--reuid", "65534", "--regid", "65534", "--clear-groups"}
+		for _, args := range [][]string{
+			append([]string{"-r"}, maps...),
+			append([]string{"-c"}, maps...),
+			append([]string{"--map-user", "0"}, maps...),
+			{"-r", "--map-users", "0:0:10", "true"},
+			{"-n", "true"},
+			{"-r", "-n", "-m", "-f", "-p", "--mount-proc", "sh", "-c", "id -u; echo $$"},
+			{"-r", "--keep-caps", "grep", "^CapAmb", "/proc/self/status"},
+		} {
+			ul := unshareRun(t, setpriv, unshareOpts{}, append(append(append([]string{}, drop...), u.oracle), args...)...)
+			nx := unshareRun(t, setpriv, unshareOpts{}, append(append(append([]string{}, drop...), nsx), args...)...)
+			ul.stderr, nx.stderr = unshareNorm(ul.stderr), unshareNorm(nx.stderr)
+			if ul != nx {
+				t.Errorf("as nobody, unshare %q:\n  util-linux: %v\n  nsx:        %v", args, ul, nx)
+			}
+		}
+	})
 	t.Run("default shell", func(t *testing.T) {
 		for _, env := range [][]string{{"SHELL=/bin/sh"}, {"SHELL=/bin/bash"}, {"SHELL="}} {
 			r := u.same(t, unshareOpts{env: env, stdin: "echo $0\n"}, "-u")
