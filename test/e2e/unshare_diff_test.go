@@ -518,6 +518,10 @@ func TestUnsharePersistent(t *testing.T) {
 	if !unshareIsNsfs(created) {
 		t.Errorf("%s: not a namespace file", created)
 	}
+	// nsx ls finds the namespace by its file, with no process in it.
+	if r := unshareRun(t, u.nsxMain, unshareOpts{}, "ls", "-t", "net"); !strings.Contains(r.stdout, created) {
+		t.Errorf("nsx ls -t net does not list %s: %v", created, r)
+	}
 }
 
 // TestUnshareKillChild kills nsx and expects the program (PID 1 of a new
