@@ -81,6 +81,7 @@ type rawUnshare struct {
 	dir           uintptr
 	procDir       uintptr
 	procSource    uintptr // "proc", the source and the type
+	buf           uint64  // the handshake's byte
 }
 
 // unsharePipes are the two sync pipes of a namespace-creating child.
