@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"io"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -61,4 +63,33 @@ func TestParseIDs(t *testing.T) {
 			t.Errorf("%q: %q, want %q", in, msg, want)
 		}
 	}
+}
+
+// FuzzParseUnshare checks unshare's grammar on arbitrary argv: it never
+// panics, and an error is one line plus util-linux's pointer to --help at
+// most.
+func FuzzParseUnshare(f *testing.F) {
+	for _, s := range []string{
+		"-fp --mount-proc sh", "--net=/x -r", "--map-users 0:1000:10 --map-user 3", "--map-u=1",
+		"--kill-child=TERM -T --monotonic -5", "--propagation bad", "-S -1", "--map-groups 1,2,3",
+		"-n=/x", "--setgroups allow -c", "--mount-binfmt", "-- -x", "--boottime 1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		var stderr strings.Builder
+		env := &Env{Prog: "unshare", Argv0: "unshare", Stdout: io.Discard, Stderr: &stderr, Compat: true}
+		r, code := parseUnshare(env, args)
+		if r != nil {
+			return
+		}
+		if code != 1 {
+			t.Fatalf("%q: failed with exit code %d, want 1", args, code)
+		}
+		lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+		if len(lines) > 2 || (len(lines) == 2 && !strings.HasPrefix(lines[1], "Try '")) {
+			t.Fatalf("%q: error is not one line: %q", args, stderr.String())
+		}
+	})
 }
