@@ -344,6 +344,9 @@ func readFull(fd int, b []byte) (int, error) {
 // namespaces cannot be joined this way. It returns only on failure; the
 // thread is then unusable and the caller should exit.
 func ExecInPlace(s *Spec) error {
+	if s.Unshare != nil {
+		return errors.New("spawn: creating namespaces needs a forked child")
+	}
 	if s.User != nil {
 		return errors.New("spawn: a user namespace needs a forked child")
 	}

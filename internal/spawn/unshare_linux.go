@@ -53,7 +53,9 @@ type Unshare struct {
 	// recursively to / once the child has unshared (MS_REC|MS_PRIVATE...).
 	Propagation uintptr
 	// KillSignal, when not 0 and with Fork, is sent to the program when
-	// nsx dies (PR_SET_PDEATHSIG).
+	// this process dies (PR_SET_PDEATHSIG). The kernel ties it to the
+	// thread that called Start: call it from a goroutine locked to a
+	// thread that outlives the child (nsx uses the main goroutine).
 	KillSignal syscall.Signal
 	// Root, when set, is the program's new root (chroot); Dir, when set,
 	// its working directory afterwards (relative to the new root).
