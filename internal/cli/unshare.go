@@ -180,11 +180,11 @@ func parseUnshare(env *Env, args []string) (*unshareRequest, int) {
 			m.single = id
 			r.kinds = r.kinds.Add(namespace.User)
 		case "map-users", "map-groups":
-			m, self, idOf := &r.uids, euid, userName
+			m := &r.uids
 			if name == "map-groups" {
-				m, self, idOf = &r.gids, egid, groupName
+				m = &r.gids
 			}
-			if msg := m.add(v, self, idOf); msg != "" {
+			if msg := m.add(v, euid); msg != "" {
 				return fail("%s", msg)
 			}
 			r.kinds = r.kinds.Add(namespace.User)
@@ -201,10 +201,10 @@ func parseUnshare(env *Env, args []string) (*unshareRequest, int) {
 			if name == "map-subids" {
 				word = "subids"
 			}
-			if msg := r.uids.add(word, euid, userName); msg != "" {
+			if msg := r.uids.add(word, euid); msg != "" {
 				return fail("%s", msg)
 			}
-			if msg := r.gids.add(word, egid, groupName); msg != "" {
+			if msg := r.gids.add(word, euid); msg != "" {
 				return fail("%s", msg)
 			}
 			r.kinds = r.kinds.Add(namespace.User)
@@ -370,11 +370,13 @@ func parseRangeField(s string) (uint32, bool) {
 }
 
 // add parses a --map-users/--map-groups argument: inner:outer:count, the
-// deprecated outer,inner,count, or auto, subids or all.
-func (m *idMapRequest) add(v string, self int64, nameOf func(int64) string) string {
+// deprecated outer,inner,count, or auto, subids or all. Subordinate IDs of
+// both kinds belong to the effective user, as newuidmap and newgidmap see
+// them.
+func (m *idMapRequest) add(v string, euid int64) string {
 	switch v {
 	case "auto", "subids":
-		start, count, msg := subidRange(m.subidFile, self, nameOf(self))
+		start, count, msg := subidRange(m.subidFile, euid, userName(euid))
 		if msg != "" {
 			return msg
 		}
@@ -428,13 +430,6 @@ func (m *idMapRequest) add(v string, self int64, nameOf func(int64) string) stri
 func userName(uid int64) string {
 	if u, err := user.LookupId(strconv.FormatInt(uid, 10)); err == nil {
 		return u.Username
-	}
-	return ""
-}
-
-func groupName(gid int64) string {
-	if g, err := user.LookupGroupId(strconv.FormatInt(gid, 10)); err == nil {
-		return g.Name
 	}
 	return ""
 }

@@ -341,6 +341,57 @@ func TestUnshareDiff(t *testing.T) {
 			}
 		}
 	})
+	t.Run("subordinate ids unprivileged", func(t *testing.T) {
+		// nobody gets subordinate IDs in a private copy of /etc/subuid and
+		// /etc/subgid (a mount namespace of the test's own: the host's
+		// files are not touched), and both unshares map them through
+		// newuidmap/newgidmap.
+		testutil.RequireTool(t, "newuidmap")
+		setpriv := testutil.RequireTool(t, "setpriv")
+		hostUnshare := testutil.RequireTool(t, "unshare")
+		dir, err := os.MkdirTemp("", "nsx-unshare-subid-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		os.Chmod(dir, 0o755)
+		data, err := os.ReadFile(u.nsxMain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nsx := filepath.Join(dir, "unshare")
+		if err := os.WriteFile(nsx, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, line := range map[string]string{"subuid": "nobody:100000:65536\n", "subgid": "nobody:200000:65536\n"} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(line), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		script := `mount --bind "$1/subuid" /etc/subuid && mount --bind "$1/subgid" /etc/subgid && shift && exec "$@"`
+		run := func(bin string, args ...string) unshareResult {
+			argv := append([]string{"-m", "sh", "-c", script, "sh", dir, setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups", bin}, args...)
+			r := unshareRun(t, hostUnshare, unshareOpts{}, argv...)
+			r.stderr = unshareNorm(r.stderr)
+			return r
+		}
+		for _, args := range [][]string{
+			append([]string{"--map-auto"}, maps...),
+			append([]string{"-r", "--map-auto"}, maps...),
+			append([]string{"--map-subids"}, maps...),
+			append([]string{"--map-users=auto", "--map-user=5"}, maps...),
+			append([]string{"-c", "--map-groups", "auto"}, maps...),
+			append([]string{"--map-users", "0:0:10"}, maps...), // not nobody's: newuidmap refuses
+		} {
+			ul, nx := run(u.oracle, args...), run(nsx, args...)
+			if ul != nx {
+				t.Errorf("as nobody with subids, unshare %q:\n  util-linux: %v\n  nsx:        %v", args, ul, nx)
+			}
+		}
+		if r := run(nsx, append([]string{"--map-auto"}, maps...)...); strings.Join(strings.Fields(r.stdout), " ") != "0 100000 65536 0 200000 65536 allow" {
+			t.Errorf("--map-auto as nobody: %v", r)
+		}
+	})
 	t.Run("default shell", func(t *testing.T) {
 		for _, env := range [][]string{{"SHELL=/bin/sh"}, {"SHELL=/bin/bash"}, {"SHELL="}} {
 			r := u.same(t, unshareOpts{env: env, stdin: "echo $0\n"}, "-u")
