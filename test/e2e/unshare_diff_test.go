@@ -248,6 +248,13 @@ func TestUnshareDiff(t *testing.T) {
 		{"uts", []string{"-u", "sh", "-c", "hostname nsx-unshare-uts && hostname"}, 0},
 		{"net", []string{"-n", "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1"}, 0},
 		{"signal mask forked", []string{"-f", "grep", "^Sig[BI]", "/proc/self/status"}, 0},
+		{"setgroups deny with -U", append([]string{"-U", "--setgroups", "deny"}, maps...), 0},
+		{"keep caps without map", []string{"-U", "--keep-caps", "grep", "^Cap[IAP]", "/proc/self/status"}, 0},
+		{"cgroup", []string{"-C", "cat", "/proc/self/cgroup"}, 0},
+		{"ipc", []string{"-i", "cat", "/proc/sysvipc/shm"}, 0},
+		{"time without offsets", []string{"-T", "cat", "/proc/self/timens_offsets"}, 0},
+		{"help wins over later error", []string{"-h", "-x"}, 0},
+		{"error before help", []string{"-x", "-h"}, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
