@@ -774,6 +774,13 @@ func unshareSpec(env *Env, r *unshareRequest) (*spawn.Spec, *boundFiles, error) 
 		Argv:      program,
 		Env:       os.Environ(),
 	}
+	// The program's stdio are the command's (os.Std* from main; another
+	// file when a caller of Main passes one).
+	for i, w := range []any{env.Stdin, env.Stdout, env.Stderr} {
+		if f, ok := w.(*os.File); ok && f != nil {
+			spec.Stdio[i] = int(f.Fd())
+		}
+	}
 	return spec, bound, nil
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"syscall"
@@ -92,4 +93,29 @@ func FuzzParseUnshare(f *testing.F) {
 			t.Fatalf("%q: error is not one line: %q", args, stderr.String())
 		}
 	})
+}
+
+// TestUnshareUsesEnvStdio: the program writes to the files Main was given,
+// not to the process's own stdout.
+func TestUnshareUsesEnvStdio(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("prerequisite missing: root")
+		}
+		t.Skip("needs root")
+	}
+	out, err := os.CreateTemp(t.TempDir(), "nsx-unshare-out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	var stderr strings.Builder
+	code := Main([]string{"nsx", "unshare", "-u", "sh", "-c", "hostname nsx-unshare-stdio; hostname"}, os.Stdin, out, &stderr)
+	data, _ := os.ReadFile(out.Name())
+	if code != 0 || string(data) != "nsx-unshare-stdio\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, data, stderr.String())
+	}
+	if h, _ := os.Hostname(); h == "nsx-unshare-stdio" {
+		t.Fatal("the host's hostname changed")
+	}
 }
