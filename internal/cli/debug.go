@@ -95,6 +95,7 @@ func runDebug(env *Env, args []string) int {
 	if len(r.program) > 0 {
 		name, args2 = r.program[0], r.program[1:]
 	}
+	r.opts.Audit = true // recorded as /etc/nsx/nsx.conf says, as every entry
 	cmd := nsenter.Debug(t, r.opts, debug, name, args2...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.RelayStops = env.Stdin, fileOf(env.Stdout), fileOf(env.Stderr), true
 	return runCmd(env, r, cmd)

@@ -179,22 +179,47 @@ func TestDebugContainerd(t *testing.T) {
 	testDebug(t, runDebugContainerd(t))
 }
 
-var debugFds sync.Once
+var debugBin struct {
+	once sync.Once
+	path string
+	err  error
+}
 
-// debugNSX is the nsx binary, once fds that this test process inherited
-// without close-on-exec (from a CI runner, say) are made close-on-exec, so
-// that the fd checks see only what nsx passes on.
+// debugNSX is an nsx binary of this tree, built once per test binary at a
+// path of its own (the shared one of ctrNSX may be replaced by another
+// checkout's build while tests run). Fds this test process inherited
+// without close-on-exec (from a CI runner, say) are made close-on-exec
+// first, so that the fd checks see only what nsx passes on.
 func debugNSX(t *testing.T) string {
 	t.Helper()
-	debugFds.Do(func() {
+	debugBin.once.Do(func() {
 		ents, _ := os.ReadDir("/proc/self/fd")
 		for _, e := range ents {
 			if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
 				syscall.CloseOnExec(fd)
 			}
 		}
+		dir := "/tmp/nsx-engines/nsx-debug"
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			debugBin.err = err
+			return
+		}
+		tmp := filepath.Join(dir, "nsx."+strconv.Itoa(os.Getpid()))
+		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/nsx")
+		cmd.Dir = enginetest.ModuleRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp)
+			debugBin.err = &buildError{err, string(out)}
+			return
+		}
+		debugBin.path = filepath.Join(dir, "nsx")
+		debugBin.err = os.Rename(tmp, debugBin.path)
 	})
-	return ctrNSX(t)
+	if debugBin.err != nil {
+		t.Fatal(debugBin.err)
+	}
+	return debugBin.path
 }
 
 // debugRun runs nsx debug with args and no stdin.
@@ -580,11 +605,31 @@ func TestDebugHostPID(t *testing.T) {
 // a newer namespace, so nsx copies it mount by mount without the file.
 func TestDebugMountNamespaceFile(t *testing.T) {
 	testutil.RequireRoot(t)
-	testutil.RequireTool(t, "unshare")
-	fx := testutil.Start(t, []string{"--mount", "--pid", "--mount-proc"},
+	nsenterBin := testutil.Oracle(t, "nsenter")
+	fx := testutil.Start(t, []string{"--mount"},
 		`mount -t tmpfs nsx-debug-fx /mnt && mount --make-private /mnt && touch /mnt/mntns && `+
-			`unshare --mount=/mnt/mntns true && mkdir /mnt/sub && mount -t tmpfs nsx-debug-sub /mnt/sub && `+
-			`echo hi > /mnt/sub/f && echo ready > "$READY" && exec sleep 1000`)
+			`mkdir /mnt/sub && mount -t tmpfs nsx-debug-sub /mnt/sub && echo hi > /mnt/sub/f && `+
+			`echo ready > "$READY" && exec sleep 1000`)
+	// A mount namespace newer than the target's, bound into the target's
+	// as unshare --mount=FILE does.
+	holder := exec.Command("unshare", "--mount", "sleep", "1000")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	own := enginetest.NSLink(t, os.Getpid(), "mnt")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid)); err == nil && l != own {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the holder of a mount namespace did not start")
+		}
+	}
+	if out, err := exec.Command(nsenterBin, "-t", strconv.Itoa(fx.PID), "-m", "mount", "--bind",
+		fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid), "/mnt/mntns").CombinedOutput(); err != nil {
+		t.Fatalf("bind the mount namespace file: %v %s", err, out)
+	}
 	before := readMountinfo(t, fx.PID)
 	if !strings.Contains(before, " /mnt/mntns ") {
 		t.Fatalf("the fixture has no mount namespace file:\n%s", before)
