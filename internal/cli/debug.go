@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&Command{
 		Name:    "debug",
-		Summary: "run host tools in a container's namespaces, its files at /target, the container untouched",
+		Summary: "run host tools in a container's namespaces, its files at /target",
 		Run:     runDebug,
 		Help:    debugHelp,
 	})
