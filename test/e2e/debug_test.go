@@ -643,3 +643,55 @@ func TestDebugMountNamespaceFile(t *testing.T) {
 		t.Errorf("the target's mountinfo changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+// The target dies while the debug program runs: its PID namespace goes
+// with its init, the kernel kills the program, and nsx ends the same way,
+// leaving no process and no mount behind.
+func TestDebugTargetDies(t *testing.T) {
+	shellLessImage(t)
+	name := enginetest.Name("nsx-debug-die")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	enginetest.Run(t, "docker", "run", "-d", "--name", name, debugImage, "/busybox", "sleep", "3600")
+	pid := enginetest.InspectPID(t, "docker", name)
+	pidns := enginetest.NSLink(t, pid, "pid")
+	cmd := exec.Command(debugNSX(t), "debug", "docker:"+name, "--", "sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Ready when the program runs in the container's PID namespace.
+	program := 0
+	for deadline := time.Now().Add(30 * time.Second); program == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the debug program did not start")
+		}
+		for _, c := range strings.Fields(readFileOr(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))) {
+			if l, _ := os.Readlink("/proc/" + c + "/ns/pid"); l == pidns && strings.TrimSpace(readFileOr("/proc/"+c+"/comm")) == "sleep" {
+				program, _ = strconv.Atoi(c)
+			}
+		}
+	}
+	enginetest.Run(t, "docker", "kill", name)
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("nsx debug outlived its target")
+	}
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("nsx ended with %v, want death by SIGKILL as its program", cmd.ProcessState)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", program)); err == nil {
+		t.Errorf("the debug program %d is still there", program)
+	}
+	if m := readMountinfo(t, os.Getpid()); strings.Contains(m, "nsx-debug ") || strings.Contains(m, " /target ") {
+		t.Errorf("a debug mount is left on the host:\n%s", m)
+	}
+}
+
+func readFileOr(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
