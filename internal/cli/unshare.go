@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/internal/audit"
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
@@ -594,6 +595,14 @@ func runUnshare(env *Env, r *unshareRequest) int {
 	if err != nil {
 		return env.Errorf("%s", err)
 	}
+	// The start record is out before anything runs; with audit-required a
+	// record that cannot be written refuses the run.
+	run, err := audit.Begin(audit.Info{Mode: audit.ModeUnshare, Pidfd: -1, Created: audit.KindNames(r.kinds),
+		Program: spec.Path, Argv: spec.Argv, Stderr: env.Stderr})
+	if err != nil {
+		bound.undo()
+		return env.Errorf("%s", err)
+	}
 	// Signals sent to nsx go to its child, which is the program (or, with
 	// --fork, the process that waits for it and ignores SIGINT and SIGTERM
 	// as util-linux's unshare does). SIGINT and SIGQUIT from the terminal
@@ -604,7 +613,9 @@ func runUnshare(env *Env, r *unshareRequest) int {
 	proc, err := spawn.Start(spec)
 	if err != nil {
 		bound.undo()
-		return reportUnshareError(env, r, err)
+		code := reportUnshareError(env, r, err)
+		run.EndError(code, err)
+		return code
 	}
 	done := make(chan struct{})
 	defer close(done)
@@ -623,8 +634,10 @@ func runUnshare(env *Env, r *unshareRequest) int {
 	ws, err := proc.Wait(true)
 	proc.Release()
 	if err != nil {
+		run.EndError(1, err)
 		return env.Errorf("%s", err)
 	}
+	run.End(ws)
 	if ws.Signaled() {
 		signal.Reset()
 		spawn.DieOfSignal(ws.Signal())

@@ -83,6 +83,7 @@ type auditRecord struct {
 	} `json:"container"`
 	Namespaces map[string]uint64 `json:"namespaces"`
 	Mode       string            `json:"mode"`
+	Created    []string          `json:"created"`
 	Argv       []string          `json:"argv"`
 	Cwd        string            `json:"cwd"`
 	ExitCode   *int              `json:"exit_code"`
@@ -592,13 +593,14 @@ func TestAuditModes(t *testing.T) {
 "$NSX" enter --read-only -t ` + pid + ` -m -- true; echo "read-only $?"
 "` + bin + `" -F -t ` + pid + ` -u -- true; echo "no-fork $?"
 # Read-only commands are not recorded.
-"$NSX" ls >/dev/null && "$NSX" ps ` + pid + ` >/dev/null && "$NSX" inspect ` + pid + ` >/dev/null; echo "views $?"`)
-	if r.stdout != "nsenter 3\nread-only 0\nno-fork 0\nviews 0\n" || r.stderr != "" {
+"$NSX" ls >/dev/null && "$NSX" ps ` + pid + ` >/dev/null && "$NSX" inspect ` + pid + ` >/dev/null; echo "views $?"
+"$NSX" unshare -n -u -- sh -c 'exit 4'; echo "unshare $?"`)
+	if r.stdout != "nsenter 3\nread-only 0\nno-fork 0\nviews 0\nunshare 4\n" || r.stderr != "" {
 		t.Fatalf("stdout %q, stderr %q", r.stdout, r.stderr)
 	}
 	recs := fileRecords(t, log)
-	if len(recs) != 5 {
-		t.Fatalf("%d records, want 2 + 2 + 1 (and none for ls, ps, inspect)", len(recs))
+	if len(recs) != 7 {
+		t.Fatalf("%d records, want 2 + 2 + 1 + 2 (and none for ls, ps, inspect)", len(recs))
 	}
 	start, end := checkPair(t, recs[:2])
 	if start.Mode != "enter" || *end.ExitCode != 3 || start.Target != pid || start.Namespaces["uts"] != enginetest.NSInode(t, fx.PID, "uts") {
@@ -613,5 +615,9 @@ func TestAuditModes(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if err := json.Unmarshal([]byte(lines[4]), &raw); err != nil || raw["event"] != "start" || raw["exec_in_place"] != true {
 		t.Errorf("-F: want a start record with exec_in_place: %s", lines[4])
+	}
+	start, end = checkPair(t, recs[5:7])
+	if start.Mode != "unshare" || *end.ExitCode != 4 || strings.Join(start.Created, ",") != "uts,net" && strings.Join(start.Created, ",") != "net,uts" {
+		t.Errorf("unshare: %+v / %+v", start, end)
 	}
 }
