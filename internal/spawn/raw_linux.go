@@ -32,6 +32,12 @@ const (
 	StageExec
 )
 
+// StageDebugProc is the debug mount namespace's step in the child (nsx
+// debug): a mount namespace of the joined user namespace, if any, and the
+// new /proc. It runs after any fork for the PID namespace and before the
+// credentials change.
+const StageDebugProc Stage = 64
+
 // report is what the child writes on failure: the stage, the index of the
 // join entry (for StageJoin) and the errno.
 type report struct {
@@ -125,6 +131,35 @@ type rawSpec struct {
 	readOnly bool
 	roAttr   [4]uint64
 
+	// debugProc mounts a procfs of the child's PID namespace on /proc
+	// (nsx debug), after debugUnshare gave the child a mount namespace
+	// owned by the user namespace it joined.
+	debugProc    bool
+	debugUnshare bool
+
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent
+
+	// fail is the report of the step that failed, written by the child
+	// and sent to the parent as it is.
+	fail report
+	// scratch is the child's working memory, kept here rather than on
+	// its nosplit stack.
+	scratch childScratch
+
+	// us creates namespaces instead of joining them (nsx unshare).
+	us rawUnshare
+}
+
+// childScratch is memory the child writes (integers only).
+type childScratch struct {
+	joined            uint32 // bit i: first-pass join i succeeded
+	earlyGroupsFailed bool
+	stdio             [3]int32 // close-on-exec copies of the stdio sources
+	status            uint32   // wait4 status
+	siginfo           [128]byte
+	sigact            [4]uint64 // struct sigaction
+	sigset            uint64
+	capHdr            capHeader
+	capData           [2]capData
 }

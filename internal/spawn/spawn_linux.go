@@ -74,12 +74,22 @@ type Spec struct {
 	// KeepCaps raises the permitted capabilities as ambient ones.
 	KeepCaps bool
 
+	// Unshare, when set, makes the child create namespaces (nsx unshare)
+	// before the steps above; it needs PrejoinPID < 0 and no joins.
+	Unshare *Unshare
+
 	// Path is the program as the user named it; Argv its arguments
 	// (Argv[0] included) and Env its environment. A Path without '/' is
 	// searched in the PATH of Env.
 	Path string
 	Argv []string
 	Env  []string
+
+	// Debug, when set, runs the program in a new debug mount namespace
+	// (nsx debug) instead of a joined one: built by a locked thread
+	// before the fork, with a fresh /proc mounted by the child once it is
+	// in the target's PID (and user) namespace.
+	Debug *DebugRoot
 }
 
 // ChildError is a failure of the child before the program ran.
@@ -195,6 +205,11 @@ func prepare(s *Spec) (*prepared, error) {
 	}
 	r.ncands = len(cands)
 
+	if s.Debug != nil {
+		r.debugProc = true
+		r.debugUnshare = s.User != nil
+	}
+
 	r.clone.flags = clonePidfd
 	r.clone.exitSignal = uint64(unix.SIGCHLD)
 	r.clone.pidFD = pidfdAddr(r)
@@ -234,12 +249,19 @@ func Candidates(program string, env []string) []string {
 // executes the program. It returns once the program runs (or the child
 // failed, as a *ChildError after reaping the child).
 func Start(s *Spec) (*Process, error) {
-	if threadJoinable(s) && !s.ForkForPID {
+	if s.Unshare == nil && s.Debug == nil && threadJoinable(s) && !s.ForkForPID {
 		return startOnThread(s)
 	}
 	p, err := prepare(s)
 	if err != nil {
 		return nil, err
+	}
+	var us *unsharePipes
+	if s.Unshare != nil {
+		if us, err = prepareUnshare(p, s); err != nil {
+			return nil, err
+		}
+		defer us.close()
 	}
 	var pipe [2]int
 	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
@@ -252,7 +274,15 @@ func Start(s *Spec) (*Process, error) {
 		err        syscall.Errno
 	}
 	var res result
-	if s.PrejoinPID < 0 {
+	if s.Debug != nil {
+		var err error
+		res.pid, res.pidfd, res.err, err = startDebug(s, &p.raw)
+		if err != nil {
+			unix.Close(pipe[0])
+			unix.Close(pipe[1])
+			return nil, err
+		}
+	} else if s.PrejoinPID < 0 {
 		// Nothing to join first: fork from this thread, as os/exec does.
 		res.pid, res.pidfd, res.err = fork(&p.raw)
 	} else {
@@ -282,6 +312,13 @@ func Start(s *Spec) (*Process, error) {
 		return nil, &ChildError{Stage: StageFork, Index: -1, Errno: res.err}
 	}
 	proc := &Process{Pid: res.pid, Pidfd: res.pidfd}
+	if us != nil {
+		us.closeChildEnds()
+		if err := runUnshare(s, us, proc); err != nil {
+			unix.Close(pipe[0])
+			return nil, err
+		}
+	}
 	var buf [12]byte // a report: three int32s in native byte order
 	n, rerr := readFull(pipe[0], buf[:])
 	unix.Close(pipe[0])
@@ -326,6 +363,9 @@ func readFull(fd int, b []byte) (int, error) {
 // namespaces cannot be joined this way. It returns only on failure; the
 // thread is then unusable and the caller should exit.
 func ExecInPlace(s *Spec) error {
+	if s.Unshare != nil {
+		return errors.New("spawn: creating namespaces needs a forked child")
+	}
 	if s.User != nil {
 		return errors.New("spawn: a user namespace needs a forked child")
 	}
