@@ -48,6 +48,10 @@ func rootlessEnv(t *testing.T) []string {
 	if err := os.MkdirAll(xdg, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// Rootless podman leaves a pause process holding its user namespace;
+	// it is stopped once the test's containers are gone (this cleanup runs
+	// after theirs).
+	t.Cleanup(func() { stopPauseProcess(t, filepath.Join(xdg, "libpod", "tmp", "pause.pid"), uid) })
 	enginetest.Run(t, "chown", rootlessUser+":"+rootlessUser, xdg)
 	as := []string{"runuser", "-u", rootlessUser, "--", "env", "HOME=/home/" + rootlessUser,
 		"XDG_RUNTIME_DIR=" + xdg, "USER=" + rootlessUser, "LOGNAME=" + rootlessUser, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -188,5 +192,25 @@ func TestPodmanCrun(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "PID "+strconv.Itoa(pid)+", found by podman state files") {
 		t.Errorf("daemonless: %v\n%s", err, out)
+	}
+}
+
+// stopPauseProcess kills the test user's podman pause process, if the pid
+// file names one of that user's processes.
+func stopPauseProcess(t *testing.T, pidFile, uid string) {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil || !strings.Contains(string(status), "\nUid:\t"+uid+"\t") {
+		return
+	}
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
 	}
 }
