@@ -1,13 +1,19 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/listing"
+	"github.com/nsxproject/nsx/nsenter"
+	"github.com/nsxproject/nsx/target"
 )
 
 func init() {
@@ -26,6 +32,43 @@ var inspectOptions = []getopt.Option{
 
 func closeFd(fd int) { unix.Close(fd) }
 
+// resolveTarget pins the single target of ps and inspect, reporting a
+// failure with glibc's errno wording ("No such process"), never Go's
+// lower-case text, and the operand escaped for the terminal.
+func resolveTarget(env *Env, operands []string) (*target.Pinned, int) {
+	if len(operands) != 1 {
+		return nil, env.Errorf("expected one target (PID, PID:INODE, namespace file or container)")
+	}
+	t, err := target.Resolve(context.Background(), operands[0])
+	if err != nil {
+		// Resolvers may name the reference themselves; say it once.
+		msg := strings.TrimPrefix(targetErrText(err), operands[0]+": ")
+		return nil, env.Errorf("%s: %s", listing.Escape(operands[0]), listing.Escape(msg))
+	}
+	return t, 0
+}
+
+// targetErrText words a resolution error: "OP ARG: Strerror" for a failed
+// call, the error's own text otherwise.
+func targetErrText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + " " + pe.Path + ": " + nsenter.Strerror(pe.Err)
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Syscall + ": " + nsenter.Strerror(se.Err)
+	}
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		s := err.Error()
+		if lower := errno.Error(); strings.HasSuffix(s, lower) {
+			return s[:len(s)-len(lower)] + nsenter.Strerror(errno)
+		}
+	}
+	return err.Error()
+}
+
 func runInspect(env *Env, args []string) int {
 	p := &getopt.Parser{Options: inspectOptions, Permute: true}
 	results, operands, perr := p.Parse(args)
@@ -42,7 +85,7 @@ func runInspect(env *Env, args []string) int {
 	if perr != nil {
 		return env.UsageError(perr)
 	}
-	t, code := env.resolveOne(operands)
+	t, code := resolveTarget(env, operands)
 	if t == nil {
 		return code
 	}
