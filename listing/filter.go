@@ -44,7 +44,7 @@ type Filter struct {
 	// Stray holds characters the expression's scanner did not recognise;
 	// lsns's scanner echoes them to standard output.
 	Stray []byte
-	names []string // holder names, upper case, in order of appearance
+	names []string // column names as written, one per occurrence
 }
 
 type tokKind int
@@ -75,7 +75,7 @@ const (
 
 // tokName is bison's name for each token in "unexpected X".
 var tokName = [...]string{
-	tEOF: "end of file", tLParen: "'('", tRParen: "')'", tQuote: `'\''`,
+	tEOF: "end of file", tLParen: "'('", tRParen: "')'", tQuote: "invalid token",
 	tAnd: "AND", tOr: "OR", tNeg: "NEG", tEQ: "EQ", tNE: "NE", tLE: "LE",
 	tLT: "LT", tGE: "GE", tGT: "GT", tREG: "REG", tNREG: "NREG",
 	tTrue: "TRUE", tFalse: "FALSE", tFloat: "FLOAT", tNumber: "NUMBER",
@@ -331,18 +331,9 @@ func (p *filterParser) unary() (*fnode, error) {
 		p.depth--
 		return x, nil
 	case tHolder:
-		name := strings.ToUpper(t.text)
-		idx := -1
-		for i, n := range p.f.names {
-			if n == name {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			idx = len(p.f.names)
-			p.f.names = append(p.f.names, name)
-		}
-		return &fnode{kind: nParam, holder: idx}, nil
+		// Each occurrence is bound (and reported) on its own, as lsns does.
+		p.f.names = append(p.f.names, t.text)
+		return &fnode{kind: nParam, holder: len(p.f.names) - 1}, nil
 	case tNumber:
 		n, err := strconv.ParseUint(t.text, 10, 64)
 		if err != nil {
@@ -389,8 +380,8 @@ func compileERE(s string) (*regexp.Regexp, error) {
 	return nil, errors.New("Invalid regular expression")
 }
 
-// Names returns the column names the expression uses, upper case, in order
-// of first appearance.
+// Names returns the column names the expression uses as written, one per
+// occurrence, in order; lookups ignore case.
 func (f *Filter) Names() []string { return f.names }
 
 // Bind resolves the filter's column names with lookup, which returns the

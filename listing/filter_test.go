@@ -2,6 +2,7 @@ package listing
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +27,7 @@ func TestParseFilterErrors(t *testing.T) {
 		"NS !~ !~":       "syntax error, unexpected NREG",
 		"NS le le":       "syntax error, unexpected LE",
 		"@":              "syntax error, unexpected end of file",
+		"NS == '":        "syntax error, unexpected invalid token",
 		`TYPE=~"("`:      `Unmatched ( or \(`,
 		"a =~ b":         "(null)",
 		`TYPE == "x") `:  "syntax error, unexpected ')', expecting end of file",
@@ -60,7 +62,7 @@ type testRow map[string]string
 func (r testRow) match(t *testing.T, f *Filter) (bool, error) {
 	t.Helper()
 	return f.Match(func(i int) (string, bool) {
-		n := f.Names()[i]
+		n := strings.ToUpper(f.Names()[i])
 		return r[n], n == "NS" || n == "NPROCS" || n == "PID"
 	})
 }
@@ -143,7 +145,7 @@ func TestFilterBind(t *testing.T) {
 	}
 	_, err = f.Bind(func(n string) int { return ColumnIndex(n, true) })
 	var ce *FilterColumnError
-	if !errors.As(err, &ce) || len(ce.Names) != 2 || ce.Names[0] != "FOO" || ce.Names[1] != "BAR" {
+	if !errors.As(err, &ce) || strings.Join(ce.Names, ",") != "FOO,BAR,foo" {
 		t.Fatalf("%v", err)
 	}
 }

@@ -304,6 +304,12 @@ func BuildLs(o *LsOptions) (*Table, error) {
 		for _, r := range list {
 			in[r] = true
 		}
+		// A row hangs below its owner (or parent), which joins the tree
+		// even when not listed itself (-p) unless -t or -Q leave it out,
+		// as lsns does.
+		shown := func(up *nsRow) bool {
+			return up != nil && (o.Kinds == 0 || o.Kinds.Has(up.ns.Kind)) && b.kept(up)
+		}
 		var attach func(r *nsRow)
 		attach = func(r *nsRow) {
 			var up *nsRow
@@ -312,7 +318,7 @@ func BuildLs(o *LsOptions) (*Table, error) {
 			} else {
 				up = b.parent(r)
 			}
-			if up == nil || !b.kept(up) {
+			if !shown(up) {
 				roots = append(roots, r)
 				return
 			}
@@ -332,7 +338,7 @@ func BuildLs(o *LsOptions) (*Table, error) {
 				if r.ns.Kind == namespace.User {
 					users[r] = true
 				}
-				if u := b.owner(r); u != nil {
+				if u := b.owner(r); shown(u) {
 					users[u] = true
 				}
 			}

@@ -198,7 +198,12 @@ func (t *Table) writeText(w *bufio.Writer, f Format) {
 				data = wd
 			}
 		}
-		hw := width(c.Name) // counted even without headings
+		hw := width(c.Name)
+		if f.NoHeadings {
+			// lsns 2.41 sizes a column by its data and width hint alone
+			// when no header is printed.
+			hw = 0
+		}
 		switch {
 		case data < hw:
 			widths[i] = hw
