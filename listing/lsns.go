@@ -332,13 +332,14 @@ func BuildLs(o *LsOptions) (*Table, error) {
 		if o.Tree == TreeParent {
 			// lsns builds the hierarchy of the user namespaces that own
 			// the listed ones first, then hangs the rest below their
-			// parents.
+			// parents; user namespaces without processes (found through
+			// fds and mounts) come in the second pass, in order.
 			users := map[*nsRow]bool{}
 			for _, r := range list {
-				if r.ns.Kind == namespace.User {
+				if r.ns.Kind == namespace.User && r.ns.NProcs > 0 {
 					users[r] = true
 				}
-				if u := b.owner(r); shown(u) {
+				if u := b.owner(r); shown(u) && u.ns.NProcs > 0 {
 					users[u] = true
 				}
 			}
@@ -351,7 +352,7 @@ func BuildLs(o *LsOptions) (*Table, error) {
 				in[r] = true
 			}
 			for _, r := range list {
-				if r.ns.Kind != namespace.User {
+				if !users[r] {
 					order = append(order, r)
 				}
 			}

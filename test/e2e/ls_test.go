@@ -173,15 +173,22 @@ func sameAsLsns(t *testing.T, lsns string, args ...string) {
 	t.Helper()
 	oracle := lsnsOracle(t)
 	var a, b runResult
-	for try := 0; try < 8; try++ {
-		a = run(lsns, args...)
-		b = run(oracle, args...)
+	for try := 0; try < 30; try++ {
+		// Alternate which runs first: host processes come and go while
+		// other work runs on the machine.
+		if try%2 == 0 {
+			a = run(lsns, args...)
+			b = run(oracle, args...)
+		} else {
+			b = run(oracle, args...)
+			a = run(lsns, args...)
+		}
 		// Messages carry argv[0]; compare with the oracle's name.
 		a.stderr = strings.ReplaceAll(a.stderr, lsns+":", "lsns:")
 		if a == b {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(time.Duration(20+10*try) * time.Millisecond)
 	}
 	t.Errorf("lsns %s differs:\n--- nsx (rc %d)\n%s%s--- util-linux (rc %d)\n%s%s", strings.Join(args, " "),
 		a.code, a.stdout, a.stderr, b.code, b.stdout, b.stderr)
