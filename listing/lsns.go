@@ -431,7 +431,7 @@ func (b *lsBuilder) prefetch(nss []*Namespace, skip, containers bool) {
 				}
 				p := b.procs.get(pids[i])
 				if containers {
-					p.ctr = ContainerOf(p.PID)
+					p.ctr = containerOfPID(p.PID)
 					p.ctrDone = true
 				}
 			}
@@ -617,7 +617,7 @@ func (b *lsBuilder) container(r *nsRow) *ContainerRef {
 			if r.proc.ctrDone {
 				r.ctr = r.proc.ctr
 			} else {
-				r.ctr = ContainerOf(r.proc.PID)
+				r.ctr = containerOfPID(r.proc.PID)
 			}
 		}
 	}

@@ -353,6 +353,9 @@ func (f *fdScanner) scan(pid int, ownNet uint64) {
 		if err != nil || n <= 0 {
 			return
 		}
+		// The kernel stops filling only when the next entry does not fit:
+		// with room for the longest one left, this was the last batch.
+		last := n+maxDirent <= len(f.dirents)
 		for off := 0; off < n; {
 			reclen := int(f.dirents[off+16]) | int(f.dirents[off+17])<<8
 			name := f.dirents[off+19 : off+reclen]
@@ -421,8 +424,15 @@ func (f *fdScanner) scan(pid int, ownNet uint64) {
 				f.found[key] = Holder{PID: pid, FD: fd, NSFD: -1}
 			}
 		}
+		if last {
+			return
+		}
 	}
 }
+
+// maxDirent is the size of the largest linux_dirent64: header, a 255-byte
+// name, its NUL, padding to 8.
+const maxDirent = 19 + 256 + 5
 
 func indexNUL(b []byte) int {
 	for i, c := range b {
