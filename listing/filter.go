@@ -17,6 +17,8 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // FilterSyntaxError is an expression lsns refuses to parse; its text is what
@@ -35,8 +37,9 @@ func (e *FilterColumnError) Error() string {
 }
 
 // ErrFilterApply is a comparison that cannot be made, such as a text column
-// compared with a number (lsns: "failed to apply filter: Invalid argument").
-var ErrFilterApply = errors.New("Invalid argument")
+// compared with a number (lsns: "failed to apply filter: Invalid argument",
+// EINVAL's text).
+var ErrFilterApply error = unix.EINVAL
 
 // Filter is a parsed -Q expression.
 type Filter struct {
@@ -301,7 +304,7 @@ func (p *filterParser) comparison() (*fnode, error) {
 			}
 			re, err := compileERE(right.val.s)
 			if err != nil {
-				return nil, &FilterSyntaxError{err.Error()}
+				return nil, err
 			}
 			n.re = re
 		}
@@ -351,33 +354,34 @@ func (p *filterParser) unary() (*fnode, error) {
 	return nil, p.unexpected(t, false)
 }
 
-// compileERE compiles a POSIX extended regular expression, with glibc's
-// messages for the errors people make.
+// compileERE compiles a POSIX extended regular expression; errors carry
+// glibc's messages for the mistakes people make.
 func compileERE(s string) (*regexp.Regexp, error) {
 	re, err := regexp.CompilePOSIX(s)
 	if err == nil {
 		return re, nil
 	}
+	msg := "Invalid regular expression"
 	var se *syntax.Error
 	if errors.As(err, &se) {
 		switch se.Code {
 		case syntax.ErrMissingParen:
-			return nil, errors.New(`Unmatched ( or \(`)
+			msg = `Unmatched ( or \(`
 		case syntax.ErrUnexpectedParen:
-			return nil, errors.New(`Unmatched ) or \)`)
+			msg = `Unmatched ) or \)`
 		case syntax.ErrMissingBracket:
-			return nil, errors.New("Unmatched [, [^, [:, [., or [=")
+			msg = "Unmatched [, [^, [:, [., or [="
 		case syntax.ErrMissingRepeatArgument:
-			return nil, errors.New("Invalid preceding regular expression")
+			msg = "Invalid preceding regular expression"
 		case syntax.ErrTrailingBackslash:
-			return nil, errors.New("Trailing backslash")
+			msg = "Trailing backslash"
 		case syntax.ErrInvalidRepeatSize:
-			return nil, errors.New("Invalid content of \\{\\}")
+			msg = "Invalid content of \\{\\}"
 		case syntax.ErrInvalidCharRange:
-			return nil, errors.New("Invalid range end")
+			msg = "Invalid range end"
 		}
 	}
-	return nil, errors.New("Invalid regular expression")
+	return nil, &FilterSyntaxError{msg}
 }
 
 // Names returns the column names the expression uses as written, one per

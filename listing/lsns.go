@@ -173,7 +173,9 @@ func BuildLs(o *LsOptions) (*Table, error) {
 	cols := o.Columns
 	oneTask := o.HasTask && o.Task != 0
 	b := &lsBuilder{o: o, procs: newProcCache(), rows: map[nsKey]*nsRow{}}
-	held := !o.HasNS && !oneTask
+	// A namespace argument needs the held ones too: lsns lists nothing
+	// (and no error) for a namespace without processes.
+	held := !oneTask
 	var mounts map[string]bool
 	if held {
 		b.readNSFS()
@@ -772,6 +774,16 @@ func (b *lsBuilder) processTable() (*Table, error) {
 		}
 	}
 	if ns == nil {
+		for key := range b.nsfs {
+			if key.id == o.NS && (o.Kinds == 0 || o.Kinds.Has(key.kind)) {
+				return &Table{Name: "namespaces", TreeColumn: -1}, nil
+			}
+		}
+		for key := range b.snap.Held {
+			if key.id == o.NS && (o.Kinds == 0 || o.Kinds.Has(key.kind)) {
+				return &Table{Name: "namespaces", TreeColumn: -1}, nil
+			}
+		}
 		return nil, fmt.Errorf("%w: %d", ErrNotFound, o.NS)
 	}
 	if o.Filter != nil {

@@ -404,9 +404,8 @@ func (t *Table) writeJSONRows(w *bufio.Writer, rows []*Row, ind int) {
 		indent(w, ind)
 		w.WriteByte('}')
 	}
-	if len(rows) > 0 {
-		w.WriteByte('\n')
-	}
+	// An empty array still has its (empty) line, as libsmartcols prints it.
+	w.WriteByte('\n')
 }
 
 func writeJSONString(w *bufio.Writer, s string) {

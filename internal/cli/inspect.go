@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/listing"
 	"github.com/nsxproject/nsx/nsenter"
-	"github.com/nsxproject/nsx/target"
 )
 
 func init() {
@@ -31,22 +29,6 @@ var inspectOptions = []getopt.Option{
 }
 
 func closeFd(fd int) { unix.Close(fd) }
-
-// resolveTarget pins the single target of ps and inspect, reporting a
-// failure with glibc's errno wording ("No such process"), never Go's
-// lower-case text, and the operand escaped for the terminal.
-func resolveTarget(env *Env, operands []string) (*target.Pinned, int) {
-	if len(operands) != 1 {
-		return nil, env.Errorf("expected one target (PID, PID:INODE, namespace file or container)")
-	}
-	t, err := target.Resolve(context.Background(), operands[0])
-	if err != nil {
-		// Resolvers may name the reference themselves; say it once.
-		msg := strings.TrimPrefix(targetErrText(err), operands[0]+": ")
-		return nil, env.Errorf("%s: %s", listing.Escape(operands[0]), listing.Escape(msg))
-	}
-	return t, 0
-}
 
 // targetErrText words a resolution error: "OP ARG: Strerror" for a failed
 // call, the error's own text otherwise.
@@ -85,7 +67,7 @@ func runInspect(env *Env, args []string) int {
 	if perr != nil {
 		return env.UsageError(perr)
 	}
-	t, code := resolveTarget(env, operands)
+	t, code := env.resolveOne(operands)
 	if t == nil {
 		return code
 	}

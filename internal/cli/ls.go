@@ -221,7 +221,8 @@ func runLs(env *Env, args []string) int {
 		env.Stdout.Write(stray)
 		stray = nil
 	}
-	if len(t.Rows) == 0 {
+	if len(t.Rows) == 0 && !o.Format.JSON {
+		// lsns prints no header for nothing, but an empty JSON array.
 		return 0
 	}
 	if err := t.Write(env.Stdout, o.Format); err != nil {

@@ -46,7 +46,7 @@ func runPs(env *Env, args []string) int {
 	if perr != nil {
 		return env.UsageError(perr)
 	}
-	t, code := resolveTarget(env, operands)
+	t, code := env.resolveOne(operands)
 	if t == nil {
 		return code
 	}
