@@ -318,6 +318,10 @@ func TestLsnsFilter(t *testing.T) {
 		{"-Q", "FOO", "-o", "BAR"}, {"-Q", "FOO", "-p", "999999"}, {"-Q", "CONTAINER"},
 		{"-Q", "NS", net},
 	}
+	// The filter must select: one row, that namespace.
+	if r := run(lsns, "-p", pb, "-Q", `TYPE == "net"`, "-n", "-o", "NS"); strings.TrimSpace(r.stdout) != nsInode(t, b.pid, "net") {
+		t.Errorf("-Q TYPE == net: %q %q", r.stdout, r.stderr)
+	}
 	for _, args := range cases {
 		sameAsLsns(t, lsns, args...)
 	}
