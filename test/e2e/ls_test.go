@@ -503,9 +503,14 @@ func TestLsnsEscapes(t *testing.T) {
 	} {
 		sameAsLsns(t, lsns, args...)
 	}
-	// The escape character never reaches the terminal.
-	if r := run(lsns, "-p", p, "-t", "uts"); strings.ContainsAny(r.stdout, "\x1b\x7f") || !strings.Contains(r.stdout, `\x1b[31mred\x0anew`) {
-		t.Fatalf("not escaped: %q", r.stdout)
+	// The escape character never reaches the terminal, in ls, ps or
+	// inspect.
+	nsx := filepath.Join(filepath.Dir(lsns), "nsx")
+	for _, args := range [][]string{{lsns, "-p", p, "-t", "uts"}, {nsx, "ls", "-p", p, "-t", "uts", "-T"}, {nsx, "ps", p}, {nsx, "inspect", p}} {
+		r := run(args[0], args[1:]...)
+		if r.code != 0 || strings.ContainsAny(r.stdout, "\x1b\x7f") || !strings.Contains(r.stdout, `nsx-lsns\x1b[31mred\x0anew\x09tab\x7f`) {
+			t.Errorf("%v: not escaped (rc %d): %q %q", args[1:], r.code, r.stdout, r.stderr)
+		}
 	}
 }
 
@@ -658,6 +663,9 @@ func TestPsUserNamespace(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "sleep 600") || !strings.Contains(r.stdout, "1000") {
 		t.Fatalf("nsx ps table: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	if !strings.Contains(r.stdout, ", 1 process\n") {
+		t.Errorf("one process counted as: %s", r.stdout)
+	}
 	// Bad input.
 	for _, bad := range []string{"999999999", "0", "/nonexistent/ns"} {
 		if r := run(nsx, "ps", bad); r.code != 1 || strings.Count(r.stderr, "\n") != 1 {
@@ -763,7 +771,8 @@ func TestInspectUserNamespace(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, `"name": "lo"`) {
 		t.Fatalf("inspect netns file: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if r := run(nsx, "inspect", "999999999"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 {
+	// glibc's wording, never Go's lower-case errno text.
+	if r := run(nsx, "inspect", "999999999"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, ": No such process\n") {
 		t.Errorf("inspect bad pid: %d %q", r.code, r.stderr)
 	}
 }
