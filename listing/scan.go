@@ -142,17 +142,21 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 			}
 			heldMu.Lock()
 			for k, h := range fds.found {
-				if old, dup := held[k]; dup {
-					if h.NSFD >= 0 && old.NSFD < 0 {
-						held[k] = h
-						h = old
-					}
-					if h.NSFD >= 0 {
-						unix.Close(h.NSFD)
-					}
+				old, dup := held[k]
+				if !dup {
+					held[k] = h
 					continue
 				}
-				held[k] = h
+				// One holder per namespace, the lowest PID, as rows show
+				// the lowest; a socket holder brings its own NSFD.
+				keep, drop := old, h
+				if h.PID < old.PID {
+					keep, drop = h, old
+				}
+				if drop.NSFD >= 0 {
+					unix.Close(drop.NSFD)
+				}
+				held[k] = keep
 			}
 			heldMu.Unlock()
 		}()
