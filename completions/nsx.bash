@@ -16,8 +16,8 @@ _nsx_enter_opts="-a --all -t --target -m --mount -u --uts -i --ipc -n --net
 _nsx_enter_argopts="-t --target -N --net-socket -S --setuid -G --setgid"
 _nsx_ls_opts="-J --json -l --list -n --noheadings -o --output --output-all
  -p --task -r --raw -u --notruncate -W --nowrap -t --type -T --tree
- -P --persistent -h --help -V --version"
-_nsx_ls_argopts="-o --output -p --task -t --type"
+ -P --persistent -Q --filter -H --list-columns -h --help -V --version"
+_nsx_ls_argopts="-o --output -p --task -t --type -Q --filter"
 # Options of `nsx debug`: enter's that make sense there, and its own.
 _nsx_debug_opts="-t --target -S --setuid -G --setgid --preserve-credentials
  --keep-caps -W --wdns -e --env -c --join-cgroup --rw --toolbox --explain
@@ -216,6 +216,11 @@ _nsx_ls() {
             _nsx_ls_output "$cur" "" "$compat"; return ;;
         --container)
             _nsx_set_reply "$cur" $(compgen -W "$(_nsx_containers)" -- "$cur"); return ;;
+        -Q | --filter)
+            # An expression: offer the column names to start it with.
+            local cols=$_nsx_ls_columns
+            [[ $compat == 1 ]] && cols=${cols% CONTAINER}
+            _nsx_set_reply "$cur" $(compgen -W "$cols" -- "$cur"); return ;;
     esac
     case $cur in
         --type=*)

@@ -192,7 +192,7 @@ func ParseCgroup(text string) ([]CgroupLine, error) {
 
 // ReadCgroup reads and parses /proc/PID/cgroup.
 func ReadCgroup(pid int) ([]CgroupLine, error) {
-	b, err := os.ReadFile(Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	b, err := ReadSmall(Root + "/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return nil, err
 	}

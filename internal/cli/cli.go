@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nsxproject/nsx/listing"
 	"github.com/nsxproject/nsx/target"
 )
 
@@ -57,7 +58,10 @@ func (e *Env) resolveOne(operands []string) (*target.Pinned, int) {
 	}
 	t, err := target.Resolve(context.Background(), operands[0])
 	if err != nil {
-		return nil, e.Errorf("%s: %s", operands[0], err)
+		// glibc's errno wording, the reference said once, both escaped for
+		// the terminal (see targetErrText in inspect.go).
+		msg := strings.TrimPrefix(targetErrText(err), operands[0]+": ")
+		return nil, e.Errorf("%s: %s", listing.Escape(operands[0]), listing.Escape(msg))
 	}
 	return t, 0
 }
