@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -47,6 +48,11 @@ type Cmd struct {
 	Process *spawn.Process
 	// ProcessState is set by Wait.
 	ProcessState *unix.WaitStatus
+
+	// signalMu orders Signal against Wait's release of the pidfd, so a
+	// signal never goes to a reused fd number; released is set under it.
+	signalMu sync.Mutex
+	released bool
 
 	closeAfter []io.Closer // the child's ends of pipes, closed once it runs
 	ownEnds    []io.Closer // nsx's ends, closed by the copiers or on failure
@@ -132,7 +138,10 @@ func (c *Cmd) Wait() error {
 		return errors.New("nsenter: not started")
 	}
 	ws, err := c.Process.Wait(c.RelayStops)
+	c.signalMu.Lock()
 	c.Process.Release()
+	c.released = true
+	c.signalMu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -147,6 +156,22 @@ func (c *Cmd) Wait() error {
 		return copyErr
 	}
 	return &ExitError{Status: ws}
+}
+
+// Signal sends sig to the started program (or to the process relaying for
+// it, which passes it on). Once Wait has collected the program, it does
+// nothing and returns nil: the program is gone and its pidfd released.
+// It may be called concurrently with Wait.
+func (c *Cmd) Signal(sig syscall.Signal) error {
+	c.signalMu.Lock()
+	defer c.signalMu.Unlock()
+	if c.Process == nil {
+		return errors.New("nsenter: not started")
+	}
+	if c.released {
+		return nil
+	}
+	return c.Process.Signal(sig)
 }
 
 // Exec enters and executes the program in place of this process, without a

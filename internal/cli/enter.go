@@ -380,10 +380,14 @@ func runEnter(env *Env, args []string) int {
 	if r.opts.NoFork {
 		return reportEnterError(env, cmd.Exec())
 	}
+	signals := catchSignals()
 	if err := cmd.Start(); err != nil {
+		signals.stop()
 		return reportEnterError(env, err)
 	}
+	signals.forwardTo(cmd)
 	err := cmd.Wait()
+	signals.stop()
 	var ee *nsenter.ExitError
 	switch {
 	case err == nil:

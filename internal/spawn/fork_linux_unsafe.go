@@ -41,6 +41,7 @@ const (
 	fSetfd        = 2
 
 	wUntraced = 2
+	wNohang   = 1
 
 	atFdcwd = ^uintptr(99) // AT_FDCWD, -100, as a system call argument
 )
@@ -122,6 +123,11 @@ func failWith(s *rawSpec, st Stage, e syscall.Errno) Stage {
 //go:nocheckptr
 func childMain(s *rawSpec) {
 	s.fail.stage = sequence(s, true)
+	if s.fail.stage == stageRelay {
+		// Called from here rather than from sequence, to keep the
+		// nosplit chain short.
+		relay(s, s.scratch.relayPid)
+	}
 	sys(syscall.SYS_WRITE, uintptr(s.errPipe), uintptr(unsafe.Pointer(&s.fail)), unsafe.Sizeof(s.fail))
 	code := uintptr(1)
 	if s.fail.stage == StageExec {
@@ -280,17 +286,27 @@ func enterRootAndDir(s *rawSpec) Stage {
 
 // forkAndRelay forks once more, for a PID namespace that applies to
 // children only: the program runs in the grandchild, and this process
-// relays its fate. It returns (StageNone) in the grandchild only.
+// relays its fate. It returns StageNone in the grandchild and stageRelay
+// in this process, which childMain then turns into the relay.
+//
+// The signals nsx forwards are blocked before the fork, so that none can
+// end this process before it relays them; the grandchild restores its mask
+// at once, before it executes the program.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func forkAndRelay(s *rawSpec) Stage {
+	s.scratch.sigset = relayedSignals | 1<<(syscall.SIGCHLD-1)
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&s.scratch.sigset)), uintptr(unsafe.Pointer(&s.scratch.oldSigset)), 8, 0, 0); e != 0 {
+		return failWith(s, StageFork, e)
+	}
 	pid, e := sys(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
 	if e != 0 {
 		return failWith(s, StageFork, e)
 	}
 	if pid == 0 {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&s.scratch.oldSigset)), 0, 8, 0, 0)
 		return StageNone
 	}
 	// This process never executes anything, so close-on-exec never fires
@@ -301,9 +317,24 @@ func forkAndRelay(s *rawSpec) Stage {
 			sys(syscall.SYS_CLOSE, fd, 0, 0)
 		}
 	}
-	relay(s, pid)
-	return StageNone // not reached
+	s.scratch.relayPid = pid
+	return stageRelay
 }
+
+// stageRelay is what sequence returns in the process that must become the
+// relay: not a failure.
+const stageRelay Stage = -1
+
+// relayedSignals is the set of signals nsx and the relaying process pass on
+// to the program (a sigset_t bit mask): HUP INT QUIT USR1 USR2 ALRM TERM
+// CONT WINCH. It matches forwardedSignals.
+const relayedSignals = 1<<(syscall.SIGHUP-1) | 1<<(syscall.SIGINT-1) | 1<<(syscall.SIGQUIT-1) |
+	1<<(syscall.SIGUSR1-1) | 1<<(syscall.SIGUSR2-1) | 1<<(syscall.SIGALRM-1) | 1<<(syscall.SIGTERM-1) |
+	1<<(syscall.SIGCONT-1) | 1<<(syscall.SIGWINCH-1)
+
+// siKernel is si_code SI_KERNEL: a signal the kernel generated, such as the
+// terminal's INT, QUIT or WINCH to its foreground process group.
+const siKernel = 0x80
 
 // dropCredentials drops supplementary groups and sets the group and user.
 //
@@ -485,7 +516,11 @@ func execute(s *rawSpec) syscall.Errno {
 
 // relay waits for the grandchild and mirrors it: a stop stops this process
 // too and a continue is passed on; an exit or a death by signal ends this
-// process the same way. It never returns.
+// process the same way. A relayed signal sent to this process is passed on
+// to the grandchild, except one the kernel sent to the whole foreground
+// process group (the terminal's Ctrl-C), which the grandchild got too. The
+// signals and SIGCHLD are blocked (forkAndRelay) and taken one at a time
+// with rt_sigtimedwait. It never returns.
 //
 //go:nosplit
 //go:norace
@@ -493,34 +528,59 @@ func execute(s *rawSpec) syscall.Errno {
 func relay(s *rawSpec, pid uintptr) {
 	self, _ := sys(syscall.SYS_GETPID, 0, 0, 0)
 	for {
-		// wait4's fourth argument, rusage, is 0 as sys passes it.
-		_, e := sys(syscall.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&s.scratch.status)), wUntraced)
-		if e == syscall.EINTR {
+		// A SIGCHLD may stand for several changes: look until none is left.
+		for relayReap(s, self, pid) {
+		}
+		sig, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&s.scratch.sigset)), uintptr(unsafe.Pointer(&s.scratch.siginfo)), 0, 8, 0, 0)
+		if e != 0 || sig == uintptr(syscall.SIGCHLD) {
 			continue
 		}
-		if e != 0 {
-			break
-		}
-		// The wait status layout of wait(2), decoded by hand because
-		// syscall.WaitStatus's methods are not guaranteed to be inlined.
-		status := s.scratch.status
-		sig := uintptr(status & 0x7f)
-		switch {
-		case status&0xff == 0x7f: // stopped
-			// As Process.Wait: a stop already undone by a continue
-			// (Ctrl-Z, then fg) is not relayed.
-			if !rawConsumeContinued(s, pid) {
-				sys(syscall.SYS_KILL, self, uintptr(syscall.SIGSTOP), 0)
-				sys(syscall.SYS_KILL, pid, uintptr(syscall.SIGCONT), 0)
-				rawConsumeContinued(s, pid)
-			}
+		if *(*int32)(unsafe.Pointer(&s.scratch.siginfo[8])) == siKernel {
 			continue
-		case sig == 0: // exited
-			sys(syscall.SYS_EXIT_GROUP, uintptr(status>>8&0xff), 0, 0)
-		default: // killed
-			rawDieOfSignal(s, self, sig)
 		}
-		break
+		sys(syscall.SYS_KILL, pid, sig, 0)
+	}
+}
+
+// relayReap collects one change of the grandchild, without blocking, and
+// mirrors it; it ends this process when the grandchild ended. It reports
+// whether there was a change.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func relayReap(s *rawSpec, self, pid uintptr) bool {
+	// wait4's fourth argument, rusage, is 0 as sys passes it.
+	r, e := sys(syscall.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&s.scratch.status)), wUntraced|wNohang)
+	if e == syscall.EINTR {
+		return true
+	}
+	if e != 0 {
+		for {
+			sys(syscall.SYS_EXIT_GROUP, 1, 0, 0)
+		}
+	}
+	if r == 0 {
+		return false
+	}
+	// The wait status layout of wait(2), decoded by hand because
+	// syscall.WaitStatus's methods are not guaranteed to be inlined.
+	status := s.scratch.status
+	sig := uintptr(status & 0x7f)
+	switch {
+	case status&0xff == 0x7f: // stopped
+		// As Process.Wait: a stop already undone by a continue (Ctrl-Z,
+		// then fg) is not relayed.
+		if !rawConsumeContinued(s, pid) {
+			sys(syscall.SYS_KILL, self, uintptr(syscall.SIGSTOP), 0)
+			sys(syscall.SYS_KILL, pid, uintptr(syscall.SIGCONT), 0)
+			rawConsumeContinued(s, pid)
+		}
+		return true
+	case sig == 0: // exited
+		sys(syscall.SYS_EXIT_GROUP, uintptr(status>>8&0xff), 0, 0)
+	default: // killed
+		rawDieOfSignal(s, self, sig)
 	}
 	for {
 		sys(syscall.SYS_EXIT_GROUP, 1, 0, 0)
@@ -537,8 +597,8 @@ func relay(s *rawSpec, pid uintptr) {
 func rawDieOfSignal(s *rawSpec, self, sig uintptr) {
 	s.scratch.sigact = [4]uint64{} // struct sigaction with SIG_DFL
 	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&s.scratch.sigact)), 0, 8, 0, 0)
-	s.scratch.sigset = uint64(1) << (sig - 1)
-	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&s.scratch.sigset)), 0, 8, 0, 0)
+	s.scratch.dieSet = uint64(1) << (sig - 1)
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&s.scratch.dieSet)), 0, 8, 0, 0)
 	sys(syscall.SYS_KILL, self, sig, 0)
 }
 

@@ -144,7 +144,10 @@ type childScratch struct {
 	status            uint32   // wait4 status
 	siginfo           [128]byte
 	sigact            [4]uint64 // struct sigaction
-	sigset            uint64
+	sigset            uint64    // the relaying process's blocked signals
+	oldSigset         uint64
+	dieSet            uint64
+	relayPid          uintptr // the grandchild the relaying process waits for
 	capHdr            capHeader
 	capData           [2]capData
 }
