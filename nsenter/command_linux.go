@@ -210,6 +210,9 @@ type build struct {
 	pidfdIdx []int    // the join entries that go through the pidfd
 	fillIDs  []func() // reads the plan's namespace IDs, for Plan
 	program  string
+	// cwdFromCaller: the working directory was chosen with -w, so a
+	// refusal names that option.
+	cwdFromCaller bool
 }
 
 func (b *build) close() {
@@ -271,6 +274,9 @@ func (b *build) childError(err error) error {
 	case spawn.StageCwd:
 		return errorf(e, "change directory by working directory file descriptor failed")
 	case spawn.StageCwdEscape:
+		if b.cwdFromCaller {
+			return errorf(nil, "the working directory given with -w/--wd is outside the program's root directory; for a directory inside the target use -W/--wdns DIR")
+		}
 		return errorf(nil, "the working directory is outside the root directory: refusing to run the program there")
 	case spawn.StageCgroup:
 		return errorf(e, "write cgroup.procs failed")
@@ -636,6 +642,10 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			s.CwdFd = b.keep(fd)
 			p.Cwd = "the target's working directory"
 		}
+	}
+	if o.ConfineCwd {
+		s.CheckCwd = true
+		b.cwdFromCaller = o.WorkDir
 	}
 	if o.WorkDirInNS != "" {
 		s.WdnsPath = o.WorkDirInNS

@@ -46,6 +46,12 @@ type Options struct {
 	WorkDirFile *os.File
 	WorkDirInNS string
 	WdnsGiven   bool
+	// ConfineCwd refuses to start the program when its working directory,
+	// however it was chosen (-w, inherited), is not inside the root it
+	// gets, where any process sharing its namespaces could follow
+	// /proc/PID/cwd out of that root. util-linux checks nothing, and nsx
+	// checks only with -r, when it is false (the nsenter personality).
+	ConfineCwd bool
 
 	// ReadOnly runs the program in a private copy of the target's mount
 	// namespace in which every mount is read-only: it can look at the

@@ -240,6 +240,10 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 	}
 	r.program = operands
 	if !env.Compat {
+		// A program never starts with a working directory outside its
+		// root in nsx's own command (the nsenter personality keeps
+		// util-linux's -w semantics).
+		r.opts.ConfineCwd = true
 		// nsx enter: no namespace option means all of them, and without
 		// -t the first operand names the target.
 		if r.opts.Kinds == 0 && len(r.opts.Files) == 0 && !r.opts.All && r.opts.NetSocketFd < 0 && !r.opts.UserParent {
@@ -464,7 +468,9 @@ func enterHelp(w io.Writer, env *Env) {
 	name := "nsenter"
 	usage := " nsenter [options] [<program> [<argument>...]]\n"
 	extra := ""
+	manPage := "nsenter(1)"
 	if !env.Compat {
+		manPage = "nsx-enter(1)"
 		name = "nsx enter"
 		usage = " nsx enter [options] [--target] <target> [--] [<program> [<argument>...]]\n"
 		extra = `
@@ -482,7 +488,9 @@ nsx options:
 A target is a PID, PID:INODE, a namespace file, or a container: docker:NAME,
 podman:NAME, containerd:[NAMESPACE/]ID, cri:ID or cri:NAMESPACE/POD/CONTAINER,
 or a bare container name. Without a namespace option, nsx enter enters all of
-the target's namespaces (-a).
+the target's namespaces (-a). A working directory outside the program's root
+(-w with a host directory) is refused: use -W for a directory in the target.
+Signals sent to nsx are passed on to the program; nsx exits as it does.
 `
 	}
 	_ = name
@@ -517,6 +525,6 @@ Options:
  -h, --help             display this help
  -V, --version          display version
 
-For more details see nsenter(1).
+For more details see `+manPage+`.
 `)
 }
