@@ -26,7 +26,9 @@ type Cmd struct {
 	Target  *target.Pinned
 	Options Options
 	// Path is the program, searched in PATH inside the target when it has
-	// no '/'. Empty runs a login shell ($SHELL, else /bin/sh).
+	// no '/'. Empty with no Args runs a login shell ($SHELL, else
+	// /bin/sh); empty with Args is a program that cannot be found, as
+	// execvp("") is.
 	Path string
 	// Args holds the arguments including Args[0]; nil means {Path}.
 	Args []string
@@ -357,6 +359,24 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			return nil, err
 		}
 	}
+	if t == nil || t.PID == 0 {
+		// util-linux 2.41 opens the target's files before it looks at
+		// the namespaces, and names the first it cannot open (the
+		// follow ids have no name there).
+		for _, need := range []struct {
+			on   bool
+			what string
+		}{
+			{o.Root && o.RootDir == nil, "root"},
+			{o.WorkDir && o.WorkDirFile == nil, "cwd"},
+			{o.TargetEnv, "environ"},
+			{o.FollowUID || o.FollowGID, ""},
+		} {
+			if need.on {
+				return nil, errorf(nil, "neither filename nor target pid supplied for %s", need.what)
+			}
+		}
+	}
 	own := map[namespace.Kind]namespace.ID{}
 	ids := map[namespace.Kind]namespace.ID{}
 	ownID := func(k namespace.Kind) namespace.ID {
@@ -647,6 +667,9 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		s.CheckCwd = true
 		b.cwdFromCaller = o.WorkDir
 	}
+	if o.WdnsEmpty {
+		return nil, errorf(unix.ENOENT, "cannot open current working directory")
+	}
 	if o.WorkDirInNS != "" {
 		s.WdnsPath = o.WorkDirInNS
 		p.Cwd = o.WorkDirInNS + " (resolved after entering)"
@@ -715,13 +738,17 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		s.GID = o.GID
 		s.SetGroups = true
 	}
+	// util-linux drops supplementary groups once before the joins, while
+	// still privileged where it started, whenever it sets a group; the
+	// second try in the entered user namespace fails only if both do.
+	s.DropGroupsEarly = s.DropGroupsEarly || s.SetGroups
 	s.KeepCaps = o.KeepCaps && userEntered
 	p.UID, p.GID, p.DropGroups, p.KeepCaps = s.UID, s.GID, s.SetGroups, s.KeepCaps
 	s.NoDump = true
 
 	// Program.
 	path, argv := c.Path, c.Args
-	if path == "" {
+	if path == "" && len(argv) == 0 {
 		// The login shell comes from the program's environment: with -e
 		// that is the target's, as util-linux 2.41 resets the
 		// environment before it looks SHELL up.

@@ -46,6 +46,8 @@ type Options struct {
 	WorkDirFile *os.File
 	WorkDirInNS string
 	WdnsGiven   bool
+	// WdnsEmpty is an empty -W=/--wdns=, which util-linux fails to open.
+	WdnsEmpty bool
 	// ConfineCwd refuses to start the program when its working directory,
 	// however it was chosen (-w, inherited), is not inside the root it
 	// gets, where any process sharing its namespaces could follow

@@ -5,13 +5,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
+	"github.com/nsxproject/nsx/nsenter"
 	"github.com/nsxproject/nsx/target"
 )
 
@@ -57,9 +60,30 @@ func (e *Env) resolveOne(operands []string) (*target.Pinned, int) {
 	}
 	t, err := target.Resolve(context.Background(), operands[0])
 	if err != nil {
-		return nil, e.Errorf("%s: %s", operands[0], err)
+		if msg := errText(err); strings.HasPrefix(msg, operands[0]+": ") {
+			// Already names the target; saying it twice helps nobody.
+			return nil, e.Errorf("%s", msg)
+		}
+		return nil, e.Errorf("%s: %s", operands[0], errText(err))
 	}
 	return t, 0
+}
+
+// errText is err's message with a system error in glibc's words ("No such
+// process"), as every other nsx message has it, instead of Go's lower-case.
+func errText(err error) string {
+	var pe *os.PathError
+	var se *os.SyscallError
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &pe) && errors.As(pe.Err, &errno) && err == error(pe):
+		return pe.Op + " " + pe.Path + ": " + nsenter.Strerror(errno)
+	case errors.As(err, &se) && errors.As(se.Err, &errno) && err == error(se):
+		return se.Syscall + ": " + nsenter.Strerror(errno)
+	case errors.As(err, &errno) && err == error(errno):
+		return nsenter.Strerror(errno)
+	}
+	return err.Error()
 }
 
 // Command is one nsx command.

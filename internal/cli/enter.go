@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -129,6 +130,9 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 			r.targetArg, r.hasTarget = v, true
 			if env.Compat {
 				if _, _, err := target.ParsePID(strings.TrimLeft(v, " \t+")); err != nil {
+					if neg, n, st := parseCNumber(strings.Split(v, ":")[0]); st == numRange || st == numOK && neg && n != 0 {
+						return fail("failed to parse pid: '%s': %s", v, nsenter.Strerror(syscall.ERANGE))
+					}
 					return fail("failed to parse pid: '%s'", v)
 				}
 				r.targetArg = strings.TrimLeft(v, " \t+")
@@ -139,7 +143,7 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				r.opts.Kinds = r.opts.Kinds.Add(k)
 				continue
 			}
-			f, err := os.Open(v)
+			f, err := namespace.OpenFile(v)
 			if err != nil {
 				return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
 			}
@@ -151,9 +155,14 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 			}
 			r.opts.Files[k] = f
 		case 'N':
-			n, err := strconv.ParseUint(v, 10, 31)
-			if err != nil {
+			// As strtos32_or_err; a negative fd, which 2.41 takes as
+			// "not given", is refused.
+			neg, n, st := parseCNumber(v)
+			switch {
+			case st == numBad:
 				return fail("failed to parse file descriptor: '%s'", v)
+			case st == numRange || neg && n != 0 || n > math.MaxInt32:
+				return fail("failed to parse file descriptor: '%s': %s", v, nsenter.Strerror(syscall.ERANGE))
 			}
 			r.opts.NetSocketFd = int(n)
 		case 'S', 'G':
@@ -166,19 +175,24 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				}
 				continue
 			}
-			n, ok := parseStrtoul(v)
-			if !ok {
+			// As 2.41: a negative value or one beyond 64 bits is out
+			// of range; a larger one than 32 bits is truncated.
+			neg, n, st := parseCNumber(v)
+			switch {
+			case st == numBad:
 				return fail("failed to parse %s: '%s'", what, v)
+			case st == numRange || neg && n != 0:
+				return fail("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(syscall.ERANGE))
 			}
 			if o.Short == 'S' {
-				r.opts.UID = int(n)
+				r.opts.UID = int(uint32(n))
 			} else {
-				r.opts.GID = int(n)
+				r.opts.GID = int(uint32(n))
 			}
 		case 'r':
 			r.opts.Root = true
 			if res.HasValue {
-				f, err := os.Open(v)
+				f, err := namespace.OpenFile(v)
 				if err != nil {
 					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
 				}
@@ -191,7 +205,7 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 			wdSeen = true
 			r.opts.WorkDir = true
 			if res.HasValue {
-				f, err := os.Open(v)
+				f, err := namespace.OpenFile(v)
 				if err != nil {
 					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
 				}
@@ -205,6 +219,7 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 			r.opts.WdnsGiven = true
 			if res.HasValue {
 				r.opts.WorkDirInNS = v
+				r.opts.WdnsEmpty = v == ""
 			}
 		case 'e':
 			r.opts.TargetEnv = true
@@ -239,6 +254,13 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 		return nil, 1
 	}
 	r.program = operands
+	// 2.41: "follow" wins over a number, whatever their order.
+	if r.opts.FollowUID {
+		r.opts.UID = -1
+	}
+	if r.opts.FollowGID {
+		r.opts.GID = -1
+	}
 	if !env.Compat {
 		// A program never starts with a working directory outside its
 		// root in nsx's own command (the nsenter personality keeps
@@ -265,25 +287,36 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 	return r, 0
 }
 
-// parseStrtoul parses an id as util-linux's strtoul_or_err does for -S and
-// -G: leading blanks, an optional sign, decimal digits; a negative value
-// wraps and the result is truncated to 32 bits ("-1" is 4294967295, which
-// setuid/setgid then reject with EINVAL).
-func parseStrtoul(s string) (uint32, bool) {
+// numStatus is how a number in the style of strtoumax(3) parsed.
+type numStatus int
+
+const (
+	numOK    numStatus = iota
+	numBad             // not a number, or trailing characters
+	numRange           // beyond 64 bits (ERANGE)
+)
+
+// parseCNumber parses a decimal number as util-linux's numeric option
+// parsers do: leading blanks, an optional sign, digits and nothing else. It
+// returns the sign and the magnitude; callers decide which values are out
+// of their range.
+func parseCNumber(s string) (neg bool, n uint64, st numStatus) {
 	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		neg = s[0] == '-'
 		s = s[1:]
 	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return neg, 0, numBad
+	}
 	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, false
+	if errors.Is(err, strconv.ErrRange) {
+		return neg, 0, numRange
 	}
-	if neg {
-		n = -n
+	if err != nil {
+		return neg, 0, numBad
 	}
-	return uint32(n), true
+	return neg, n, numOK
 }
 
 // errWriter remembers the first write error.
