@@ -184,6 +184,10 @@ func sequence(s *rawSpec, inChild bool) Stage {
 		if st := rawReadOnlyCopy(s); st != StageNone {
 			return st
 		}
+		rawAllowDevices(s)
+		if st := rawDropCaps(s); st != StageNone {
+			return st
+		}
 	}
 	if st := enterRootAndDir(s); st != StageNone {
 		return st
@@ -366,10 +370,10 @@ var (
 )
 
 // rawReadOnlyCopy gives the child a private copy of the mount namespace it
-// joined, makes every mount of the copy read-only in one recursive
-// mount_setattr (which only adds MOUNT_ATTR_RDONLY and so never makes a
-// mount more permissive), and withholds CAP_SYS_ADMIN from the program so it
-// cannot remount them writable. The target's mounts are not touched.
+// joined and makes every mount of the copy read-only and nodev in one
+// recursive mount_setattr (which only adds flags and so never makes a mount
+// more permissive); rawAllowDevices and rawDropCaps follow. The target's
+// mounts are not touched.
 //
 //go:nosplit
 //go:norace
@@ -384,8 +388,41 @@ func rawReadOnlyCopy(s *rawSpec) Stage {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, atFdcwd, uintptr(unsafe.Pointer(&slash)), unix.AT_RECURSIVE, uintptr(unsafe.Pointer(&s.roAttr)), unsafe.Sizeof(s.roAttr), 0); e != 0 {
 		return failWith(s, StageReadOnly, e)
 	}
-	if _, e := sys(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0); e != 0 {
-		return failWith(s, StageReadOnly, e)
+	return StageNone
+}
+
+// rawAllowDevices bind-mounts each of s.roDevs onto itself and clears nodev
+// on that one mount, so that /dev/null and the like keep working in the
+// nodev copy. A device that cannot be allowed stays unusable, the safe side.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawAllowDevices(s *rawSpec) {
+	for i := 0; i < s.nroDevs && i < len(s.roDevs); i++ {
+		dev := *(*uintptr)(unsafe.Add(unsafe.Pointer(&s.roDevs), uintptr(i)*unsafe.Sizeof(s.roDevs[0])))
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, dev, dev, 0, syscall.MS_BIND, 0, 0); e != 0 {
+			continue
+		}
+		syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, atFdcwd, dev, 0, uintptr(unsafe.Pointer(&s.devAttr)), unsafe.Sizeof(s.devAttr), 0)
+	}
+}
+
+// rawDropCaps removes s.roDropCaps from the bounding set, so the program
+// cannot have them after execve. A capability this kernel does not know
+// (EINVAL) is nothing to drop.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawDropCaps(s *rawSpec) Stage {
+	for c := uintptr(0); c < 64; c++ {
+		if s.roDropCaps&(1<<c) == 0 {
+			continue
+		}
+		if _, e := sys(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0); e != 0 && e != syscall.EINVAL {
+			return failWith(s, StageReadOnly, e)
+		}
 	}
 	return StageNone
 }

@@ -124,6 +124,14 @@ type rawSpec struct {
 	// mount namespace (--read-only); roAttr is its mount_setattr argument.
 	readOnly bool
 	roAttr   [4]uint64
+	// roDevs are the device nodes (NUL-terminated paths) that stay usable
+	// in the copy, each bind-mounted onto itself and given back its
+	// devices with devAttr; roDropCaps are the capabilities withheld
+	// from the program (a bit per capability).
+	roDevs     [8]uintptr
+	nroDevs    int
+	devAttr    [4]uint64
+	roDropCaps uint64
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent

@@ -95,7 +95,7 @@ func TestRelayingChildForwardsSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	s := spec("sh", "-c", `trap 'kill $!; exit 5' TERM; echo ready; sleep 30 & wait`)
+	s := spec("sh", "-c", `trap 'kill $!; exit 5' TERM; sleep 30 & echo ready; wait`)
 	s.ForkForPID = true
 	s.Stdio[1] = int(w.Fd())
 	p, err := Start(s)
