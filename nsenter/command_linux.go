@@ -692,6 +692,10 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	} else if env == nil {
 		env = os.Environ()
 	}
+	if len(o.SetEnv) > 0 {
+		env = setEnv(env, o.SetEnv)
+		p.Env += ", with --setenv " + strings.Join(o.SetEnv, " ")
+	}
 	s.Env = env
 
 	// Cgroup.
@@ -738,6 +742,23 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		s.GID = o.GID
 		s.SetGroups = true
 	}
+	if o.As != "" {
+		root, err := c.programRoot(want)
+		if err != nil {
+			return nil, errorf(unwrapErrno(err), "--as %s: cannot open the program's root", o.As)
+		}
+		uid, gid, err := resolveAs(root, o.As)
+		if root >= 0 {
+			unix.Close(root)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.UID, s.SetGroups = uid, true
+		if gid >= 0 {
+			s.GID = gid
+		}
+	}
 	// util-linux drops supplementary groups once before the joins, while
 	// still privileged where it started, whenever it sets a group; the
 	// second try in the entered user namespace fails only if both do.
@@ -755,6 +776,21 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		shell, ok := lookupEnv(env, "SHELL")
 		if !ok {
 			shell = "/bin/sh"
+		}
+		p.Shell = shell + " ($SHELL)"
+		if !ok {
+			p.Shell = shell + " ($SHELL is not set)"
+		}
+		if o.ShellFallback && shell != "/bin/sh" {
+			// nsx enter: $SHELL is the caller's; the target may not
+			// have it (a busybox container has no /bin/bash).
+			if root, err := c.programRoot(want); err == nil && root >= 0 {
+				if !existsInRoot(root, shell) {
+					p.Shell = fmt.Sprintf("/bin/sh ($SHELL %s does not exist in the target)", shell)
+					shell = "/bin/sh"
+				}
+				unix.Close(root)
+			}
 		}
 		path, argv = shell, []string{"-" + filepath.Base(shell)}
 	} else if len(argv) == 0 {

@@ -61,6 +61,20 @@ type Options struct {
 	// left as they were. It needs the mount namespace entered.
 	ReadOnly bool
 
+	// What docker exec users expect (nsx enter's --as, --setenv and the
+	// shell fallback; --workdir is WorkDirInNS):
+	//
+	// As is USER[:GROUP], names looked up in the target's /etc/passwd
+	// and /etc/group through the program's root; it sets the uid and gid
+	// and drops supplementary groups.
+	As string
+	// SetEnv are KEY=VALUE entries added to the program's environment,
+	// replacing entries of the same name.
+	SetEnv []string
+	// ShellFallback runs /bin/sh when no program is given and $SHELL does
+	// not exist as the program will see the file system.
+	ShellFallback bool
+
 	// TargetEnv runs the program with the target's environment (-e).
 	TargetEnv bool
 	// JoinCgroup starts the program in the target's cgroup v2 (-c).

@@ -44,6 +44,8 @@ type Plan struct {
 	Env        string
 	Cgroup     string
 	Program    []string
+	// Shell says which login shell runs when no program is given, and why.
+	Shell string
 	// ReadOnly: the program runs in a private read-only copy of the mount
 	// namespace, without CAP_SYS_ADMIN (--read-only).
 	ReadOnly bool
@@ -96,6 +98,9 @@ func (p *Plan) Print(w io.Writer) {
 		b.WriteString("capabilities: kept as ambient\n")
 	}
 	fmt.Fprintf(&b, "environment: %s\n", p.Env)
+	if p.Shell != "" {
+		fmt.Fprintf(&b, "shell: %s\n", p.Shell)
+	}
 	fmt.Fprintf(&b, "program: %s\n", strings.Join(p.Program, " "))
 	io.WriteString(w, b.String())
 }

@@ -67,6 +67,12 @@ var enterOptions = []getopt.Option{
 // nsxEnterOptions are the options only `nsx enter` has.
 var nsxEnterOptions = []getopt.Option{
 	{Long: "explain"},
+	// docker exec's -u, -e and -w, under names that do not collide
+	// with nsenter's (-u is UTS, -e the target's environment, -w the
+	// caller's directory).
+	{Long: "as", Arg: getopt.RequiredArg},
+	{Long: "setenv", Arg: getopt.RequiredArg},
+	{Long: "workdir", Arg: getopt.RequiredArg},
 	{Long: "runtime-endpoint", Arg: getopt.RequiredArg},
 	{Long: "read-only"},
 }
@@ -241,6 +247,22 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				r.explain = true
 			case "read-only":
 				r.opts.ReadOnly = true
+			case "as":
+				r.opts.As = v
+			case "setenv":
+				if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+					return fail("--setenv %s: expected KEY=VALUE", v)
+				}
+				r.opts.SetEnv = append(r.opts.SetEnv, v)
+			case "workdir":
+				// -W with a required argument.
+				if wdSeen {
+					return fail("mutually exclusive arguments: --workdir --wd")
+				}
+				wdnsSeen = true
+				r.opts.WdnsGiven = true
+				r.opts.WorkDirInNS = v
+				r.opts.WdnsEmpty = v == ""
 			case "runtime-endpoint":
 				// As crictl's flag: the CRI socket for cri: targets.
 				container.CRIEndpoint = v
@@ -266,6 +288,10 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 		// root in nsx's own command (the nsenter personality keeps
 		// util-linux's -w semantics).
 		r.opts.ConfineCwd = true
+		r.opts.ShellFallback = true
+		if r.opts.As != "" && (r.opts.UID >= 0 || r.opts.GID >= 0 || r.opts.FollowUID || r.opts.FollowGID) {
+			return fail("--as cannot be combined with -S/--setuid or -G/--setgid")
+		}
 		// nsx enter: no namespace option means all of them, and without
 		// -t the first operand names the target.
 		if r.opts.Kinds == 0 && len(r.opts.Files) == 0 && !r.opts.All && r.opts.NetSocketFd < 0 && !r.opts.UserParent {
@@ -513,6 +539,15 @@ nsx options:
      --read-only        run in a private copy of the target's mounts, all
                           read-only (writes fail with EROFS; the target is
                           unchanged); a guard against mistakes, not a sandbox
+     --as <user>[:<group>]
+                        run as this user and group (names from the target's
+                          /etc/passwd and /etc/group; numbers as they are);
+                          like docker exec -u
+     --setenv <key>=<value>
+                        add to the program's environment (repeatable); like
+                          docker exec -e
+     --workdir <dir>    start in <dir> inside the target (as -W); like
+                          docker exec -w
      --runtime-endpoint <unix:///path>
                         CRI socket for cri: targets (default:
                           $CONTAINER_RUNTIME_ENDPOINT, /etc/crictl.yaml,
@@ -521,7 +556,8 @@ nsx options:
 A target is a PID, PID:INODE, a namespace file, or a container: docker:NAME,
 podman:NAME, containerd:[NAMESPACE/]ID, cri:ID or cri:NAMESPACE/POD/CONTAINER,
 or a bare container name. Without a namespace option, nsx enter enters all of
-the target's namespaces (-a). A working directory outside the program's root
+the target's namespaces (-a). Without a program it runs $SHELL, or the
+target's /bin/sh when the target has no $SHELL. A working directory outside the program's root
 (-w with a host directory) is refused: use -W for a directory in the target.
 Signals sent to nsx are passed on to the program; nsx exits as it does.
 `
