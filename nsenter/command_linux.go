@@ -917,11 +917,15 @@ func targetCgroup(t *target.Pinned) (int, string, error) {
 	if !ok {
 		return -1, "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
 	}
-	mnt, err := cgroup2Mount()
+	mnt, mntRoot, err := cgroup2Mount()
 	if err != nil {
 		return -1, "", err
 	}
-	path := filepath.Join(mnt, rel)
+	under, ok := cgroupUnder(mntRoot, rel)
+	if !ok {
+		return -1, "", errorf(nil, "the target's cgroup %s is not below the cgroup2 mount at %s (its root is %s)", rel, mnt, mntRoot)
+	}
+	path := filepath.Join(mnt, under)
 	dir, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, "", errorf(err, "failed to open %s", path)
@@ -929,17 +933,56 @@ func targetCgroup(t *target.Pinned) (int, string, error) {
 	return dir, path, nil
 }
 
-func cgroup2Mount() (string, error) {
+func cgroup2Mount() (mountPoint, root string, err error) {
 	mounts, err := procfs.ReadMountinfo(0)
 	if err != nil {
-		return "", errorf(unwrapErrno(err), "statfs /sys/fs/cgroup failed")
+		return "", "", errorf(unwrapErrno(err), "statfs /sys/fs/cgroup failed")
 	}
-	for _, m := range mounts {
-		if m.FSType == "cgroup2" {
-			return m.MountPoint, nil
+	m, ok := visibleCgroup2(mounts)
+	if !ok {
+		return "", "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
+	}
+	return m.MountPoint, m.Root, nil
+}
+
+// visibleCgroup2 picks the cgroup2 mount a path lookup reaches: the last
+// one in mountinfo order (later mounts stack on earlier ones) that no later
+// mount covers, at its own mount point or above it.
+func visibleCgroup2(mounts []procfs.Mount) (procfs.Mount, bool) {
+	for i := len(mounts) - 1; i >= 0; i-- {
+		m := mounts[i]
+		if m.FSType != "cgroup2" {
+			continue
+		}
+		covered := false
+		for _, later := range mounts[i+1:] {
+			if later.MountPoint == m.MountPoint || later.MountPoint == "/" ||
+				strings.HasPrefix(m.MountPoint, later.MountPoint+"/") {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			return m, true
 		}
 	}
-	return "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
+	return procfs.Mount{}, false
+}
+
+// cgroupUnder maps a cgroup path (as /proc/PID/cgroup gives it) to a path
+// below a cgroup2 mount whose root is mountRoot; ok is false when the mount
+// does not show that cgroup.
+func cgroupUnder(mountRoot, cgroup string) (string, bool) {
+	if mountRoot == "/" || mountRoot == "" {
+		return cgroup, true
+	}
+	if cgroup == mountRoot {
+		return "/", true
+	}
+	if rest, ok := strings.CutPrefix(cgroup, mountRoot+"/"); ok {
+		return "/" + rest, true
+	}
+	return "", false
 }
 
 // followIDs returns the owner of the target's /proc entry, as seen from the
