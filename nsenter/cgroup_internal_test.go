@@ -10,7 +10,7 @@ func TestVisibleCgroup2AndMountRoot(t *testing.T) {
 	mounts := []procfs.Mount{
 		{MountPoint: "/", FSType: "ext4"},
 		{MountPoint: "/sys/fs/cgroup", FSType: "cgroup2", Root: "/"},
-		{MountPoint: "/sys/fs/cgroup", FSType: "tmpfs"},       // covers it
+		{MountPoint: "/sys/fs/cgroup", FSType: "tmpfs"},        // covers it
 		{MountPoint: "/mnt/cg", FSType: "cgroup2", Root: "/a"}, // a sub-tree
 		{MountPoint: "/mnt/other", FSType: "tmpfs"},
 	}
