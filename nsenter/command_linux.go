@@ -581,10 +581,14 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		p.Steps = append(p.Steps, st)
 		b.fillIDs = append(b.fillIDs, func() {
 			p.Steps[i].Own = ownID(k)
+			var err error
 			if fd >= 0 {
-				p.Steps[i].ID, _ = namespace.Stat(fd)
+				p.Steps[i].ID, err = namespace.Stat(fd)
 			} else {
-				p.Steps[i].ID, _ = targetID(k)
+				p.Steps[i].ID, err = targetID(k)
+			}
+			if err != nil {
+				p.Steps[i].IDErr = Strerror(unwrapErrno(err))
 			}
 		})
 	}

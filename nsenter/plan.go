@@ -16,6 +16,8 @@ type Step struct {
 	Source string
 	// ID is the namespace's inode, Own the caller's namespace of the kind.
 	ID, Own namespace.ID
+	// IDErr says why ID could not be read (it is then 0).
+	IDErr string
 }
 
 // Skip is a kind that -a leaves out, and why.
@@ -67,7 +69,11 @@ func (p *Plan) Print(w io.Writer) {
 		if s.Kind == namespace.User {
 			pass = "pass 2, first"
 		}
-		fmt.Fprintf(&b, "  %d. %-6s %s:[%d]%s from %s; %s\n", i+1, s.Kind, s.Kind.ProcName(), s.ID, same, s.Source, pass)
+		id := fmt.Sprintf("%s:[%d]", s.Kind.ProcName(), s.ID)
+		if s.IDErr != "" {
+			id = fmt.Sprintf("%s:[?] (cannot read it: %s)", s.Kind.ProcName(), s.IDErr)
+		}
+		fmt.Fprintf(&b, "  %d. %-6s %s%s from %s; %s\n", i+1, s.Kind, id, same, s.Source, pass)
 	}
 	if len(p.Steps) == 0 {
 		b.WriteString("  (none)\n")

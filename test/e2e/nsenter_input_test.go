@@ -147,3 +147,17 @@ func TestNsenterThreadTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainUnreadableNamespace: --explain run by an unprivileged user
+// against root's process cannot read its namespace; it says so instead of
+// printing inode 0.
+func TestExplainUnreadableNamespace(t *testing.T) {
+	testutil.RequireRoot(t)
+	setpriv := testutil.RequireTool(t, "setpriv")
+	nsx := ctrNSX(t)
+	tg := testutil.Start(t, []string{"--ipc"}, `echo ready > "$READY"; exec sleep 1000`)
+	r := ctrRun(t, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", nsx, "enter", "--explain", "-t", fmt.Sprint(tg.PID), "-i", "--", "true")
+	if r.code != 0 || strings.Contains(r.stdout, "ipc:[0]") || !strings.Contains(r.stdout, "ipc:[?] (cannot read it: Permission denied)") {
+		t.Errorf("--explain as nobody: rc=%d stdout=%q stderr=%q", r.code, r.stdout, r.stderr)
+	}
+}
