@@ -101,7 +101,11 @@ func runPs(env *Env, args []string) int {
 		} else {
 			fmt.Fprintln(env.Stdout)
 		}
-		fmt.Fprintf(env.Stdout, "pid namespace: %d, %d processes\n", res.PIDNamespace, len(res.Processes))
+		noun := "processes"
+		if len(res.Processes) == 1 {
+			noun = "process"
+		}
+		fmt.Fprintf(env.Stdout, "pid namespace: %d, %d %s\n", res.PIDNamespace, len(res.Processes), noun)
 		for _, l := range listing.CgroupSummary(res.Cgroup) {
 			fmt.Fprintln(env.Stdout, l)
 		}

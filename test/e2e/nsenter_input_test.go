@@ -161,3 +161,13 @@ func TestExplainUnreadableNamespace(t *testing.T) {
 		t.Errorf("--explain as nobody: rc=%d stdout=%q stderr=%q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestPsCountsOneProcess: "1 process", not "1 processes".
+func TestPsCountsOneProcess(t *testing.T) {
+	nsx := ctrNSX(t)
+	tg := testutil.Start(t, []string{"--pid", "--mount-proc"}, `echo ready > "$READY"; exec sleep 1000`)
+	r := ctrRun(t, nsx, "ps", fmt.Sprint(tg.PID))
+	if r.code != 0 || !strings.Contains(r.stdout, ", 1 process\n") {
+		t.Errorf("nsx ps: rc=%d stdout=%q stderr=%q; want \", 1 process\"", r.code, r.stdout, r.stderr)
+	}
+}
