@@ -72,18 +72,14 @@ func (e *Env) resolveOne(operands []string) (*target.Pinned, int) {
 // errText is err's message with a system error in glibc's words ("No such
 // process"), as every other nsx message has it, instead of Go's lower-case.
 func errText(err error) string {
-	var pe *os.PathError
-	var se *os.SyscallError
+	msg := err.Error()
 	var errno syscall.Errno
-	switch {
-	case errors.As(err, &pe) && errors.As(pe.Err, &errno) && err == error(pe):
-		return pe.Op + " " + pe.Path + ": " + nsenter.Strerror(errno)
-	case errors.As(err, &se) && errors.As(se.Err, &errno) && err == error(se):
-		return se.Syscall + ": " + nsenter.Strerror(errno)
-	case errors.As(err, &errno) && err == error(errno):
-		return nsenter.Strerror(errno)
+	if errors.As(err, &errno) {
+		if goText := errno.Error(); strings.HasSuffix(msg, goText) {
+			msg = strings.TrimSuffix(msg, goText) + nsenter.Strerror(errno)
+		}
 	}
-	return err.Error()
+	return msg
 }
 
 // Command is one nsx command.

@@ -415,7 +415,7 @@ func runEnter(env *Env, args []string) int {
 		var err error
 		t, err = pinTarget(env, r)
 		if err != nil {
-			return env.Errorf("%s", err)
+			return env.Errorf("%s", errText(err))
 		}
 		defer t.Close()
 	}

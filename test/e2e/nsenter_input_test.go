@@ -171,3 +171,15 @@ func TestPsCountsOneProcess(t *testing.T) {
 		t.Errorf("nsx ps: rc=%d stdout=%q stderr=%q; want \", 1 process\"", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestMessagesUseGlibcErrnoText: Go's lower-case errno text never reaches
+// the user.
+func TestMessagesUseGlibcErrnoText(t *testing.T) {
+	nsx := ctrNSX(t)
+	for _, args := range [][]string{{"inspect", "999999"}, {"ps", "999999"}} {
+		r := ctrRun(t, nsx, args...)
+		if want := "nsx " + args[0] + ": 999999: pidfd_open 999999: No such process\n"; r.code != 1 || r.stderr != want {
+			t.Errorf("nsx %q: rc=%d stderr=%q; want %q", args, r.code, r.stderr, want)
+		}
+	}
+}
