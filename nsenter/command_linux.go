@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/internal/audit"
 	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/procfs"
@@ -60,6 +61,8 @@ type Cmd struct {
 	ownEnds    []io.Closer // nsx's ends, closed by the copiers or on failure
 	copiers    []func() error
 	copyErr    chan error
+
+	auditRun *audit.Run // the records of this run (Options.Audit)
 }
 
 // Command returns a Cmd that runs name with args in the namespaces that opts
@@ -103,6 +106,11 @@ func (c *Cmd) Start() error {
 		c.closeOwnEnds()
 		return err
 	}
+	if err := c.auditStart(b, false); err != nil {
+		c.closeFiles()
+		c.closeOwnEnds()
+		return err
+	}
 	p, err := spawn.Start(b.spec)
 	if b.pidfdJoinFailed(err, unix.EINVAL) {
 		// Kernels before 5.8 have pidfds but cannot setns through them,
@@ -123,7 +131,9 @@ func (c *Cmd) Start() error {
 	c.closeFiles()
 	if err != nil {
 		c.closeOwnEnds()
-		return b.childError(err)
+		err = b.childError(err)
+		c.auditFailed(err)
+		return err
 	}
 	c.Process = p
 	c.copyErr = make(chan error, len(c.copiers))
@@ -145,8 +155,10 @@ func (c *Cmd) Wait() error {
 	c.released = true
 	c.signalMu.Unlock()
 	if err != nil {
+		c.auditRun.EndError(1, err)
 		return err
 	}
+	c.auditRun.End(ws)
 	c.ProcessState = &ws
 	var copyErr error
 	for range c.copiers {
@@ -186,7 +198,12 @@ func (c *Cmd) Exec() error {
 		return err
 	}
 	defer b.close()
-	return b.childError(spawn.ExecInPlace(b.spec))
+	if err := c.auditStart(b, true); err != nil {
+		return err
+	}
+	err = b.childError(spawn.ExecInPlace(b.spec))
+	c.auditFailed(err)
+	return err
 }
 
 // Plan returns what Start would do, without doing it.
@@ -212,6 +229,7 @@ type build struct {
 	pidfdIdx []int    // the join entries that go through the pidfd
 	fillIDs  []func() // reads the plan's namespace IDs, for Plan
 	program  string
+	toolbox  string // the debug toolbox, absolute
 	// cwdFromCaller: the working directory was chosen with -w, so a
 	// refusal names that option.
 	cwdFromCaller bool
@@ -245,6 +263,10 @@ func (b *build) pidfdJoinFailed(err error, errno syscall.Errno) bool {
 }
 
 func (b *build) childError(err error) error {
+	var de *spawn.DebugError
+	if errors.As(err, &de) {
+		return errorf(nil, "debug: cannot %s: %s", de.Step, debugCause(de.Err))
+	}
 	var ce *spawn.ChildError
 	if !errors.As(err, &ce) {
 		return err
@@ -298,6 +320,8 @@ func (b *build) childError(err error) error {
 		return errorf(e, "prctl(PR_CAP_AMBIENT) failed")
 	case spawn.StageStdio:
 		return errorf(e, "cannot set up standard streams")
+	case spawn.StageDebugProc:
+		return errorf(e, "debug: cannot mount /proc of the target's PID namespace")
 	case spawn.StageExec:
 		code := 126
 		if e == syscall.ENOENT {
@@ -318,6 +342,11 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			b.close()
 		}
 	}()
+	if o.Debug != nil {
+		if err := debugRefused(o, t, inPlace); err != nil {
+			return nil, err
+		}
+	}
 	s := &spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}
 	b.spec = s
 	p := b.plan
@@ -439,6 +468,10 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		if _, ok := files[k]; !ok {
 			fromTarget = fromTarget.Add(k)
 		}
+	}
+	if o.Debug != nil && o.All {
+		// Debug: every kind but mount, whose place a new one takes.
+		want, fromTarget = want.Remove(namespace.Mount), fromTarget.Remove(namespace.Mount)
 	}
 	if o.NetSocketFd >= 0 || o.UserParent {
 		if err := needPID(""); err != nil {
@@ -679,6 +712,12 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		p.Cwd = o.WorkDirInNS + " (resolved after entering)"
 	}
 
+	if o.Debug != nil {
+		if err := b.debug(o, t, want); err != nil {
+			return nil, err
+		}
+	}
+
 	// Environment.
 	env := c.Env
 	p.Env = "nsx's own"
@@ -699,6 +738,10 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	if len(o.SetEnv) > 0 {
 		env = setEnv(env, o.SetEnv)
 		p.Env += ", with --setenv " + strings.Join(o.SetEnv, " ")
+	}
+	if o.Debug != nil {
+		env = debugEnv(env, t.Ref.String())
+		p.Env += ", plus NSX_TARGET and a PS1 naming the target"
 	}
 	s.Env = env
 
@@ -770,9 +813,16 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	s.KeepCaps = o.KeepCaps && userEntered
 	p.UID, p.GID, p.DropGroups, p.KeepCaps = s.UID, s.GID, s.SetGroups, s.KeepCaps
 	s.NoDump = true
+	// The relaying process, when there is one, is as invisible as nsx.
+	s.ForwardSignals = true
 
 	// Program.
 	path, argv := c.Path, c.Args
+	if o.Debug != nil {
+		if path, argv, err = b.debugProgram(path, argv); err != nil {
+			return nil, err
+		}
+	}
 	if path == "" && len(argv) == 0 {
 		// The login shell comes from the program's environment: with -e
 		// that is the target's, as util-linux 2.41 resets the

@@ -170,6 +170,11 @@ func sequence(s *rawSpec, inChild bool) Stage {
 	if st := arrangeStdio(s); st != StageNone {
 		return st
 	}
+	if s.us.active {
+		if st := unshareCreate(s); st != StageNone {
+			return st
+		}
+	}
 	// util-linux drops supplementary groups while still privileged in the
 	// caller's user namespace, and only complains later if that failed and
 	// the second try inside the target's also fails.
@@ -196,6 +201,19 @@ func sequence(s *rawSpec, inChild bool) Stage {
 		if st := forkAndRelay(s); st != StageNone {
 			return st
 		}
+	}
+	if s.us.active {
+		if s.forkForPID && inChild {
+			unshareAfterFork(s)
+		}
+		if st := unshareEnter(s); st != StageNone {
+			return st
+		}
+	}
+	// No variable here: every local of sequence deepens the nosplit
+	// chain of the debug build (-N -l), which is at its limit.
+	if s.debugProc && rawDebugProc(s) != StageNone {
+		return StageDebugProc
 	}
 	if st := dropCredentials(s); st != StageNone {
 		return st
@@ -301,7 +319,10 @@ func enterRootAndDir(s *rawSpec) Stage {
 //go:norace
 //go:nocheckptr
 func forkAndRelay(s *rawSpec) Stage {
-	s.scratch.sigset = relayedSignals | 1<<(syscall.SIGCHLD-1)
+	s.scratch.sigset = 1 << (syscall.SIGCHLD - 1)
+	if s.relayForward {
+		s.scratch.sigset |= relayedSignals
+	}
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&s.scratch.sigset)), uintptr(unsafe.Pointer(&s.scratch.oldSigset)), 8, 0, 0); e != 0 {
 		return failWith(s, StageFork, e)
 	}
@@ -426,6 +447,32 @@ func rawDropCaps(s *rawSpec) Stage {
 	}
 	return StageNone
 }
+
+// rawDebugProc mounts a procfs on /proc for nsx debug, from a process born
+// in the target's PID namespace: a procfs shows the PID namespace active for
+// the task that mounts it, not the one for its children. In a joined user
+// namespace the child first takes a mount namespace of its own, since only a
+// mount namespace owned by that user namespace lets its root mount there.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawDebugProc(s *rawSpec) Stage {
+	if s.debugUnshare {
+		if _, e := sys(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
+			return failWith(s, StageDebugProc, e)
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&procName)), uintptr(unsafe.Pointer(&procPath)), uintptr(unsafe.Pointer(&procName)), syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, 0, 0); e != 0 {
+		return failWith(s, StageDebugProc, e)
+	}
+	return StageNone
+}
+
+var (
+	procName = [5]byte{'p', 'r', 'o', 'c', 0}
+	procPath = [6]byte{'/', 'p', 'r', 'o', 'c', 0}
+)
 
 // arrangeStdio moves the requested fds to 0, 1 and 2: first out of the way
 // (close-on-exec copies above 2), then into place without close-on-exec.
@@ -569,7 +616,7 @@ func relay(s *rawSpec, pid uintptr) {
 		for relayReap(s, self, pid) {
 		}
 		sig, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&s.scratch.sigset)), uintptr(unsafe.Pointer(&s.scratch.siginfo)), 0, 8, 0, 0)
-		if e != 0 || sig == uintptr(syscall.SIGCHLD) {
+		if e != 0 || sig == uintptr(syscall.SIGCHLD) || !s.relayForward {
 			continue
 		}
 		if *(*int32)(unsafe.Pointer(&s.scratch.siginfo[8])) == siKernel {

@@ -32,6 +32,12 @@ const (
 	StageExec
 )
 
+// StageDebugProc is the debug mount namespace's step in the child (nsx
+// debug): a mount namespace of the joined user namespace, if any, and the
+// new /proc. It runs after any fork for the PID namespace and before the
+// credentials change.
+const StageDebugProc Stage = 64
+
 // report is what the child writes on failure: the stage, the index of the
 // join entry (for StageJoin) and the errno.
 type report struct {
@@ -103,6 +109,9 @@ type rawSpec struct {
 	cwdLen   uintptr
 
 	forkForPID bool
+	// relayForward makes the relaying process pass relayedSignals on to
+	// the program (Spec.ForwardSignals).
+	relayForward bool
 
 	setgroups bool
 	gid       int64 // -1: keep
@@ -133,6 +142,12 @@ type rawSpec struct {
 	devAttr    [4]uint64
 	roDropCaps uint64
 
+	// debugProc mounts a procfs of the child's PID namespace on /proc
+	// (nsx debug), after debugUnshare gave the child a mount namespace
+	// owned by the user namespace it joined.
+	debugProc    bool
+	debugUnshare bool
+
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent
 
@@ -142,6 +157,9 @@ type rawSpec struct {
 	// scratch is the child's working memory, kept here rather than on
 	// its nosplit stack.
 	scratch childScratch
+
+	// us creates namespaces instead of joining them (nsx unshare).
+	us rawUnshare
 }
 
 // childScratch is memory the child writes (integers only).

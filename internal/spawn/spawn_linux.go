@@ -39,6 +39,11 @@ type Spec struct {
 	// ForkForPID makes the child fork once more after joining, so that the
 	// program is in the PID namespace joined (when PrejoinPID could not).
 	ForkForPID bool
+	// ForwardSignals makes the process relaying for the program (with
+	// ForkForPID) pass HUP INT QUIT TERM USR1 USR2 ALRM WINCH CONT on to
+	// it, as nsx enter does itself; without it the relay keeps the
+	// signal dispositions it inherited (nsx unshare's, as util-linux's).
+	ForwardSignals bool
 
 	// NoDump makes the child non-dumpable until execve, so processes in
 	// the target cannot ptrace it while it holds host resources.
@@ -74,12 +79,22 @@ type Spec struct {
 	// KeepCaps raises the permitted capabilities as ambient ones.
 	KeepCaps bool
 
+	// Unshare, when set, makes the child create namespaces (nsx unshare)
+	// before the steps above; it needs PrejoinPID < 0 and no joins.
+	Unshare *Unshare
+
 	// Path is the program as the user named it; Argv its arguments
 	// (Argv[0] included) and Env its environment. A Path without '/' is
 	// searched in the PATH of Env.
 	Path string
 	Argv []string
 	Env  []string
+
+	// Debug, when set, runs the program in a new debug mount namespace
+	// (nsx debug) instead of a joined one: built by a locked thread
+	// before the fork, with a fresh /proc mounted by the child once it is
+	// in the target's PID (and user) namespace.
+	Debug *DebugRoot
 }
 
 // ReadOnlyDevices are the device nodes a --read-only program may still
@@ -193,6 +208,7 @@ func prepare(s *Spec) (*prepared, error) {
 		r.cwdLen = uintptr(len(p.buf))
 	}
 	r.forkForPID = s.ForkForPID
+	r.relayForward = s.ForwardSignals
 	r.setgroups = s.SetGroups
 	r.gid, r.uid = int64(s.GID), int64(s.UID)
 	r.keepCaps = s.KeepCaps
@@ -219,6 +235,11 @@ func prepare(s *Spec) (*prepared, error) {
 		p.keep = append(p.keep, b)
 	}
 	r.ncands = len(cands)
+
+	if s.Debug != nil {
+		r.debugProc = true
+		r.debugUnshare = s.User != nil
+	}
 
 	r.clone.flags = clonePidfd
 	r.clone.exitSignal = uint64(unix.SIGCHLD)
@@ -259,12 +280,19 @@ func Candidates(program string, env []string) []string {
 // executes the program. It returns once the program runs (or the child
 // failed, as a *ChildError after reaping the child).
 func Start(s *Spec) (*Process, error) {
-	if threadJoinable(s) && !s.ForkForPID {
+	if s.Unshare == nil && s.Debug == nil && threadJoinable(s) && !s.ForkForPID {
 		return startOnThread(s)
 	}
 	p, err := prepare(s)
 	if err != nil {
 		return nil, err
+	}
+	var us *unsharePipes
+	if s.Unshare != nil {
+		if us, err = prepareUnshare(p, s); err != nil {
+			return nil, err
+		}
+		defer us.close()
 	}
 	var pipe [2]int
 	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
@@ -277,7 +305,15 @@ func Start(s *Spec) (*Process, error) {
 		err        syscall.Errno
 	}
 	var res result
-	if s.PrejoinPID < 0 {
+	if s.Debug != nil {
+		var err error
+		res.pid, res.pidfd, res.err, err = startDebug(s, &p.raw)
+		if err != nil {
+			unix.Close(pipe[0])
+			unix.Close(pipe[1])
+			return nil, err
+		}
+	} else if s.PrejoinPID < 0 {
 		// Nothing to join first: fork from this thread, as os/exec does.
 		res.pid, res.pidfd, res.err = fork(&p.raw)
 	} else {
@@ -307,6 +343,13 @@ func Start(s *Spec) (*Process, error) {
 		return nil, &ChildError{Stage: StageFork, Index: -1, Errno: res.err}
 	}
 	proc := &Process{Pid: res.pid, Pidfd: res.pidfd}
+	if us != nil {
+		us.closeChildEnds()
+		if err := runUnshare(s, us, proc); err != nil {
+			unix.Close(pipe[0])
+			return nil, err
+		}
+	}
 	var buf [12]byte // a report: three int32s in native byte order
 	n, rerr := readFull(pipe[0], buf[:])
 	unix.Close(pipe[0])
@@ -351,6 +394,9 @@ func readFull(fd int, b []byte) (int, error) {
 // namespaces cannot be joined this way. It returns only on failure; the
 // thread is then unusable and the caller should exit.
 func ExecInPlace(s *Spec) error {
+	if s.Unshare != nil {
+		return errors.New("spawn: creating namespaces needs a forked child")
+	}
 	if s.User != nil {
 		return errors.New("spawn: a user namespace needs a forked child")
 	}

@@ -97,6 +97,7 @@ func TestRelayingChildForwardsSignals(t *testing.T) {
 	defer r.Close()
 	s := spec("sh", "-c", `trap 'kill $!; exit 5' TERM; sleep 30 & echo ready; wait`)
 	s.ForkForPID = true
+	s.ForwardSignals = true
 	s.Stdio[1] = int(w.Fd())
 	p, err := Start(s)
 	w.Close()
