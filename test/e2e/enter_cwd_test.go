@@ -62,11 +62,11 @@ func TestEnterRefusesCwdOutsideContainer(t *testing.T) {
 	enginetest.Require(t, "docker")
 	name := enginetest.Name("nsx-exact-cwd")
 	enginetest.RunDocker(t, name)
-	r := ctrRun(t, ctrNSX(t), "enter", "-w/tmp", "docker:"+name, "--", "sleep", "60")
+	r := ctrRun(t, exactNSX(t), "enter", "-w/tmp", "docker:"+name, "--", "sleep", "60")
 	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "-W/--wdns") {
 		t.Errorf("nsx enter -w/tmp docker:%s: rc=%d stdout=%q stderr=%q; want the refusal", name, r.code, r.stdout, r.stderr)
 	}
-	r = ctrRun(t, ctrNSX(t), "enter", "--wdns=/tmp", "docker:"+name, "--", "pwd")
+	r = ctrRun(t, exactNSX(t), "enter", "--wdns=/tmp", "docker:"+name, "--", "pwd")
 	if r.code != 0 || r.stdout != "/tmp\n" {
 		t.Errorf("nsx enter --wdns=/tmp docker:%s: rc=%d stdout=%q stderr=%q", name, r.code, r.stdout, r.stderr)
 	}

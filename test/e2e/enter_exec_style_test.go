@@ -17,7 +17,7 @@ import (
 
 func TestEnterExecStyleDocker(t *testing.T) {
 	enginetest.Require(t, "docker")
-	nsx := ctrNSX(t)
+	nsx := exactNSX(t)
 	name := enginetest.Name("nsx-exact-exec")
 	enginetest.RunDocker(t, name)
 	ref := "docker:" + name
@@ -68,7 +68,7 @@ func TestEnterExecStyleDocker(t *testing.T) {
 // root and the name is unknown; nsx must not read the host's file.
 func TestEnterAsNoSymlinkEscape(t *testing.T) {
 	testutil.RequireRoot(t)
-	nsx := ctrNSX(t)
+	nsx := exactNSX(t)
 	dir := t.TempDir()
 	for _, d := range []string{"bin", "etc"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {

@@ -154,7 +154,7 @@ func TestNsenterThreadTarget(t *testing.T) {
 func TestExplainUnreadableNamespace(t *testing.T) {
 	testutil.RequireRoot(t)
 	setpriv := testutil.RequireTool(t, "setpriv")
-	nsx := ctrNSX(t)
+	nsx := exactNSXForAll(t)
 	tg := testutil.Start(t, []string{"--ipc"}, `echo ready > "$READY"; exec sleep 1000`)
 	r := ctrRun(t, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", nsx, "enter", "--explain", "-t", fmt.Sprint(tg.PID), "-i", "--", "true")
 	if r.code != 0 || strings.Contains(r.stdout, "ipc:[0]") || !strings.Contains(r.stdout, "ipc:[?] (cannot read it: Permission denied)") {
@@ -164,7 +164,7 @@ func TestExplainUnreadableNamespace(t *testing.T) {
 
 // TestPsCountsOneProcess: "1 process", not "1 processes".
 func TestPsCountsOneProcess(t *testing.T) {
-	nsx := ctrNSX(t)
+	nsx := exactNSX(t)
 	tg := testutil.Start(t, []string{"--pid", "--mount-proc"}, `echo ready > "$READY"; exec sleep 1000`)
 	r := ctrRun(t, nsx, "ps", fmt.Sprint(tg.PID))
 	if r.code != 0 || !strings.Contains(r.stdout, ", 1 process\n") {
@@ -175,11 +175,41 @@ func TestPsCountsOneProcess(t *testing.T) {
 // TestMessagesUseGlibcErrnoText: Go's lower-case errno text never reaches
 // the user.
 func TestMessagesUseGlibcErrnoText(t *testing.T) {
-	nsx := ctrNSX(t)
+	nsx := exactNSX(t)
 	for _, args := range [][]string{{"inspect", "999999"}, {"ps", "999999"}} {
 		r := ctrRun(t, nsx, args...)
 		if want := "nsx " + args[0] + ": 999999: pidfd_open 999999: No such process\n"; r.code != 1 || r.stderr != want {
 			t.Errorf("nsx %q: rc=%d stderr=%q; want %q", args, r.code, r.stderr, want)
 		}
 	}
+}
+
+// exactNSX is this test binary's own nsx build (the one diffBins made), as
+// "nsx": the shared /tmp/nsx-engines build may be another checkout's.
+func exactNSX(t *testing.T) string {
+	t.Helper()
+	_, nsx := diffBins(t)
+	return filepath.Join(filepath.Dir(nsx), "nsx")
+}
+
+// exactNSXForAll is a copy of exactNSX that any user may run.
+func exactNSXForAll(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nsx-exact-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	b, err := os.ReadFile(exactNSX(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "nsx")
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
