@@ -399,6 +399,9 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			{o.Root && o.RootDir == nil, "root"},
 			{o.WorkDir && o.WorkDirFile == nil, "cwd"},
 			{o.TargetEnv, "environ"},
+			// 2.41 on a cgroup v2 host (on a hybrid one it refuses -c
+			// first; nsx supports -c there, docs/compat.md).
+			{o.JoinCgroup, "cgroup"},
 			{o.FollowUID || o.FollowGID, ""},
 		} {
 			if need.on {

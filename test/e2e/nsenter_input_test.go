@@ -213,3 +213,17 @@ func exactNSXForAll(t *testing.T) string {
 	}
 	return p
 }
+
+// TestJoinCgroupWithoutTarget: -c without a target names the file it
+// needs, as 2.41 does on a cgroup v2 host. (On a hybrid host 2.41 refuses
+// -c first, which nsx does not: docs/compat.md.)
+func TestJoinCgroupWithoutTarget(t *testing.T) {
+	_, nsx := diffBins(t)
+	for _, args := range [][]string{{"-c", "true"}, {"--net=/proc/self/ns/net", "-c", "true"}} {
+		r := diffRun(t, nsx, diffOpts{}, args...)
+		diffWant(t, fmt.Sprintf("nsenter %q", args), r, 1, "", "nsenter: neither filename nor target pid supplied for cgroup\n")
+	}
+	// The target's files come first, as in 2.41 everywhere.
+	sameAsOracle(t, "-c", "-e", "true")
+	sameAsOracle(t, "-c", "-r", "true")
+}
