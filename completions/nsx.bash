@@ -124,7 +124,7 @@ _nsx_enter() {
             --) dashdash=1 ;;
             -t | --target | --targ | --targe) hast=1; ((i++)) ;;
             --target=* | -t?*) hast=1 ;;
-            -N | --net-socket | -S | --setuid | -G | --setgid | --toolbox | --runtime-endpoint) ((i++)) ;;
+            -N | --net-socket | -S | --setuid | -G | --setgid | --as | --setenv | --workdir | --toolbox | --runtime-endpoint) ((i++)) ;;
             -*) ;;
             *) operand=$i ;;
         esac
@@ -140,7 +140,10 @@ _nsx_enter() {
                 _nsx_set_reply "$cur" $(compgen -W "follow $(id -u 2>/dev/null | grep -vx 0) 0" -- "$cur"); return ;;
             -G | --setgid)
                 _nsx_set_reply "$cur" $(compgen -W "follow $(id -g 2>/dev/null | grep -vx 0) 0" -- "$cur"); return ;;
-            -N | --net-socket)
+            -N | --net-socket | --setenv | --workdir)
+                COMPREPLY=(); return ;;
+            --as)
+                # Names are the target's: the caller's would mislead.
                 COMPREPLY=(); return ;;
             --toolbox)
                 _nsx_set_reply "$cur" $(compgen -d -- "$cur")
@@ -169,7 +172,7 @@ _nsx_enter() {
                 _nsx_set_reply "$cur" $(compgen -P "$opt=" -W "follow" -- "${cur#*=}"); return ;;
         esac
         local opts=$_nsx_enter_opts
-        [[ $compat == 1 ]] || opts="$opts --explain --read-only --runtime-endpoint"
+        [[ $compat == 1 ]] || opts="$opts --explain --read-only --runtime-endpoint --as --setenv --workdir"
         [[ $compat == debug ]] && opts=$_nsx_debug_opts
         _nsx_set_reply "$cur" $(compgen -W "$opts" -- "$cur")
         return

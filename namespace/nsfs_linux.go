@@ -33,6 +33,15 @@ func StatPath(path string) (ID, error) {
 // KindOf asks the kernel which kind of namespace an nsfs fd refers to
 // (NS_GET_NSTYPE). A file that is not a namespace gives an error.
 func KindOf(fd int) (Kind, error) {
+	// Only an nsfs file is asked: the same ioctl number could mean
+	// something else to a device driver.
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err != nil {
+		return 0, err
+	}
+	if sfs.Type != unix.NSFS_MAGIC {
+		return 0, unix.EINVAL
+	}
 	t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
 	if err != nil {
 		return 0, err
@@ -89,9 +98,21 @@ func readDirNames(dir string) ([]string, error) {
 	return f.Readdirnames(-1)
 }
 
+// OpenFile opens a file named as a namespace file for reading, close-on-exec
+// and without blocking: a FIFO given by mistake (or by a caller's trick) is
+// opened at once instead of waiting forever for a writer, and then fails
+// as any other file that is not a namespace does. Nothing is read from it.
+func OpenFile(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // KindOfPath opens path and asks the kernel which kind of namespace it is.
 func KindOfPath(path string) (Kind, error) {
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return 0, err
 	}

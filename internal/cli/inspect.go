@@ -2,16 +2,12 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
-	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/listing"
-	"github.com/nsxproject/nsx/nsenter"
 )
 
 func init() {
@@ -29,27 +25,6 @@ var inspectOptions = []getopt.Option{
 }
 
 func closeFd(fd int) { unix.Close(fd) }
-
-// targetErrText words a resolution error: "OP ARG: Strerror" for a failed
-// call, the error's own text otherwise.
-func targetErrText(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Op + " " + pe.Path + ": " + nsenter.Strerror(pe.Err)
-	}
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Syscall + ": " + nsenter.Strerror(se.Err)
-	}
-	var errno unix.Errno
-	if errors.As(err, &errno) {
-		s := err.Error()
-		if lower := errno.Error(); strings.HasSuffix(s, lower) {
-			return s[:len(s)-len(lower)] + nsenter.Strerror(errno)
-		}
-	}
-	return err.Error()
-}
 
 func runInspect(env *Env, args []string) int {
 	p := &getopt.Parser{Options: inspectOptions, Permute: true}

@@ -109,6 +109,9 @@ type rawSpec struct {
 	cwdLen   uintptr
 
 	forkForPID bool
+	// relayForward makes the relaying process pass relayedSignals on to
+	// the program (Spec.ForwardSignals).
+	relayForward bool
 
 	setgroups bool
 	gid       int64 // -1: keep
@@ -130,6 +133,14 @@ type rawSpec struct {
 	// mount namespace (--read-only); roAttr is its mount_setattr argument.
 	readOnly bool
 	roAttr   [4]uint64
+	// roDevs are the device nodes (NUL-terminated paths) that stay usable
+	// in the copy, each bind-mounted onto itself and given back its
+	// devices with devAttr; roDropCaps are the capabilities withheld
+	// from the program (a bit per capability).
+	roDevs     [8]uintptr
+	nroDevs    int
+	devAttr    [4]uint64
+	roDropCaps uint64
 
 	// debugProc mounts a procfs of the child's PID namespace on /proc
 	// (nsx debug), after debugUnshare gave the child a mount namespace
@@ -159,7 +170,10 @@ type childScratch struct {
 	status            uint32   // wait4 status
 	siginfo           [128]byte
 	sigact            [4]uint64 // struct sigaction
-	sigset            uint64
+	sigset            uint64    // the relaying process's blocked signals
+	oldSigset         uint64
+	dieSet            uint64
+	relayPid          uintptr // the grandchild the relaying process waits for
 	capHdr            capHeader
 	capData           [2]capData
 }

@@ -39,6 +39,11 @@ type Spec struct {
 	// ForkForPID makes the child fork once more after joining, so that the
 	// program is in the PID namespace joined (when PrejoinPID could not).
 	ForkForPID bool
+	// ForwardSignals makes the process relaying for the program (with
+	// ForkForPID) pass HUP INT QUIT TERM USR1 USR2 ALRM WINCH CONT on to
+	// it, as nsx enter does itself; without it the relay keeps the
+	// signal dispositions it inherited (nsx unshare's, as util-linux's).
+	ForwardSignals bool
 
 	// NoDump makes the child non-dumpable until execve, so processes in
 	// the target cannot ptrace it while it holds host resources.
@@ -91,6 +96,21 @@ type Spec struct {
 	// in the target's PID (and user) namespace.
 	Debug *DebugRoot
 }
+
+// ReadOnlyDevices are the device nodes a --read-only program may still
+// open: every other device of the copy is on a nodev mount, so no block
+// device (a disk, a loop device) or kernel interface (/dev/kmsg, /dev/mem)
+// can be written past the read-only mount table.
+var ReadOnlyDevices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+
+// ReadOnlyDroppedCaps are the capabilities a --read-only program never
+// gets (dropped from the bounding set): remounting and other mount-table
+// changes (SYS_ADMIN), raw I/O and device creation (SYS_RAWIO, MKNOD),
+// the kernel itself (SYS_MODULE, SYS_BOOT, SYS_TIME, BPF), other processes'
+// memory (SYS_PTRACE), the network configuration (NET_ADMIN) and immutable
+// flags (LINUX_IMMUTABLE).
+var ReadOnlyDroppedCaps = []int{unix.CAP_SYS_ADMIN, unix.CAP_SYS_RAWIO, unix.CAP_MKNOD, unix.CAP_SYS_MODULE,
+	unix.CAP_SYS_BOOT, unix.CAP_SYS_TIME, unix.CAP_BPF, unix.CAP_SYS_PTRACE, unix.CAP_NET_ADMIN, unix.CAP_LINUX_IMMUTABLE}
 
 // ChildError is a failure of the child before the program ran.
 type ChildError struct {
@@ -162,7 +182,17 @@ func prepare(s *Spec) (*prepared, error) {
 	}
 	if s.ReadOnly {
 		r.readOnly = true
-		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY // attr_set; attr_clr, propagation, userns_fd stay 0
+		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV // attr_set; attr_clr, propagation, userns_fd stay 0
+		r.devAttr[1] = unix.MOUNT_ATTR_NODEV                         // attr_clr
+		for i, d := range ReadOnlyDevices {
+			var b []byte
+			r.roDevs[i], b = cstr(d)
+			p.keep = append(p.keep, b)
+		}
+		r.nroDevs = len(ReadOnlyDevices)
+		for _, c := range ReadOnlyDroppedCaps {
+			r.roDropCaps |= 1 << uint(c)
+		}
 	}
 	r.rootFd = int32(s.RootFd)
 	r.cwdFd = int32(s.CwdFd)
@@ -178,6 +208,7 @@ func prepare(s *Spec) (*prepared, error) {
 		r.cwdLen = uintptr(len(p.buf))
 	}
 	r.forkForPID = s.ForkForPID
+	r.relayForward = s.ForwardSignals
 	r.setgroups = s.SetGroups
 	r.gid, r.uid = int64(s.GID), int64(s.UID)
 	r.keepCaps = s.KeepCaps
