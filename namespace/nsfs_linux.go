@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // ID identifies a namespace the way lsns and `readlink /proc/PID/ns/X` do: by
@@ -66,7 +68,8 @@ func OwnerUID(fd int) (uint32, error) {
 // /proc/self/ns: nsenter -a skips kinds missing there.
 func Supported() Set {
 	var s Set
-	names, err := readDirNames("/proc/self/ns")
+	// procfs reads raw: an os.File would start the network poller.
+	names, err := procfs.ReadDirNames("/proc/self/ns")
 	if err != nil {
 		return s
 	}
@@ -78,15 +81,6 @@ func Supported() Set {
 		}
 	}
 	return s
-}
-
-func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
 }
 
 // KindOfPath opens path and asks the kernel which kind of namespace it is.
