@@ -84,7 +84,21 @@ func dockerCacheLookup(name, endpoint string) *Found {
 		return nil
 	}
 	e, ok := readDockerCacheEntry(name)
-	if !ok || e.endpoint != endpoint || e.daemonJSON != fileIdentity(dockerDaemonJSON) {
+	if !ok {
+		return nil
+	}
+	if f := validDockerCacheEntry(name, endpoint, e); f != nil {
+		return f
+	}
+	// Stale: the API answers now, and an entry for a container that is
+	// gone for good does not linger.
+	unix.Unlink(dockerCacheDir + "/" + name)
+	return nil
+}
+
+// validDockerCacheEntry checks e against the process and docker's state.
+func validDockerCacheEntry(name, endpoint string, e dockerCacheEntry) *Found {
+	if e.endpoint != endpoint || e.daemonJSON != fileIdentity(dockerDaemonJSON) {
 		return nil
 	}
 	st, err := procfs.ReadStat(e.pid)

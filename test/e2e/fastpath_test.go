@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nsxproject/nsx/container/enginetest"
 	"github.com/nsxproject/nsx/internal/testutil"
 )
 
@@ -217,4 +218,39 @@ func TestEnterSkipsOwnTimeNamespace(t *testing.T) {
 	if !strings.Contains(string(out), "is nsx's own: joining it would change nothing") {
 		t.Errorf("--explain does not say why the time namespace is skipped:\n%s", out)
 	}
+}
+
+// TestEnterDockerCacheRecreated enters a container by name twice (the second
+// time from nsx's cache), recreates it under the same name and enters it
+// again: the program must run in the new container, never the old one.
+func TestEnterDockerCacheRecreated(t *testing.T) {
+	enginetest.Require(t, "docker")
+	nsx := ctrNSX(t)
+	name := enginetest.Name("nsx-e2e-speed-cache")
+	enter := func(want string) {
+		t.Helper()
+		r := ctrRun(t, nsx, "enter", "docker:"+name, "--", "hostname")
+		if r.code != 0 || strings.TrimSpace(r.stdout) != want {
+			t.Fatalf("nsx enter docker:%s -- hostname: exit %d, %q %q; want the container with hostname %s", name, r.code, r.stdout, r.stderr, want)
+		}
+	}
+	explain := func() string {
+		t.Helper()
+		r := ctrRun(t, nsx, "enter", "--explain", "docker:"+name)
+		if r.code != 0 {
+			t.Fatalf("--explain: exit %d, %q", r.code, r.stderr)
+		}
+		return strings.SplitN(r.stdout, "\n", 2)[0]
+	}
+	t.Cleanup(func() { os.Remove("/run/nsx/cache/docker/" + name) })
+	a := enginetest.RunDocker(t, name)
+	enter(a[:12])
+	enter(a[:12])
+	if got := explain(); !strings.Contains(got, "found by nsx's cache") {
+		t.Errorf("a repeated lookup did not use the cache: %s", got)
+	}
+	enginetest.Run(t, "docker", "rm", "-f", name)
+	b := enginetest.RunDocker(t, name)
+	enter(b[:12])
+	enter(b[:12])
 }
