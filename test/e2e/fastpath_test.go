@@ -249,6 +249,16 @@ func TestEnterDockerCacheRecreated(t *testing.T) {
 	if got := explain(); !strings.Contains(got, "found by nsx's cache") {
 		t.Errorf("a repeated lookup did not use the cache: %s", got)
 	}
+	// A cached lookup talks to no daemon and wakes no network poller.
+	_, procs := straceEnter(t, nsx, "enter", "docker:"+name, "--", "true")
+	for tid, p := range procs {
+		for _, c := range p.calls {
+			switch c.name {
+			case "connect", "socket", "epoll_create1", "eventfd2":
+				t.Errorf("task %d called %s(%s) on a cached docker:NAME lookup", tid, c.name, c.args)
+			}
+		}
+	}
 	enginetest.Run(t, "docker", "rm", "-f", name)
 	b := enginetest.RunDocker(t, name)
 	enter(b[:12])
