@@ -44,8 +44,8 @@ BENCH_ROUNDS=${BENCH_DOCKER_ROUNDS:-120} alt \
 	-cmd "ul241=$UL241 -t $PID -a true" \
 	-cmd "explain_name=$NSX enter --explain docker:$NAME" \
 	-cmd "explain_pid=$NSX enter --explain -t $PID -a" \
-	-ratio "docker exec, times slower=docker_exec/nsx_name>=25" \
-	-ratio "by name over by PID=nsx_name/nsx_pid<=1.10" \
+	-ratio "docker exec NAME true ÷ nsx enter docker:NAME -- true=docker_exec/nsx_name>=25" \
+	-ratio "nsx enter docker:NAME ÷ nsx enter -t PID -a=nsx_name/nsx_pid<=1.10" \
 	-ratio "by name, API every time, over by PID=nsx_api/nsx_pid" \
 	-ratio "by name over util-linux with the PID=nsx_name/ul238" \
 	-ratio "by name over util-linux 2.41 with the PID=nsx_name/ul241" \

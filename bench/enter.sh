@@ -47,8 +47,8 @@ alt -cmd "nsx=$NSX enter -t $shared -a true" \
 	-cmd "ulV=$UL238 -V" \
 	-cmd "nsx_explain=$NSX enter --explain -t $shared -a" \
 	-cmd "true=$TRUE" \
-	-ratio "shared user ns=nsx/ul238<=1.00" \
-	-ratio "shared user ns, 2.41=nsx/ul241<=1.00" \
+	-ratio "nsx enter -t PID -a ÷ nsenter 2.38, target sharing nsx's user and time ns=nsx/ul238<=1.00" \
+	-ratio "the same, sharing, ÷ nsenter 2.41.5=nsx/ul241<=1.00" \
 	-ratio "start-up alone=nsx_version/ulV" \
 	-diff "nsx start-up (runtime, package init, exit)=nsx_version" \
 	-diff "nsx resolution (parse, pin by pidfd, plan, namespace ids)=nsx_explain-nsx_version" \
@@ -66,8 +66,8 @@ echo
 alt -cmd "nsx=$NSX enter -t $own -a true" \
 	-cmd "ul238=$UL238 -t $own -a true" \
 	-cmd "ul241=$UL241 -t $own -a true" \
-	-ratio "own user+time ns=nsx/ul238<=1.05" \
-	-ratio "own user+time ns, 2.41=nsx/ul241<=1.05"
+	-ratio "nsx enter -t PID -a ÷ nsenter 2.38, target with its own user and time ns=nsx/ul238<=1.05" \
+	-ratio "the same, own user and time ns, ÷ nsenter 2.41.5=nsx/ul241<=1.05"
 echo
 echo "### Target sharing nsx's user namespace, with a time namespace of its own (-a joins 7)"
 echo

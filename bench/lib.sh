@@ -13,8 +13,10 @@ if [ -z "${ALT:-}" ]; then
 fi
 
 # alt ARGS...: bench/alternate with the round counts from the environment.
+# With BENCH_TSV set, the results are also appended to that file (run.sh
+# builds its summary from it).
 alt() {
-	"$ALT" -rounds "${BENCH_ROUNDS:-400}" -warmup "${BENCH_WARMUP:-20}" "$@"
+	"$ALT" -rounds "${BENCH_ROUNDS:-400}" -warmup "${BENCH_WARMUP:-20}" ${BENCH_TSV:+-tsv "$BENCH_TSV"} "$@"
 }
 
 # machine: one line saying where this ran.

@@ -71,7 +71,7 @@ cat "$tmp/cmp.md"
 echo
 echo "The same two, alternating round by round (bench/alternate):"
 echo
-BENCH_ROUNDS=${BENCH_LS_ROUNDS:-30} BENCH_WARMUP=3 alt -cmd "nsx_ls=$NSX ls" -cmd "lsns=lsns" -ratio "nsx ls over lsns, $n processes=nsx_ls/lsns<=0.08"
+BENCH_ROUNDS=${BENCH_LS_ROUNDS:-30} BENCH_WARMUP=3 alt -cmd "nsx_ls=$NSX ls" -cmd "lsns=lsns" -ratio "nsx ls ÷ lsns, $n processes=nsx_ls/lsns<=0.08"
 a=$(mean_ms "$tmp/cmp.json" 0); b=$(mean_ms "$tmp/cmp.json" 1)
 c=$(mean_ms "$tmp/cmp.json" 2); d=$(mean_ms "$tmp/cmp.json" 3)
 echo

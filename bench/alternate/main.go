@@ -46,7 +46,7 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func main() {
 	rounds := flag.Int("rounds", 300, "rounds; each runs every command once")
 	warmup := flag.Int("warmup", 20, "untimed rounds first")
-	tsv := flag.String("tsv", "", "also append NAME<TAB>median ms lines to this file")
+	tsv := flag.String("tsv", "", "also append the results as tab-separated lines to this file")
 	var cmds, ratios, diffs listFlag
 	flag.Var(&cmds, "cmd", "NAME=PROGRAM ARG..., repeatable")
 	flag.Var(&ratios, "ratio", "LABEL=A/B[<=T|>=T], repeatable")
@@ -140,7 +140,7 @@ func main() {
 		}
 		fmt.Printf("| %s (%s ÷ %s) | %.2f | %.2f | %.2f | %s | %s | %.2f |\n", label, an, bn, q[1], q[0], q[2], goal, verdict, quantiles(perCPU)[1])
 		if out != nil {
-			fmt.Fprintf(out, "ratio:%s\t%.4f\n", label, q[1])
+			fmt.Fprintf(out, "ratio:%s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.2f\n", label, q[1], q[0], q[2], goal, verdict, quantiles(perCPU)[1])
 		}
 	}
 	if len(diffs) > 0 {
