@@ -11,6 +11,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nsx ./cmd/nsx
 	ln -sf nsx $(BIN)/nsenter
 	ln -sf nsx $(BIN)/lsns
+	ln -sf nsx $(BIN)/unshare
 
 # The unoptimised build a debugger needs. The raw-clone child must fit the
 # linker's nosplit stack budget without optimisation too, so CI links it.

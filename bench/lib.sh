@@ -6,16 +6,18 @@
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# ALT is the alternate binary; built once unless the caller gave one.
-if [ -z "${ALT:-}" ]; then
+# ALT is the alternate binary; built on first use unless the caller gave one.
+build_alt() {
+	[ -n "${ALT:-}" ] && return
 	ALT=$(mktemp -d)/alternate
 	(cd "$BENCH_DIR/.." && CGO_ENABLED=0 go build -o "$ALT" ./bench/alternate)
-fi
+}
 
 # alt ARGS...: bench/alternate with the round counts from the environment.
 # With BENCH_TSV set, the results are also appended to that file (run.sh
 # builds its summary from it).
 alt() {
+	build_alt
 	"$ALT" -rounds "${BENCH_ROUNDS:-400}" -warmup "${BENCH_WARMUP:-20}" ${BENCH_TSV:+-tsv "$BENCH_TSV"} "$@"
 }
 
@@ -31,3 +33,28 @@ machine() {
 UL238=${UL238:-/usr/bin/nsenter}
 UL241=${UL241:-/opt/util-linux-2.41/bin/nsenter}
 ul_version() { "$1" -V | awk '{ print $NF }'; }
+
+# compare TITLE -- CMD1 CMD2 ...: the older hyperfine table (sequential
+# runs, not alternating), kept for bench/audit.sh: a markdown table of
+# medians with the first command's median over each one's. With
+# BENCH_MEDIANS set, each call appends its medians (ms, in command order) as
+# a line to that file.
+compare() {
+	local title=$1; shift; [ "$1" = -- ] && shift
+	local json; json=$(mktemp)
+	hyperfine -N --warmup 20 --runs "${BENCH_RUNS:-300}" --export-json "$json" "$@" >/dev/null 2>&1
+	python3 - "$json" "$title" ${BENCH_MEDIANS:+"$BENCH_MEDIANS"} <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))["results"]
+base = data[0]["median"]
+print(f"\n**{sys.argv[2]}**\n")
+print("| command | median | mean ± σ | nsx ÷ this (medians) |")
+print("|---|---:|---:|---:|")
+for r in data:
+    print(f"| `{r['command']}` | {r['median']*1e3:.2f} ms | {r['mean']*1e3:.2f} ± {r['stddev']*1e3:.2f} ms | {base/r['median']:.2f} |")
+if len(sys.argv) > 3:
+    with open(sys.argv[3], "a") as f:
+        f.write(" ".join(f"{r['median']*1e3:.3f}" for r in data) + "\n")
+PY
+	rm -f "$json"
+}

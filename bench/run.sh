@@ -6,13 +6,14 @@ NSX=$(readlink -f "${1:?usage: bench/run.sh path/to/nsx}")
 dir=$(dirname "$0")
 bash "$dir/../scripts/test-deps.sh" >&2
 . "$dir/lib.sh"
+build_alt
 export ALT
 BENCH_TSV=$(mktemp)
 body=$(mktemp)
 trap 'rm -f "$BENCH_TSV" "$body"' EXIT
 export BENCH_TSV
 bash "$dir/enter.sh" "$NSX" >"$body"
-for extra in container ls; do
+for extra in container ls audit; do
 	[ -f "$dir/$extra.sh" ] && { echo; bash "$dir/$extra.sh" "$NSX"; } >>"$body"
 done
 echo "# nsx benchmarks"

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/internal/audit"
 	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/procfs"
@@ -52,6 +53,8 @@ type Cmd struct {
 	ownEnds    []io.Closer // nsx's ends, closed by the copiers or on failure
 	copiers    []func() error
 	copyErr    chan error
+
+	auditRun *audit.Run // the records of this run (Options.Audit)
 }
 
 // Command returns a Cmd that runs name with args in the namespaces that opts
@@ -95,6 +98,11 @@ func (c *Cmd) Start() error {
 		c.closeOwnEnds()
 		return err
 	}
+	if err := c.auditStart(b, false); err != nil {
+		c.closeFiles()
+		c.closeOwnEnds()
+		return err
+	}
 	p, err := spawn.Start(b.spec)
 	if b.pidfdJoinFailed(err, unix.EINVAL) {
 		// Kernels before 5.8 have pidfds but cannot setns through them,
@@ -115,7 +123,9 @@ func (c *Cmd) Start() error {
 	c.closeFiles()
 	if err != nil {
 		c.closeOwnEnds()
-		return b.childError(err)
+		err = b.childError(err)
+		c.auditFailed(err)
+		return err
 	}
 	c.Process = p
 	c.copyErr = make(chan error, len(c.copiers))
@@ -134,8 +144,10 @@ func (c *Cmd) Wait() error {
 	ws, err := c.Process.Wait(c.RelayStops)
 	c.Process.Release()
 	if err != nil {
+		c.auditRun.EndError(1, err)
 		return err
 	}
+	c.auditRun.End(ws)
 	c.ProcessState = &ws
 	var copyErr error
 	for range c.copiers {
@@ -159,7 +171,12 @@ func (c *Cmd) Exec() error {
 		return err
 	}
 	defer b.close()
-	return b.childError(spawn.ExecInPlace(b.spec))
+	if err := c.auditStart(b, true); err != nil {
+		return err
+	}
+	err = b.childError(spawn.ExecInPlace(b.spec))
+	c.auditFailed(err)
+	return err
 }
 
 // Plan returns what Start would do, without doing it.

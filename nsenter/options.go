@@ -61,6 +61,16 @@ type Options struct {
 	NoFork bool
 	// FollowContext is -Z (SELinux).
 	FollowContext bool
+
+	// Audit records the run in the audit trail root configures in
+	// /etc/nsx/nsx.conf (see nsx.conf(5)): Start writes a start record
+	// just before the program runs, Wait an end record with its exit
+	// status or signal. Start fails, having entered nothing, when that
+	// file is invalid or not root's, or when audit-required is set there
+	// and the start record cannot be written; any other failed write is
+	// reported on os.Stderr and changes nothing. With NoFork (Exec) only
+	// the start record is written. nsx's commands always set it.
+	Audit bool
 }
 
 // DefaultOptions returns options with no namespace selected and every

@@ -141,6 +141,6 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(&b, "  %-10s %s\n", n, commands[n].Summary)
 	}
-	b.WriteString("\nRun 'nsx help <command>' for a command's options. Invoked as nsenter or lsns,\nnsx behaves as util-linux's program of that name.\n")
+	b.WriteString("\nRun 'nsx help <command>' for a command's options. Invoked as nsenter,\nlsns or unshare, nsx behaves as util-linux's program of that name.\n")
 	io.WriteString(w, b.String())
 }

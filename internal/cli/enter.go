@@ -365,6 +365,7 @@ func runEnter(env *Env, args []string) int {
 		}
 	}
 
+	r.opts.Audit = true // every run is recorded as /etc/nsx/nsx.conf says; no option turns it off
 	cmd := &nsenter.Cmd{Target: t, Options: r.opts, Stdin: env.Stdin, Stdout: fileOf(env.Stdout), Stderr: fileOf(env.Stderr), RelayStops: true}
 	if len(r.program) > 0 {
 		cmd.Path, cmd.Args = r.program[0], r.program

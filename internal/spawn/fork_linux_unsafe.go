@@ -164,6 +164,11 @@ func sequence(s *rawSpec, inChild bool) Stage {
 	if st := arrangeStdio(s); st != StageNone {
 		return st
 	}
+	if s.us.active {
+		if st := unshareCreate(s); st != StageNone {
+			return st
+		}
+	}
 	// util-linux drops supplementary groups while still privileged in the
 	// caller's user namespace, and only complains later if that failed and
 	// the second try inside the target's also fails.
@@ -184,6 +189,14 @@ func sequence(s *rawSpec, inChild bool) Stage {
 	}
 	if s.forkForPID && inChild {
 		if st := forkAndRelay(s); st != StageNone {
+			return st
+		}
+	}
+	if s.us.active {
+		if s.forkForPID && inChild {
+			unshareAfterFork(s)
+		}
+		if st := unshareEnter(s); st != StageNone {
 			return st
 		}
 	}

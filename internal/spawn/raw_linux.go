@@ -134,6 +134,9 @@ type rawSpec struct {
 	// scratch is the child's working memory, kept here rather than on
 	// its nosplit stack.
 	scratch childScratch
+
+	// us creates namespaces instead of joining them (nsx unshare).
+	us rawUnshare
 }
 
 // childScratch is memory the child writes (integers only).

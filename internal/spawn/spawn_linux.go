@@ -74,6 +74,10 @@ type Spec struct {
 	// KeepCaps raises the permitted capabilities as ambient ones.
 	KeepCaps bool
 
+	// Unshare, when set, makes the child create namespaces (nsx unshare)
+	// before the steps above; it needs PrejoinPID < 0 and no joins.
+	Unshare *Unshare
+
 	// Path is the program as the user named it; Argv its arguments
 	// (Argv[0] included) and Env its environment. A Path without '/' is
 	// searched in the PATH of Env.
@@ -234,12 +238,19 @@ func Candidates(program string, env []string) []string {
 // executes the program. It returns once the program runs (or the child
 // failed, as a *ChildError after reaping the child).
 func Start(s *Spec) (*Process, error) {
-	if threadJoinable(s) && !s.ForkForPID {
+	if s.Unshare == nil && threadJoinable(s) && !s.ForkForPID {
 		return startOnThread(s)
 	}
 	p, err := prepare(s)
 	if err != nil {
 		return nil, err
+	}
+	var us *unsharePipes
+	if s.Unshare != nil {
+		if us, err = prepareUnshare(p, s); err != nil {
+			return nil, err
+		}
+		defer us.close()
 	}
 	var pipe [2]int
 	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
@@ -282,6 +293,13 @@ func Start(s *Spec) (*Process, error) {
 		return nil, &ChildError{Stage: StageFork, Index: -1, Errno: res.err}
 	}
 	proc := &Process{Pid: res.pid, Pidfd: res.pidfd}
+	if us != nil {
+		us.closeChildEnds()
+		if err := runUnshare(s, us, proc); err != nil {
+			unix.Close(pipe[0])
+			return nil, err
+		}
+	}
 	var buf [12]byte // a report: three int32s in native byte order
 	n, rerr := readFull(pipe[0], buf[:])
 	unix.Close(pipe[0])
@@ -326,6 +344,9 @@ func readFull(fd int, b []byte) (int, error) {
 // namespaces cannot be joined this way. It returns only on failure; the
 // thread is then unusable and the caller should exit.
 func ExecInPlace(s *Spec) error {
+	if s.Unshare != nil {
+		return errors.New("spawn: creating namespaces needs a forked child")
+	}
 	if s.User != nil {
 		return errors.New("spawn: a user namespace needs a forked child")
 	}
