@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/container.sh NSX: entering a Docker container by name with nsx,
 # against docker exec, nsx with the PID and util-linux with the PID, all
-# alternating in one run. Prints a markdown section. Needs root, dockerd with
+# alternating in one run, and nsx debug docker:NAME (what building the debug
+# mount namespace costs). Prints a markdown section. Needs root, dockerd with
 # nsx-busybox:latest (bash scripts/engines.sh install start images).
 set -euo pipefail
 NSX=$(readlink -f "${1:?usage: bench/container.sh PATH-TO-NSX}")
@@ -26,6 +27,11 @@ if [ "$got" != "$want" ]; then
 	exit 1
 fi
 docker exec "$NAME" true
+got=$("$NSX" debug "docker:$NAME" -- readlink /proc/self/ns/net)
+if [ "$got" != "$want" ]; then
+	echo "container.sh: nsx debug entered $got, nsenter $want" >&2
+	exit 1
+fi
 server=$(docker version -f '{{.Server.Version}}' 2>/dev/null || echo unknown)
 
 echo "## Entering a container: nsx vs docker exec vs nsenter"
@@ -34,6 +40,7 @@ echo "Machine: $(machine); dockerd $server. The container runs \`nsx-busybox:lat
 echo "command runs busybox \`true\` inside it. \`nsx enter docker:NAME\` resolves the name at every"
 echo "run: from nsx's validated cache (the process's start time and cgroup, docker's"
 echo "config.v2.json) after the first run, and through the Engine API with \`NSX_CACHE=off\`."
+echo "\`nsx debug\` runs the host's \`true\` in the container's namespaces, in a mount namespace it builds."
 echo
 BENCH_ROUNDS=${BENCH_DOCKER_ROUNDS:-120} alt \
 	-cmd "nsx_name=$NSX enter docker:$NAME -- true" \
@@ -44,10 +51,13 @@ BENCH_ROUNDS=${BENCH_DOCKER_ROUNDS:-120} alt \
 	-cmd "ul241=$UL241 -t $PID -a true" \
 	-cmd "explain_name=$NSX enter --explain docker:$NAME" \
 	-cmd "explain_pid=$NSX enter --explain -t $PID -a" \
+	-cmd "nsx_debug=$NSX debug docker:$NAME -- true" \
 	-ratio "docker exec NAME true ÷ nsx enter docker:NAME -- true=docker_exec/nsx_name>=25" \
 	-ratio "nsx enter docker:NAME ÷ nsx enter -t PID -a=nsx_name/nsx_pid<=1.10" \
 	-ratio "by name, API every time, over by PID=nsx_api/nsx_pid" \
 	-ratio "by name over util-linux with the PID=nsx_name/ul238" \
 	-ratio "by name over util-linux 2.41 with the PID=nsx_name/ul241" \
+	-ratio "docker exec NAME true ÷ nsx debug docker:NAME -- true=docker_exec/nsx_debug" \
 	-diff "resolving docker:NAME from the cache, beyond -t PID=explain_name-explain_pid" \
-	-diff "resolving through the API every time, beyond the cache=nsx_api-nsx_name"
+	-diff "resolving through the API every time, beyond the cache=nsx_api-nsx_name" \
+	-diff "nsx debug's mount namespace (toolbox mirror, /target, fresh /proc), beyond nsx enter=nsx_debug-nsx_name"

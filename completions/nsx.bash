@@ -18,6 +18,10 @@ _nsx_ls_opts="-J --json -l --list -n --noheadings -o --output --output-all
  -p --task -r --raw -u --notruncate -W --nowrap -t --type -T --tree
  -P --persistent -h --help -V --version"
 _nsx_ls_argopts="-o --output -p --task -t --type"
+# Options of `nsx debug`: enter's that make sense there, and its own.
+_nsx_debug_opts="-t --target -S --setuid -G --setgid --preserve-credentials
+ --keep-caps -W --wdns -e --env -c --join-cgroup --rw --toolbox --explain
+ --runtime-endpoint -h --help"
 _nsx_ps_opts="-J --json -n --noheadings -u --notruncate -h --help"
 _nsx_inspect_opts="-J --json -h --help"
 
@@ -101,7 +105,8 @@ _nsx_complete_files() { # CUR [dirs]
     fi
 }
 
-# enter (and nsenter when COMPAT is set). $1: index of the first argument.
+# enter (and nsenter when COMPAT is 1, debug when it is "debug"). $1: index
+# of the first argument.
 _nsx_enter() {
     local first=$1 compat=$2 cur=$_nsx_cur
     local i w hast=0 operand=-1 dashdash=0 prev=""
@@ -119,7 +124,7 @@ _nsx_enter() {
             --) dashdash=1 ;;
             -t | --target | --targ | --targe) hast=1; ((i++)) ;;
             --target=* | -t?*) hast=1 ;;
-            -N | --net-socket | -S | --setuid | -G | --setgid) ((i++)) ;;
+            -N | --net-socket | -S | --setuid | -G | --setgid | --toolbox | --runtime-endpoint) ((i++)) ;;
             -*) ;;
             *) operand=$i ;;
         esac
@@ -137,6 +142,10 @@ _nsx_enter() {
                 _nsx_set_reply "$cur" $(compgen -W "follow $(id -g 2>/dev/null | grep -vx 0) 0" -- "$cur"); return ;;
             -N | --net-socket)
                 COMPREPLY=(); return ;;
+            --toolbox)
+                _nsx_set_reply "$cur" $(compgen -d -- "$cur")
+                compopt -o filenames 2>/dev/null
+                return ;;
         esac
     fi
 
@@ -148,7 +157,7 @@ _nsx_enter() {
                 _nsx_set_reply "$cur" $(compgen -P "$opt=" -f -- "${cur#*=}")
                 compopt -o filenames 2>/dev/null
                 return ;;
-            --root=* | --wd=* | --wdns=*)
+            --root=* | --wd=* | --wdns=* | --toolbox=*)
                 local opt=${cur%%=*}
                 _nsx_set_reply "$cur" $(compgen -P "$opt=" -d -- "${cur#*=}")
                 compopt -o filenames 2>/dev/null
@@ -161,6 +170,7 @@ _nsx_enter() {
         esac
         local opts=$_nsx_enter_opts
         [[ $compat == 1 ]] || opts="$opts --explain --read-only --runtime-endpoint"
+        [[ $compat == debug ]] && opts=$_nsx_debug_opts
         _nsx_set_reply "$cur" $(compgen -W "$opts" -- "$cur")
         return
     fi
@@ -339,19 +349,20 @@ _nsx() {
         lsns) _nsx_ls 1 1; return ;;
         unshare) _nsx_unshare 1; return ;;
     esac
-    local commands="enter ls ps inspect unshare help version"
+    local commands="enter debug ls ps inspect unshare help version"
     if ((${#_nsx_w[@]} < 2)); then
         _nsx_set_reply "$_nsx_cur" $(compgen -W "$commands -h --help -V --version" -- "$_nsx_cur")
         return
     fi
     case ${_nsx_w[1]} in
         enter) _nsx_enter 2 0 ;;
+        debug) _nsx_enter 2 debug ;;
         ls) _nsx_ls 2 0 ;;
         ps) _nsx_target_cmd "$_nsx_ps_opts" ;;
         inspect) _nsx_target_cmd "$_nsx_inspect_opts" ;;
         unshare) _nsx_unshare 2 ;;
         help)
-            ((${#_nsx_w[@]} == 2)) && COMPREPLY=($(compgen -W "enter ls ps inspect unshare" -- "$_nsx_cur")) ;;
+            ((${#_nsx_w[@]} == 2)) && COMPREPLY=($(compgen -W "enter debug ls ps inspect unshare" -- "$_nsx_cur")) ;;
     esac
 }
 

@@ -8,6 +8,12 @@ import (
 
 // auditMode is what the record calls this kind of entry.
 func auditMode(o *Options) string {
+	if o.Debug != nil {
+		if o.Debug.Writable {
+			return audit.ModeDebugRW
+		}
+		return audit.ModeDebug
+	}
 	if o.ReadOnly {
 		return audit.ModeReadOnly
 	}

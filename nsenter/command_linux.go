@@ -202,6 +202,7 @@ type build struct {
 	pidfdIdx []int    // the join entries that go through the pidfd
 	fillIDs  []func() // reads the plan's namespace IDs, for Plan
 	program  string
+	toolbox  string // the debug toolbox, absolute
 }
 
 func (b *build) close() {
@@ -232,6 +233,10 @@ func (b *build) pidfdJoinFailed(err error, errno syscall.Errno) bool {
 }
 
 func (b *build) childError(err error) error {
+	var de *spawn.DebugError
+	if errors.As(err, &de) {
+		return errorf(nil, "debug: cannot %s: %s", de.Step, debugCause(de.Err))
+	}
 	var ce *spawn.ChildError
 	if !errors.As(err, &ce) {
 		return err
@@ -282,6 +287,8 @@ func (b *build) childError(err error) error {
 		return errorf(e, "prctl(PR_CAP_AMBIENT) failed")
 	case spawn.StageStdio:
 		return errorf(e, "cannot set up standard streams")
+	case spawn.StageDebugProc:
+		return errorf(e, "debug: cannot mount /proc of the target's PID namespace")
 	case spawn.StageExec:
 		code := 126
 		if e == syscall.ENOENT {
@@ -302,6 +309,11 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			b.close()
 		}
 	}()
+	if o.Debug != nil {
+		if err := debugRefused(o, t, inPlace); err != nil {
+			return nil, err
+		}
+	}
 	s := &spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}
 	b.spec = s
 	p := b.plan
@@ -403,6 +415,10 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		if _, ok := files[k]; !ok {
 			fromTarget = fromTarget.Add(k)
 		}
+	}
+	if o.Debug != nil && o.All {
+		// Debug: every kind but mount, whose place a new one takes.
+		want, fromTarget = want.Remove(namespace.Mount), fromTarget.Remove(namespace.Mount)
 	}
 	if o.NetSocketFd >= 0 || o.UserParent {
 		if err := needPID(""); err != nil {
@@ -632,6 +648,12 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		p.Cwd = o.WorkDirInNS + " (resolved after entering)"
 	}
 
+	if o.Debug != nil {
+		if err := b.debug(o, t, want); err != nil {
+			return nil, err
+		}
+	}
+
 	// Environment.
 	env := c.Env
 	p.Env = "nsx's own"
@@ -648,6 +670,10 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		p.Env = "the target's"
 	} else if env == nil {
 		env = os.Environ()
+	}
+	if o.Debug != nil {
+		env = debugEnv(env, t.Ref.String())
+		p.Env += ", plus NSX_TARGET and a PS1 naming the target"
 	}
 	s.Env = env
 
@@ -701,6 +727,11 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 
 	// Program.
 	path, argv := c.Path, c.Args
+	if o.Debug != nil {
+		if path, argv, err = b.debugProgram(path, argv); err != nil {
+			return nil, err
+		}
+	}
 	if path == "" {
 		// The login shell comes from the program's environment: with -e
 		// that is the target's, as util-linux 2.41 resets the

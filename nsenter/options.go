@@ -71,6 +71,11 @@ type Options struct {
 	// reported on os.Stderr and changes nothing. With NoFork (Exec) only
 	// the start record is written. nsx's commands always set it.
 	Audit bool
+
+	// Debug, when set, runs the program with the target's namespaces but
+	// in a new mount namespace of nsx's making, with the target's files at
+	// /target (nsx debug); see DebugOptions and the Debug constructor.
+	Debug *DebugOptions
 }
 
 // DefaultOptions returns options with no namespace selected and every

@@ -47,6 +47,8 @@ type Plan struct {
 	// ReadOnly: the program runs in a private read-only copy of the mount
 	// namespace, without CAP_SYS_ADMIN (--read-only).
 	ReadOnly bool
+	// Debug is the mount namespace built for a debug program, or nil.
+	Debug *DebugPlan
 }
 
 // Print writes the plan for people.
@@ -83,6 +85,9 @@ func (p *Plan) Print(w io.Writer) {
 	}
 	if p.ReadOnly {
 		b.WriteString("mounts: a private copy of the mount namespace, every mount read-only, CAP_SYS_ADMIN withheld; the target's mounts stay as they are\n")
+	}
+	if p.Debug != nil {
+		p.Debug.print(&b)
 	}
 	fmt.Fprintf(&b, "root: %s\ncwd: %s\n", p.Root, p.Cwd)
 	ids := func(v int) string {

@@ -101,6 +101,16 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 	if !env.Compat {
 		table = append(append([]getopt.Option{}, enterOptions...), nsxEnterOptions...)
 	}
+	return parseEnterTable(env, args, table, nil)
+}
+
+// optionHook lets a command built on enter's grammar (nsx debug) act on an
+// option first: it reports whether it handled the option, or a one-line
+// reason to refuse it.
+type optionHook func(r *enterRequest, res getopt.Result) (handled bool, refusal string)
+
+// parseEnterTable is parseEnter with another option table and a hook.
+func parseEnterTable(env *Env, args []string, table []getopt.Option, hook optionHook) (*enterRequest, int) {
 	p := &getopt.Parser{Options: table}
 	results, operands, perr := p.Parse(args)
 	r := &enterRequest{opts: nsenter.DefaultOptions()}
@@ -110,6 +120,15 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 	}
 	wdSeen, wdnsSeen := false, false
 	for _, res := range results {
+		if hook != nil {
+			handled, refusal := hook(r, res)
+			if refusal != "" {
+				return fail("%s", refusal)
+			}
+			if handled {
+				continue
+			}
+		}
 		o, v := res.Option, res.Value
 		// util-linux 2.41.1 strips a leading '=' from these optional
 		// arguments ("-n=/path"); -r keeps it.
@@ -370,6 +389,12 @@ func runEnter(env *Env, args []string) int {
 	if len(r.program) > 0 {
 		cmd.Path, cmd.Args = r.program[0], r.program
 	}
+	return runCmd(env, r, cmd)
+}
+
+// runCmd explains, executes or starts cmd and ends as its program ended:
+// the exit status, or death by the same signal.
+func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 	if r.explain {
 		plan, err := cmd.Plan()
 		if err != nil {

@@ -200,6 +200,11 @@ func sequence(s *rawSpec, inChild bool) Stage {
 			return st
 		}
 	}
+	// No variable here: every local of sequence deepens the nosplit
+	// chain of the debug build (-N -l), which is at its limit.
+	if s.debugProc && rawDebugProc(s) != StageNone {
+		return StageDebugProc
+	}
 	if st := dropCredentials(s); st != StageNone {
 		return st
 	}
@@ -371,6 +376,32 @@ func rawReadOnlyCopy(s *rawSpec) Stage {
 	}
 	return StageNone
 }
+
+// rawDebugProc mounts a procfs on /proc for nsx debug, from a process born
+// in the target's PID namespace: a procfs shows the PID namespace active for
+// the task that mounts it, not the one for its children. In a joined user
+// namespace the child first takes a mount namespace of its own, since only a
+// mount namespace owned by that user namespace lets its root mount there.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawDebugProc(s *rawSpec) Stage {
+	if s.debugUnshare {
+		if _, e := sys(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
+			return failWith(s, StageDebugProc, e)
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&procName)), uintptr(unsafe.Pointer(&procPath)), uintptr(unsafe.Pointer(&procName)), syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, 0, 0); e != 0 {
+		return failWith(s, StageDebugProc, e)
+	}
+	return StageNone
+}
+
+var (
+	procName = [5]byte{'p', 'r', 'o', 'c', 0}
+	procPath = [6]byte{'/', 'p', 'r', 'o', 'c', 0}
+)
 
 // arrangeStdio moves the requested fds to 0, 1 and 2: first out of the way
 // (close-on-exec copies above 2), then into place without close-on-exec.

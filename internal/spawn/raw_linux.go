@@ -32,6 +32,12 @@ const (
 	StageExec
 )
 
+// StageDebugProc is the debug mount namespace's step in the child (nsx
+// debug): a mount namespace of the joined user namespace, if any, and the
+// new /proc. It runs after any fork for the PID namespace and before the
+// credentials change.
+const StageDebugProc Stage = 64
+
 // report is what the child writes on failure: the stage, the index of the
 // join entry (for StageJoin) and the errno.
 type report struct {
@@ -124,6 +130,12 @@ type rawSpec struct {
 	// mount namespace (--read-only); roAttr is its mount_setattr argument.
 	readOnly bool
 	roAttr   [4]uint64
+
+	// debugProc mounts a procfs of the child's PID namespace on /proc
+	// (nsx debug), after debugUnshare gave the child a mount namespace
+	// owned by the user namespace it joined.
+	debugProc    bool
+	debugUnshare bool
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent

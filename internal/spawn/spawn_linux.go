@@ -84,6 +84,12 @@ type Spec struct {
 	Path string
 	Argv []string
 	Env  []string
+
+	// Debug, when set, runs the program in a new debug mount namespace
+	// (nsx debug) instead of a joined one: built by a locked thread
+	// before the fork, with a fresh /proc mounted by the child once it is
+	// in the target's PID (and user) namespace.
+	Debug *DebugRoot
 }
 
 // ChildError is a failure of the child before the program ran.
@@ -199,6 +205,11 @@ func prepare(s *Spec) (*prepared, error) {
 	}
 	r.ncands = len(cands)
 
+	if s.Debug != nil {
+		r.debugProc = true
+		r.debugUnshare = s.User != nil
+	}
+
 	r.clone.flags = clonePidfd
 	r.clone.exitSignal = uint64(unix.SIGCHLD)
 	r.clone.pidFD = pidfdAddr(r)
@@ -238,7 +249,7 @@ func Candidates(program string, env []string) []string {
 // executes the program. It returns once the program runs (or the child
 // failed, as a *ChildError after reaping the child).
 func Start(s *Spec) (*Process, error) {
-	if s.Unshare == nil && threadJoinable(s) && !s.ForkForPID {
+	if s.Unshare == nil && s.Debug == nil && threadJoinable(s) && !s.ForkForPID {
 		return startOnThread(s)
 	}
 	p, err := prepare(s)
@@ -263,7 +274,15 @@ func Start(s *Spec) (*Process, error) {
 		err        syscall.Errno
 	}
 	var res result
-	if s.PrejoinPID < 0 {
+	if s.Debug != nil {
+		var err error
+		res.pid, res.pidfd, res.err, err = startDebug(s, &p.raw)
+		if err != nil {
+			unix.Close(pipe[0])
+			unix.Close(pipe[1])
+			return nil, err
+		}
+	} else if s.PrejoinPID < 0 {
 		// Nothing to join first: fork from this thread, as os/exec does.
 		res.pid, res.pidfd, res.err = fork(&p.raw)
 	} else {
