@@ -16,7 +16,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-docker run -d --name "$NAME" --network none nsx-busybox:latest sleep 3600 >/dev/null
+# On a shared machine containerd may be restarting (the engines' tests stop
+# it): try a few times before giving up.
+for try in 1 2 3 4 5; do
+	docker run -d --name "$NAME" --network none nsx-busybox:latest sleep 3600 >/dev/null && break
+	[ "$try" = 5 ] && exit 1
+	docker rm -f "$NAME" >/dev/null 2>&1 || true
+	sleep 3
+done
 PID=$(docker inspect -f '{{.State.Pid}}' "$NAME")
 
 # All must work, and nsx must land where nsenter does.
