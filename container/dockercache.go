@@ -148,6 +148,28 @@ func dockerCacheStore(name, endpoint string, f *Found) {
 	if werr != nil || unix.Rename(tmp, dockerCacheDir+"/"+name) != nil {
 		unix.Unlink(tmp)
 	}
+	pruneDockerCache(name)
+}
+
+// pruneDockerCache removes the entries of containers docker no longer has
+// (their state directory is gone), so that names used once do not
+// accumulate. It runs only after an API lookup, never on the fast path.
+func pruneDockerCache(keep string) {
+	names, err := procfs.ReadDirNames(dockerCacheDir)
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		if n == keep || !cacheableName(n) {
+			continue
+		}
+		e, ok := readDockerCacheEntry(n)
+		var st unix.Stat_t
+		if ok && unix.Stat(e.dataRoot+"/containers/"+e.id, &st) == nil {
+			continue
+		}
+		unix.Unlink(dockerCacheDir + "/" + n)
+	}
 }
 
 // readDockerCacheEntry reads name's entry, which must be a regular file

@@ -159,3 +159,28 @@ func TestDockerCacheEntryOwnership(t *testing.T) {
 		t.Errorf("NSX_CACHE=off: answered by %q, want the docker API", s)
 	}
 }
+
+// Entries of removed containers are pruned by the next API lookup.
+func TestDockerCachePrunes(t *testing.T) {
+	enginetest.Require(t, "docker")
+	if os.Geteuid() != 0 {
+		enginetest.Unavailable(t, "the cache is used by root only")
+	}
+	useDockerCache(t)
+	gone := enginetest.Name("nsx-speed-cache-gone")
+	id := enginetest.RunDocker(t, gone, "--network", "none")
+	resolveSource(t, "docker:"+gone, id, gone)
+	if _, err := os.Stat(dockerCacheDir + "/" + gone); err != nil {
+		t.Fatalf("no cache entry after a lookup: %v", err)
+	}
+	enginetest.Run(t, "docker", "rm", "-f", gone)
+	other := enginetest.Name("nsx-speed-cache-other")
+	oid := enginetest.RunDocker(t, other, "--network", "none")
+	resolveSource(t, "docker:"+other, oid, other)
+	if _, err := os.Stat(dockerCacheDir + "/" + gone); err == nil {
+		t.Errorf("the entry of removed container %s survived the next API lookup", gone)
+	}
+	if _, err := os.Stat(dockerCacheDir + "/" + other); err != nil {
+		t.Errorf("the new entry is missing: %v", err)
+	}
+}
