@@ -380,9 +380,16 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	}
 	if all {
 		supported := namespace.Supported()
+		intoContainerUserns := containerUsernsDiffers(t, targetID, ownID)
 		for _, k := range namespace.All {
 			if want.Has(k) {
 				continue
+			}
+			if intoContainerUserns && k != namespace.User && k != namespace.Mount {
+				if id, err := targetID(k); err == nil && id == ownID(k) {
+					p.Skipped = append(p.Skipped, Skip{k, fmt.Sprintf("%s:[%d] is nsx's own; the container's user namespace may not join it", k.ProcName(), id)})
+					continue
+				}
 			}
 			if !supported.Has(k) {
 				p.Skipped = append(p.Skipped, Skip{k, "this kernel has no such namespace"})
@@ -1007,4 +1014,20 @@ func (c *Cmd) closeFiles() {
 		f.Close()
 	}
 	c.closeAfter = nil
+}
+
+// containerUsernsDiffers reports a container target with a user namespace
+// of its own (rootless podman, userns-remap). A namespace of such a
+// container that is the caller's own (its cgroup or time namespace, say)
+// is owned by a user namespace the program leaves when it joins the
+// container's: joining it again from there is EPERM, and not joining it
+// changes nothing. So a container target's implied "all" leaves those out.
+// (Issue 9, rootless containers; a PID target with -a keeps util-linux's
+// behaviour.)
+func containerUsernsDiffers(t *target.Pinned, targetID func(namespace.Kind) (namespace.ID, error), ownID func(namespace.Kind) namespace.ID) bool {
+	if t == nil || t.Container == nil {
+		return false
+	}
+	id, err := targetID(namespace.User)
+	return err == nil && id != ownID(namespace.User)
 }

@@ -178,6 +178,10 @@ func runLs(env *Env, args []string) int {
 		return env.Errorf("%s", err)
 	}
 	if len(t.Rows) == 0 {
+		if o.Container != "" {
+			// A reference that names nothing is a typo, not an empty answer.
+			return env.Errorf("%s: no such container owns a listed namespace", o.Container)
+		}
 		return 0
 	}
 	if err := t.Write(env.Stdout, o.Format); err != nil {

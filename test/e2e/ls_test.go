@@ -263,8 +263,8 @@ func TestLsNsxColumns(t *testing.T) {
 	if r := run(lsns, "-o", "CONTAINER"); r.code != 1 || r.stderr != "lsns: unknown column: CONTAINER\n" {
 		t.Fatalf("lsns -o CONTAINER: %d %q", r.code, r.stderr)
 	}
-	// A container filter that matches nothing prints nothing.
-	if r := run(nsx, "ls", "--container", "docker:nonexistent-nsx-test"); r.code != 0 || r.stdout != "" {
+	// A container filter that matches nothing is an error (issue 9).
+	if r := run(nsx, "ls", "--container", "docker:nonexistent-nsx-test"); r.code != 1 || r.stdout != "" {
 		t.Fatalf("--container: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	// -l with -T is refused (lsns 2.38 silently takes both).
