@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // ID identifies a namespace the way lsns and `readlink /proc/PID/ns/X` do: by
@@ -75,7 +77,8 @@ func OwnerUID(fd int) (uint32, error) {
 // /proc/self/ns: nsenter -a skips kinds missing there.
 func Supported() Set {
 	var s Set
-	names, err := readDirNames("/proc/self/ns")
+	// procfs reads raw: an os.File would start the network poller.
+	names, err := procfs.ReadDirNames("/proc/self/ns")
 	if err != nil {
 		return s
 	}
@@ -87,15 +90,6 @@ func Supported() Set {
 		}
 	}
 	return s
-}
-
-func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
 }
 
 // OpenFile opens a file named as a namespace file for reading, close-on-exec

@@ -452,11 +452,9 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			if _, explicit := files[k]; explicit {
 				continue
 			}
-			if k == namespace.Time && inPlace {
-				// -F cannot join a time namespace; one equal to ours
-				// needs no joining, so -a -F still works.
-				if id, err := targetID(k); err == nil && id == ownID(k) {
-					p.Skipped = append(p.Skipped, Skip{k, fmt.Sprintf("time:[%d] is nsx's own and --no-fork cannot join time namespaces", id)})
+			if k == namespace.Time {
+				if skip, ok := sameTimeNamespace(targetID, ownID, inPlace); ok {
+					p.Skipped = append(p.Skipped, skip)
 					continue
 				}
 			}
@@ -864,6 +862,23 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	b.program = path
 	p.Program = argv
 	return b, nil
+}
+
+// sameTimeNamespace reports whether -a can leave the time namespace out
+// because the target's is nsx's own. Joining it would change nothing the
+// program can observe (the clocks and their offsets are the same), but a
+// time join needs a single-threaded process: a full fork instead of the
+// vfork of the fast path. Most containers share the host's time namespace.
+func sameTimeNamespace(targetID func(namespace.Kind) (namespace.ID, error), ownID func(namespace.Kind) namespace.ID, inPlace bool) (Skip, bool) {
+	id, err := targetID(namespace.Time)
+	if err != nil || id == 0 || id != ownID(namespace.Time) {
+		return Skip{}, false
+	}
+	why := fmt.Sprintf("time:[%d] is nsx's own: joining it would change nothing", id)
+	if inPlace {
+		why = fmt.Sprintf("time:[%d] is nsx's own and --no-fork cannot join time namespaces", id)
+	}
+	return Skip{namespace.Time, why}, true
 }
 
 // readOnly asks for a private read-only copy of the mount namespace. The
