@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/namespace"
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // Modes of a run, for Info.Mode.
@@ -320,7 +321,7 @@ func newID() (string, error) {
 // loginUID is the audit login uid the kernel keeps across su and sudo, -1
 // when unset (4294967295) or when the kernel has no audit support.
 func loginUID() int64 {
-	b, err := os.ReadFile("/proc/self/loginuid")
+	b, err := procfs.ReadSmall("/proc/self/loginuid")
 	if err != nil {
 		return -1
 	}

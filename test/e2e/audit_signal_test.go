@@ -1,10 +1,3 @@
-//go:build audit_forwarding
-
-// Enable this file (drop the build constraint) once nsx forwards the
-// signals it gets to the program (helper exact, issue 9): until then a
-// SIGTERM ends nsx itself before the program, and no end record is
-// written.
-
 package e2e
 
 import (

@@ -41,7 +41,7 @@ func auditNSX(t *testing.T) string {
 	t.Helper()
 	root := enginetest.ModuleRoot(t)
 	auditBin.once.Do(func() {
-		dir := "/tmp/nsx-audit-bin"
+		dir := fmt.Sprintf("/tmp/nsx-audit-bin-%d", os.Getuid())
 		if auditBin.err = os.MkdirAll(dir, 0o755); auditBin.err != nil {
 			return
 		}
