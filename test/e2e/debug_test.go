@@ -613,9 +613,19 @@ func TestDebugMountNamespaceFile(t *testing.T) {
 	// A mount namespace file bound into the target's namespace by
 	// util-linux unshare --mount=FILE run there: the new namespace is
 	// newer than the target's, as the kernel requires.
+	// The kernel allows the bind only when the new namespace's id is
+	// above the target's, and on 6.18 ids are not always handed out in
+	// creation order across CPUs (util-linux fails the same way about one
+	// time in five here): a fresh namespace is tried until one qualifies.
 	unshareBin := testutil.Oracle(t, "unshare")
-	if out, err := exec.Command(nsenterBin, "-t", strconv.Itoa(fx.PID), "-m", unshareBin, "--mount=/mnt/mntns", "true").CombinedOutput(); err != nil {
-		t.Fatalf("bind the mount namespace file: %v %s", err, out)
+	for try := 1; ; try++ {
+		out, err := exec.Command(nsenterBin, "-t", strconv.Itoa(fx.PID), "-m", unshareBin, "--mount=/mnt/mntns", "true").CombinedOutput()
+		if err == nil {
+			break
+		}
+		if try == 30 || !strings.Contains(string(out), "Invalid argument") {
+			t.Fatalf("bind the mount namespace file (try %d): %v %s", try, err, out)
+		}
 	}
 	before := readMountinfo(t, fx.PID)
 	if !strings.Contains(before, " /mnt/mntns ") {
