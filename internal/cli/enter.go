@@ -474,7 +474,7 @@ func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 		signals.stop()
 		return reportEnterError(env, err)
 	}
-	signals.forwardTo(cmd)
+	signals.forwardTo(cmd.Process.Pid, cmd.Signal)
 	err := cmd.Wait()
 	signals.stop()
 	var ee *nsenter.ExitError

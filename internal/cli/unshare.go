@@ -605,33 +605,23 @@ func runUnshare(env *Env, r *unshareRequest) int {
 	}
 	// Signals sent to nsx go to its child, which is the program (or, with
 	// --fork, the process that waits for it and ignores SIGINT and SIGTERM
-	// as util-linux's unshare does). SIGINT and SIGQUIT from the terminal
-	// reach the program directly and are not sent twice.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2)
-	defer signal.Stop(sigs)
+	// as util-linux's unshare does), as enter forwards them: the
+	// terminal's INT, QUIT and WINCH reach the program directly and are
+	// not sent twice.
+	signals := catchSignals()
 	proc, err := spawn.Start(spec)
 	if err != nil {
+		signals.stop()
 		bound.undo()
 		code := reportUnshareError(env, r, err)
 		run.EndError(code, err)
 		return code
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if s != unix.SIGINT && s != unix.SIGQUIT {
-					proc.Signal(s.(syscall.Signal))
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
+	signals.forwardTo(proc.Pid, proc.Signal)
 	ws, err := proc.Wait(true)
+	// No signal may go out once the pidfd is closed: the fallback, kill
+	// by PID, could reach a process that took the program's PID.
+	signals.stop()
 	proc.Release()
 	if err != nil {
 		run.EndError(1, err)
