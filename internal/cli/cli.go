@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nsxproject/nsx/internal/escape"
 	"github.com/nsxproject/nsx/listing"
 	"github.com/nsxproject/nsx/nsenter"
 	"github.com/nsxproject/nsx/target"
@@ -38,9 +39,13 @@ type Env struct {
 	Compat bool
 }
 
-// Errorf prints "prog: message" on stderr and returns exit code 1.
+// Errorf prints "prog: message" on stderr and returns exit code 1. The
+// message is escaped (escape.Terminal) as a whole: errors carry strings a
+// target controls (its cgroup path, names from an engine, paths in its
+// root), and the one line an error is must stay one line that cannot drive
+// the terminal. Escaping is idempotent, so parts escaped already are kept.
 func (e *Env) Errorf(format string, args ...any) int {
-	fmt.Fprintf(e.Stderr, "%s: %s\n", e.Prog, fmt.Sprintf(format, args...))
+	fmt.Fprintf(e.Stderr, "%s: %s\n", e.Prog, escape.Terminal(fmt.Sprintf(format, args...)))
 	return 1
 }
 
