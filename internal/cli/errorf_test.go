@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -22,5 +23,26 @@ func TestErrorsAreOneEscapedLine(t *testing.T) {
 	}
 	if !strings.Contains(got, `review\x1b]0;pwned\x07\x0aforged`) {
 		t.Fatalf("stderr %q does not show the string escaped", got)
+	}
+}
+
+// fullWriter fails every write as a write to /dev/full does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// TestHelpWriteErrors checks that help and version texts whose write fails
+// end with util-linux's close_stdout message and exit 1, as lsns --help
+// >/dev/full does, in glibc's words.
+func TestHelpWriteErrors(t *testing.T) {
+	for _, argv := range [][]string{
+		{"nsx", "--help"}, {"nsx", "-V"}, {"nsx", "help"}, {"nsx", "help", "ls"},
+		{"lsns", "--help"}, {"lsns", "-V"}, {"nsx", "ls", "--help"}, {"nsx", "debug", "-V"},
+	} {
+		var stderr bytes.Buffer
+		code := Main(argv, os.Stdin, fullWriter{}, &stderr)
+		if code != 1 || !strings.HasSuffix(stderr.String(), ": write error: No space left on device\n") {
+			t.Errorf("%q: exit %d, stderr %q; want 1 and a write error", argv, code, stderr.String())
+		}
 	}
 }

@@ -581,7 +581,7 @@ func runUnshareCommand(env *Env, args []string) int {
 			fmt.Fprintf(w, "nsx %s\n", Version)
 		}
 		if w.err != nil {
-			return env.Errorf("write error: %s", nsenter.Strerror(unwrap(w.err)))
+			return env.writeError(w.err)
 		}
 		return 0
 	}
