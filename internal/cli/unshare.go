@@ -288,23 +288,12 @@ func kindOfLong(name string) namespace.Kind {
 // optional '+', decimal digits; a '-' or a value beyond 64 bits is out of
 // range. The caller truncates to 32 bits as the C cast to uid_t does.
 func parseULong(v, what string) (uint64, string) {
-	s := strings.TrimLeft(v, " \t\n\v\f\r")
-	if strings.HasPrefix(s, "-") {
-		if _, err := strconv.ParseUint(s[1:], 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-			return 0, fmt.Sprintf("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(unix.ERANGE))
-		}
+	neg, n, st := parseCNumber(v)
+	switch {
+	case st == numBad:
 		return 0, fmt.Sprintf("failed to parse %s: '%s'", what, v)
-	}
-	s = strings.TrimPrefix(s, "+")
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, fmt.Sprintf("failed to parse %s: '%s'", what, v)
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if errors.Is(err, strconv.ErrRange) {
+	case st == numRange || neg:
 		return 0, fmt.Sprintf("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(unix.ERANGE))
-	}
-	if err != nil {
-		return 0, fmt.Sprintf("failed to parse %s: '%s'", what, v)
 	}
 	return n, ""
 }
@@ -351,17 +340,8 @@ func parseOffset(v, clock string) (int64, string) {
 // parseRangeField parses one field of a mapping as strtoul does, with the
 // wrap of a negative value and the 32-bit truncation of the C code.
 func parseRangeField(s string) (uint32, bool) {
-	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
+	neg, n, st := parseCNumber(s)
+	if st != numOK {
 		return 0, false
 	}
 	if neg {
