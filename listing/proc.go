@@ -154,7 +154,7 @@ func containerOfPID(pid int) *ContainerRef {
 	if err != nil {
 		return nil
 	}
-	return withName(ContainerFromCgroup(string(b)))
+	return containerOfCgroup(pid, b)
 }
 
 var (

@@ -610,24 +610,11 @@ func TestDebugMountNamespaceFile(t *testing.T) {
 		`mount -t tmpfs nsx-debug-fx /mnt && mount --make-private /mnt && touch /mnt/mntns && `+
 			`mkdir /mnt/sub && mount -t tmpfs nsx-debug-sub /mnt/sub && echo hi > /mnt/sub/f && `+
 			`echo ready > "$READY" && exec sleep 1000`)
-	// A mount namespace newer than the target's, bound into the target's
-	// as unshare --mount=FILE does.
-	holder := exec.Command("unshare", "--mount", "sleep", "1000")
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
-	own := enginetest.NSLink(t, os.Getpid(), "mnt")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid)); err == nil && l != own {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the holder of a mount namespace did not start")
-		}
-	}
-	if out, err := exec.Command(nsenterBin, "-t", strconv.Itoa(fx.PID), "-m", "mount", "--bind",
-		fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid), "/mnt/mntns").CombinedOutput(); err != nil {
+	// A mount namespace file bound into the target's namespace by
+	// util-linux unshare --mount=FILE run there: the new namespace is
+	// newer than the target's, as the kernel requires.
+	unshareBin := testutil.Oracle(t, "unshare")
+	if out, err := exec.Command(nsenterBin, "-t", strconv.Itoa(fx.PID), "-m", unshareBin, "--mount=/mnt/mntns", "true").CombinedOutput(); err != nil {
 		t.Fatalf("bind the mount namespace file: %v %s", err, out)
 	}
 	before := readMountinfo(t, fx.PID)
