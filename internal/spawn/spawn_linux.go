@@ -184,6 +184,9 @@ func prepare(s *Spec) (*prepared, error) {
 		r.readOnly = true
 		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV // attr_set; attr_clr, propagation, userns_fd stay 0
 		r.devAttr[1] = unix.MOUNT_ATTR_NODEV                         // attr_clr
+		if len(ReadOnlyDevices) > len(r.roDevs) {
+			return nil, errors.New("spawn: too many read-only devices")
+		}
 		for i, d := range ReadOnlyDevices {
 			var b []byte
 			r.roDevs[i], b = cstr(d)
