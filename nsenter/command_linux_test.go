@@ -360,9 +360,11 @@ func TestReadOnlyLeavesTargetWritable(t *testing.T) {
 				t.Errorf("program's mount namespace %q: want a private copy, not the target's %s", last, fx.NS(t, "mnt"))
 			}
 			// The target's own mounts are unchanged: it can still write.
-			err := nsenter.Command(tg, withKinds(), "sh", "-c", "touch "+probe+" "+nested+" && rm "+probe+" "+nested).Run()
-			if err != nil {
-				t.Errorf("the target can no longer write %s and %s: %v", probe, nested, err)
+			var check bytes.Buffer
+			wcmd := nsenter.Command(tg, withKinds(), "sh", "-c", "touch "+probe+" "+nested+" && rm "+probe+" "+nested)
+			wcmd.Stdout, wcmd.Stderr = &check, &check
+			if err := wcmd.Run(); err != nil {
+				t.Errorf("the target can no longer write %s and %s: %v\n%s", probe, nested, err, check.String())
 			}
 		})
 	}
