@@ -414,3 +414,42 @@ func TestDoSurvivesFnUnlockingItsThread(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestZeroOptionsEnterOnlyTheNamedKinds guards the zero value: a literal
+// that sets only Kinds once meant "the net namespace of socket fd 0,
+// setuid 0, setgid 0" and failed with SIOCGSKNS on fd 0. It must enter the
+// target's net namespace and nothing else, while DefaultOptions still
+// lets 0 be a uid.
+func TestZeroOptionsEnterOnlyTheNamedKinds(t *testing.T) {
+	fx := testutil.AllKinds(t)
+	tg := pin(t, fx.PID)
+	zero := nsenter.Options{Kinds: namespace.SetOf(namespace.Net)}
+	plan, err := nsenter.Command(tg, zero, "true").Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Steps) != 1 || plan.Steps[0].Kind != namespace.Net || plan.Steps[0].Source != "target" ||
+		plan.UID != -1 || plan.GID != -1 || plan.DropGroups {
+		t.Errorf("zero-value plan: steps %+v, uid %d, gid %d, drop groups %v; want the target's net only, ids unchanged",
+			plan.Steps, plan.UID, plan.GID, plan.DropGroups)
+	}
+	got := childNS(t, tg, zero)
+	for _, k := range namespace.All {
+		want, whose := fmt.Sprintf("/proc/self/ns/%s", k.ProcName()), "own"
+		if k == namespace.Net {
+			want, whose = fmt.Sprintf("/proc/%d/ns/net", fx.PID), "target's"
+		}
+		if link, _ := os.Readlink(want); got[k] != link {
+			t.Errorf("zero value: child's %s is %s, want the %s %s", k, got[k], whose, link)
+		}
+	}
+	if own, _ := os.Readlink("/proc/self/ns/net"); own == fx.NS(t, "net") {
+		t.Error("the fixture shares this process's net namespace: the test cannot tell a join")
+	}
+
+	root := nsenter.DefaultOptions()
+	root.Kinds, root.UID, root.GID = namespace.SetOf(namespace.Net), 0, 0
+	if plan, err := nsenter.Command(tg, root, "true").Plan(); err != nil || plan.UID != 0 || plan.GID != 0 {
+		t.Errorf("DefaultOptions with uid 0, gid 0: plan %+v, %v; want uid 0 and gid 0 set", plan, err)
+	}
+}
