@@ -1,6 +1,7 @@
 package spawn
 
-// This file is the only unsafe code of nsx. Everything below runs in a child
+// This file is the raw child's code (see doc.go for the other unsafe files).
+// Everything below runs in a child
 // created by a raw clone of a multithreaded Go process, so after the clone it
 // may only call //go:nosplit functions that make raw system calls: no
 // allocation, no stack growth (runtime_BeforeFork makes any attempt crash
