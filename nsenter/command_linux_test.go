@@ -132,14 +132,20 @@ func TestUserNamespaceMakesRootAndTimeOffsetApplies(t *testing.T) {
 	fx := testutil.AllKinds(t)
 	tg := pin(t, fx.PID)
 	var out bytes.Buffer
-	cmd := nsenter.Command(tg, withKinds(), "sh", "-c", "id -u; id -g; cut -d' ' -f1 /proc/uptime; hostname")
+	cmd := nsenter.Command(tg, withKinds(), "sh", "-c", "id -u; id -g; cut -d' ' -f1 /proc/uptime; hostname; readlink /proc/self/ns/user")
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
 	f := strings.Fields(out.String())
-	if len(f) != 4 || f[0] != "0" || f[1] != "0" || f[3] != "nsx-test" {
-		t.Fatalf("got %q, want uid 0, gid 0, uptime, hostname nsx-test", out.String())
+	if len(f) != 5 || f[0] != "0" || f[1] != "0" || f[3] != "nsx-test" {
+		t.Fatalf("got %q, want uid 0, gid 0, uptime, hostname nsx-test, user namespace", out.String())
+	}
+	// As host root, id -u prints 0 whether or not the user namespace was
+	// joined: the inode shows that it was.
+	own, _ := os.Readlink("/proc/self/ns/user")
+	if want := fx.NS(t, "user"); f[4] != want || want == own {
+		t.Errorf("program's user namespace %s, want the target's %s (own %s)", f[4], want, own)
 	}
 	up, _ := strconv.ParseFloat(f[2], 64)
 	if up < 200000 {

@@ -492,7 +492,10 @@ func TestNsenterDiff(t *testing.T) {
 	}{
 		{"net", []string{"-t", A, "-n", "readlink", "/proc/self/ns/net"}, 0, diffNsLink(t, fx.A, "net") + "\n", ""},
 		{"uts", []string{"-t", A, "-u", "cat", "/proc/sys/kernel/hostname"}, 0, "nsx-diff-a\n", ""},
-		{"all-B-id", []string{"-t", B, "-a", "id"}, 0, "uid=0(root) gid=0(root) groups=0(root)\n", ""},
+		// As host root, id prints 0 whether or not B's user namespace
+		// was joined: its inode shows it.
+		{"all-B-id", []string{"-t", B, "-a", "sh", "-c", "readlink /proc/self/ns/user; id"}, 0,
+			diffNsLink(t, fx.B, "user") + "\nuid=0(root) gid=0(root) groups=0(root)\n", ""},
 		{"missing-n", []string{"-t", missingPID, "-n", "true"}, 1, "", "nsenter: cannot open /proc/999999/ns/net: No such file or directory\n"},
 		{"missing-nmuC", []string{"-t", missingPID, "-n", "-m", "-u", "-C", "true"}, 1, "", "nsenter: cannot open /proc/999999/ns/cgroup: No such file or directory\n"},
 		{"missing-a", []string{"-t", missingPID, "-a", "true"}, 1, "", "nsenter: stat of /proc/999999/ns/user failed: No such file or directory\n"},
