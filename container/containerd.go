@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -173,7 +174,7 @@ func containerdFromAPI(ctx context.Context, c *grpcClient, ref, ns, id string) (
 		ctrs, err := ctrListContainers(ctx, c, n, []string{
 			"id==" + strconv.Quote(id),
 			`labels."nerdctl/name"==` + strconv.Quote(id),
-			"id~=" + strconv.Quote("^"+regexpQuote(id)),
+			"id~=" + strconv.Quote("^"+regexp.QuoteMeta(id)),
 		})
 		if err != nil {
 			return nil, err
@@ -372,19 +373,6 @@ func parseCtrGetTask(b []byte, id string) (*ctrTask, error) {
 		err = errProto
 	}
 	return t, err
-}
-
-// regexpQuote escapes the regular-expression metacharacters of s (an ID
-// may hold '.'), for containerd's ~= filter.
-func regexpQuote(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(`\.+*?()|[]{}^$`, s[i]) >= 0 {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // parseCtrTasks decodes ListTasksResponse{repeated Process tasks = 1}.

@@ -1,7 +1,6 @@
 package listing
 
 import (
-	"os"
 	"strconv"
 	"strings"
 
@@ -136,11 +135,17 @@ func withName(c *ContainerRef) *ContainerRef {
 
 // ContainerOf returns the container process pid belongs to, or nil.
 func ContainerOf(pid int) *ContainerRef {
-	b, err := os.ReadFile(procfs.Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	b, err := procfs.ReadSmall(procfs.Root + "/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return nil
 	}
-	if c := withName(ContainerFromCgroup(string(b))); c != nil {
+	return containerOfCgroup(pid, b)
+}
+
+// containerOfCgroup is ContainerOf for a process whose cgroup file has been
+// read already.
+func containerOfCgroup(pid int, cgroup []byte) *ContainerRef {
+	if c := withName(ContainerFromCgroup(string(cgroup))); c != nil {
 		return c
 	}
 	// A rootless container without a cgroup of its own.

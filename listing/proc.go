@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // ProcInfo is what rows show of a process. Fields are filled on demand.
@@ -73,23 +75,12 @@ func (r *procReader) read(dir int, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	n := 0
-	for {
-		if n == len(r.buf) {
-			r.buf = append(r.buf, make([]byte, len(r.buf))...)
-		}
-		m, err := unix.Read(fd, r.buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			return r.buf[:n], nil
-		}
-		n += m
+	b, err := procfs.AppendFd(r.buf[:0], fd)
+	if err != nil {
+		return nil, err
 	}
+	r.buf = b // keep what it grew to for the next read
+	return b, nil
 }
 
 func readProcInfo(pid int) *ProcInfo {
@@ -163,7 +154,7 @@ func containerOfPID(pid int) *ContainerRef {
 	if err != nil {
 		return nil
 	}
-	return withName(ContainerFromCgroup(string(b)))
+	return containerOfCgroup(pid, b)
 }
 
 var (

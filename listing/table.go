@@ -4,8 +4,9 @@ import (
 	"bufio"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/nsxproject/nsx/internal/escape"
 )
 
 // Column describes one output column of a table.
@@ -295,50 +296,20 @@ func writeSpaces(w *bufio.Writer, n int) {
 const hexDigits = "0123456789abcdef"
 
 // Escape returns s fit for a terminal, as util-linux's tables and procps
-// show strings: control characters (C0, DEL, C1) and bytes that are not
-// UTF-8 become \xHH, everything else is kept. Every text renderer of ls, ps
-// and inspect passes the strings a target controls (command lines, names,
-// hostnames, paths) through it; JSON has its own escaping.
+// show strings (escape.Terminal): control characters and bytes that are
+// not UTF-8 become \xHH. Every text renderer of ls, ps and inspect passes
+// the strings a target controls (command lines, names, hostnames, paths)
+// through it; JSON has its own escaping. A multi-line cell's LineBreak is
+// layout, not data, and is kept.
 func Escape(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
+	if !strings.Contains(s, LineBreak) {
+		return escape.Terminal(s)
 	}
-	if clean {
-		return s
+	parts := strings.Split(s, LineBreak)
+	for i, p := range parts {
+		parts[i] = escape.Terminal(p)
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c < 0x7f {
-			b.WriteByte(c)
-			i++
-			continue
-		}
-		if c == 0 && strings.HasPrefix(s[i:], LineBreak) {
-			// A multi-line cell's separator is layout, not data.
-			b.WriteString(LineBreak)
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n <= 1 || unicode.IsControl(r) {
-			for j := 0; j < n; j++ {
-				b.WriteString(`\x`)
-				b.WriteByte(hexDigits[s[i+j]>>4])
-				b.WriteByte(hexDigits[s[i+j]&15])
-			}
-			i += n
-			continue
-		}
-		b.WriteString(s[i : i+n])
-		i += n
-	}
-	return b.String()
+	return strings.Join(parts, LineBreak)
 }
 
 // writeRaw writes s with spaces, backslashes, control and non-ASCII bytes

@@ -121,7 +121,10 @@ func (c *Cmd) Start() error {
 		stdio := b.spec.Stdio
 		b.close()
 		if b, err = c.build(false, true); err != nil {
+			// The start record is out: end it, as for a failed start.
 			c.closeFiles()
+			c.closeOwnEnds()
+			c.auditFailed(err)
 			return err
 		}
 		defer b.close()

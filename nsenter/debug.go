@@ -3,6 +3,8 @@ package nsenter
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nsxproject/nsx/internal/escape"
 )
 
 // DebugMountPoint is where a debug program finds the target's root.
@@ -57,8 +59,8 @@ func (d *DebugPlan) print(b *strings.Builder) {
 		ro = "writable (--rw): writes land in the target"
 	}
 	b.WriteString("mount namespace: a new private one built by nsx (the target's is not entered or changed)\n")
-	fmt.Fprintf(b, "  %-8s a new tmpfs whose top-level entries mirror the toolbox %s (directories and files bound recursively, symlinks copied)\n", "/", d.Toolbox)
-	fmt.Fprintf(b, "  %-8s %s with all its mounts, a detached copy, %s\n", DebugMountPoint, d.TargetRoot, ro)
+	fmt.Fprintf(b, "  %-8s a new tmpfs whose top-level entries mirror the toolbox %s (directories and files bound recursively, symlinks copied)\n", "/", escape.Terminal(d.Toolbox))
+	fmt.Fprintf(b, "  %-8s %s with all its mounts, a detached copy, %s\n", DebugMountPoint, escape.Terminal(d.TargetRoot), ro)
 	fmt.Fprintf(b, "  %-8s a new procfs of %s, mounted by the program's process\n", "/proc", d.PIDNS)
 	fmt.Fprintf(b, "  %-8s the host's, recursively\n", "/dev")
 	fmt.Fprintf(b, "  %-8s the host's, recursively\n", "/sys")

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nsxproject/nsx/internal/escape"
 	"github.com/nsxproject/nsx/namespace"
 )
 
@@ -55,11 +56,14 @@ type Plan struct {
 	Debug *DebugPlan
 }
 
-// Print writes the plan for people.
+// Print writes the plan for people. Strings that can come from the target
+// (its cgroup path, the $SHELL of its environment with -e, file names) are
+// escaped: --explain goes to a terminal.
 func (p *Plan) Print(w io.Writer) {
 	var b strings.Builder
+	e := escape.Terminal
 	if p.Target != "" {
-		fmt.Fprintf(&b, "target: %s\n", p.Target)
+		fmt.Fprintf(&b, "target: %s\n", e(p.Target))
 	}
 	fmt.Fprintf(&b, "join (%s), in this order:\n", p.Mechanism)
 	for i, s := range p.Steps {
@@ -75,13 +79,13 @@ func (p *Plan) Print(w io.Writer) {
 		if s.IDErr != "" {
 			id = fmt.Sprintf("%s:[?] (cannot read it: %s)", s.Kind.ProcName(), s.IDErr)
 		}
-		fmt.Fprintf(&b, "  %d. %-6s %s%s from %s; %s\n", i+1, s.Kind, id, same, s.Source, pass)
+		fmt.Fprintf(&b, "  %d. %-6s %s%s from %s; %s\n", i+1, s.Kind, id, same, e(s.Source), pass)
 	}
 	if len(p.Steps) == 0 {
 		b.WriteString("  (none)\n")
 	}
 	for _, s := range p.Skipped {
-		fmt.Fprintf(&b, "skip %-6s %s\n", s.Kind, s.Reason)
+		fmt.Fprintf(&b, "skip %-6s %s\n", s.Kind, e(s.Reason))
 	}
 	if p.Fork {
 		fmt.Fprintf(&b, "fork: yes (%s)\n", p.ForkReason)
@@ -89,7 +93,7 @@ func (p *Plan) Print(w io.Writer) {
 		fmt.Fprintf(&b, "fork: no (%s)\n", p.ForkReason)
 	}
 	if p.Cgroup != "" {
-		fmt.Fprintf(&b, "cgroup: %s\n", p.Cgroup)
+		fmt.Fprintf(&b, "cgroup: %s\n", e(p.Cgroup))
 	}
 	if p.ReadOnly {
 		b.WriteString("mounts: a private copy of the mount namespace, every mount read-only, CAP_SYS_ADMIN withheld; the target's mounts stay as they are\n")
@@ -97,7 +101,7 @@ func (p *Plan) Print(w io.Writer) {
 	if p.Debug != nil {
 		p.Debug.print(&b)
 	}
-	fmt.Fprintf(&b, "root: %s\ncwd: %s\n", p.Root, p.Cwd)
+	fmt.Fprintf(&b, "root: %s\ncwd: %s\n", e(p.Root), e(p.Cwd))
 	ids := func(v int) string {
 		if v < 0 {
 			return "unchanged"
@@ -108,10 +112,10 @@ func (p *Plan) Print(w io.Writer) {
 	if p.KeepCaps {
 		b.WriteString("capabilities: kept as ambient\n")
 	}
-	fmt.Fprintf(&b, "environment: %s\n", p.Env)
+	fmt.Fprintf(&b, "environment: %s\n", e(p.Env))
 	if p.Shell != "" {
-		fmt.Fprintf(&b, "shell: %s\n", p.Shell)
+		fmt.Fprintf(&b, "shell: %s\n", e(p.Shell))
 	}
-	fmt.Fprintf(&b, "program: %s\n", strings.Join(p.Program, " "))
+	fmt.Fprintf(&b, "program: %s\n", e(strings.Join(p.Program, " ")))
 	io.WriteString(w, b.String())
 }

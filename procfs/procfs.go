@@ -110,7 +110,14 @@ func ReadSmall(path string) ([]byte, error) {
 // ReadFd reads an open /proc file to its end with plain read calls. It does
 // not close fd.
 func ReadFd(fd int) ([]byte, error) {
-	buf := make([]byte, 0, 1024)
+	return AppendFd(make([]byte, 0, 1024), fd)
+}
+
+// AppendFd reads an open /proc file to its end with plain read calls,
+// appending to buf, and returns the extended buffer. A caller that reads
+// many files passes the previous result back as buf[:0] to reuse its
+// memory. It does not close fd.
+func AppendFd(buf []byte, fd int) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nsxproject/nsx/internal/escape"
 	"github.com/nsxproject/nsx/listing"
 	"github.com/nsxproject/nsx/nsenter"
 	"github.com/nsxproject/nsx/target"
@@ -38,10 +39,31 @@ type Env struct {
 	Compat bool
 }
 
-// Errorf prints "prog: message" on stderr and returns exit code 1.
+// Errorf prints "prog: message" on stderr and returns exit code 1. The
+// message is escaped (escape.Terminal) as a whole: errors carry strings a
+// target controls (its cgroup path, names from an engine, paths in its
+// root), and the one line an error is must stay one line that cannot drive
+// the terminal. Escaping is idempotent, so parts escaped already are kept.
 func (e *Env) Errorf(format string, args ...any) int {
-	fmt.Fprintf(e.Stderr, "%s: %s\n", e.Prog, fmt.Sprintf(format, args...))
+	fmt.Fprintf(e.Stderr, "%s: %s\n", e.Prog, escape.Terminal(fmt.Sprintf(format, args...)))
 	return 1
+}
+
+// writeError reports a failed write of the output as util-linux's
+// close_stdout does: "write error: " and glibc's words for the errno.
+func (e *Env) writeError(err error) int {
+	return e.Errorf("write error: %s", nsenter.Strerror(unwrap(err)))
+}
+
+// printOut runs print on stdout and reports a failed write; for help and
+// version texts, whose write can fail like any other output.
+func (e *Env) printOut(print func(w io.Writer)) int {
+	w := &errWriter{w: e.Stdout}
+	print(w)
+	if w.err != nil {
+		return e.writeError(w.err)
+	}
+	return 0
 }
 
 // UsageError reports an argument parse error as util-linux programs do:
@@ -127,13 +149,11 @@ func Main(argv []string, stdin *os.File, stdout, stderr io.Writer) int {
 	name, args := argv[1], argv[2:]
 	switch name {
 	case "-h", "--help":
-		usage(stdout)
-		return 0
+		return env.printOut(usage)
 	case "help":
 		return runHelp(env, args)
 	case "-V", "--version", "version":
-		fmt.Fprintf(stdout, "nsx %s\n", Version)
-		return 0
+		return env.printOut(func(w io.Writer) { fmt.Fprintf(w, "nsx %s\n", Version) })
 	}
 	c, ok := commands[name]
 	if !ok {
@@ -146,16 +166,14 @@ func Main(argv []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 func runHelp(env *Env, args []string) int {
 	if len(args) == 0 {
-		usage(env.Stdout)
-		return 0
+		return env.printOut(usage)
 	}
 	c, ok := commands[args[0]]
 	if !ok {
 		return env.Errorf("no help for %q: unknown command", args[0])
 	}
 	env.Prog = "nsx " + c.Name
-	c.Help(env.Stdout, env)
-	return 0
+	return env.printOut(func(w io.Writer) { c.Help(w, env) })
 }
 
 func usage(w io.Writer) {

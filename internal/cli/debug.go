@@ -74,13 +74,12 @@ func runDebug(env *Env, args []string) int {
 		w := &errWriter{w: env.Stdout}
 		debugHelp(w, env)
 		if w.err != nil {
-			return env.Errorf("write error: %s", nsenter.Strerror(unwrap(w.err)))
+			return env.writeError(w.err)
 		}
 		return 0
 	}
 	if r.version {
-		fmt.Fprintf(env.Stdout, "nsx %s\n", Version)
-		return 0
+		return env.printOut(func(w io.Writer) { fmt.Fprintf(w, "nsx %s\n", Version) })
 	}
 	if !r.hasTarget {
 		return env.Errorf("no target given: name a PID, PID:INODE or container (e.g. docker:web1)")

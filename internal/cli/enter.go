@@ -424,7 +424,7 @@ func runEnter(env *Env, args []string) int {
 			fmt.Fprintf(w, "nsx %s\n", Version)
 		}
 		if w.err != nil {
-			return env.Errorf("write error: %s", nsenter.Strerror(unwrap(w.err)))
+			return env.writeError(w.err)
 		}
 		return 0
 	}
@@ -474,7 +474,7 @@ func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 		signals.stop()
 		return reportEnterError(env, err)
 	}
-	signals.forwardTo(cmd)
+	signals.forwardTo(cmd.Process.Pid, cmd.Signal)
 	err := cmd.Wait()
 	signals.stop()
 	var ee *nsenter.ExitError

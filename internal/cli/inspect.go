@@ -52,12 +52,12 @@ func runInspect(env *Env, args []string) int {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "   ")
 		if err := enc.Encode(r); err != nil {
-			return env.Errorf("write error: %s", unwrapErrno(err))
+			return env.writeError(err)
 		}
 		return 0
 	}
 	if _, err := io.WriteString(env.Stdout, listing.InspectText(r)); err != nil {
-		return env.Errorf("write error: %s", unwrapErrno(err))
+		return env.writeError(err)
 	}
 	return 0
 }

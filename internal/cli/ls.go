@@ -102,15 +102,15 @@ func runLs(env *Env, args []string) int {
 			}
 			o.Task, o.HasTask = int(pid), true
 		case "help":
-			lsHelp(env.Stdout, env)
-			return 0
+			return env.printOut(func(w io.Writer) { lsHelp(w, env) })
 		case "version":
-			if env.Compat {
-				fmt.Fprintf(env.Stdout, "lsns from util-linux %s (nsx %s)\n", lsnsVersion, Version)
-			} else {
-				fmt.Fprintf(env.Stdout, "nsx %s\n", Version)
-			}
-			return 0
+			return env.printOut(func(w io.Writer) {
+				if env.Compat {
+					fmt.Fprintf(w, "lsns from util-linux %s (nsx %s)\n", lsnsVersion, Version)
+				} else {
+					fmt.Fprintf(w, "nsx %s\n", Version)
+				}
+			})
 		case "type":
 			k, err := namespace.Parse(v)
 			if err != nil || v == "mount" {
@@ -230,7 +230,7 @@ func runLs(env *Env, args []string) int {
 		return 0
 	}
 	if err := t.Write(env.Stdout, o.Format); err != nil {
-		return env.Errorf("write error: %s", unwrapErrno(err))
+		return env.writeError(err)
 	}
 	return 0
 }
@@ -245,14 +245,6 @@ func defaultLsColumns(o *listing.LsOptions) []string {
 		c = append(c, "NETNSID", "NSFS")
 	}
 	return append(c, "COMMAND")
-}
-
-func unwrapErrno(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // termWidth returns the terminal's width when w is a terminal, else 0.
@@ -293,7 +285,7 @@ func listColumns(env *Env, json, raw bool) int {
 		t.Rows = append(t.Rows, &listing.Row{Cells: []string{c.Name, typ, c.Help}})
 	}
 	if err := t.Write(env.Stdout, listing.Format{JSON: json, Raw: raw, NoHeadings: true}); err != nil {
-		return env.Errorf("write error: %s", unwrapErrno(err))
+		return env.writeError(err)
 	}
 	return 0
 }

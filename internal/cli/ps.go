@@ -84,7 +84,7 @@ func runPs(env *Env, args []string) int {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "   ")
 		if err := enc.Encode(res); err != nil {
-			return env.Errorf("write error: %s", unwrapErrno(err))
+			return env.writeError(err)
 		}
 		return 0
 	}
@@ -93,7 +93,7 @@ func runPs(env *Env, args []string) int {
 	}
 	tab := listing.PsTable(res)
 	if err := tab.Write(env.Stdout, f); err != nil {
-		return env.Errorf("write error: %s", unwrapErrno(err))
+		return env.writeError(err)
 	}
 	if !f.NoHeadings {
 		if res.Container != nil {

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nsxproject/nsx/nsenter"
+	"github.com/nsxproject/nsx/internal/spawn"
 )
 
 // util-linux's nsenter usually executes the program in place, so a signal
@@ -16,14 +16,7 @@ import (
 // Ctrl-C from ending nsx before the program) and passes them on; the
 // program's status, whatever it does with them, becomes nsx's.
 
-// forwardedSignals are the signals nsx passes on to the program; the raw
-// child's relaying process passes on the same set (spawn.relayedSignals).
-var forwardedSignals = []os.Signal{
-	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
-	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGWINCH, syscall.SIGCONT,
-}
-
-// signalForwarder catches forwardedSignals from before the program starts
+// signalForwarder catches spawn.ForwardedSignals from before the program starts
 // until it has been collected.
 type signalForwarder struct {
 	ch         chan os.Signal
@@ -35,22 +28,25 @@ type signalForwarder struct {
 // no signal in between ends nsx, and call stop when the program is gone.
 func catchSignals() *signalForwarder {
 	f := &signalForwarder{ch: make(chan os.Signal, 16), done: make(chan struct{})}
-	signal.Notify(f.ch, forwardedSignals...)
+	for _, sig := range spawn.ForwardedSignals() {
+		signal.Notify(f.ch, sig)
+	}
 	return f
 }
 
-// forwardTo passes caught signals on to the started program, the ones caught
-// before it started included.
-func (f *signalForwarder) forwardTo(cmd *nsenter.Cmd) {
+// forwardTo passes caught signals on to the started program, whose PID is
+// pid, through send; the ones caught before it started included. stop
+// must come before whatever makes send unsafe (releasing a pidfd).
+func (f *signalForwarder) forwardTo(pid int, send func(syscall.Signal) error) {
 	f.forwarding = true
 	go func() {
 		defer close(f.done)
 		for sig := range f.ch {
 			s := sig.(syscall.Signal)
-			if terminalSentToProgram(s, cmd.Process.Pid) {
+			if terminalSentToProgram(s, pid) {
 				continue
 			}
-			cmd.Signal(s)
+			send(s)
 		}
 	}()
 }

@@ -288,23 +288,12 @@ func kindOfLong(name string) namespace.Kind {
 // optional '+', decimal digits; a '-' or a value beyond 64 bits is out of
 // range. The caller truncates to 32 bits as the C cast to uid_t does.
 func parseULong(v, what string) (uint64, string) {
-	s := strings.TrimLeft(v, " \t\n\v\f\r")
-	if strings.HasPrefix(s, "-") {
-		if _, err := strconv.ParseUint(s[1:], 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-			return 0, fmt.Sprintf("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(unix.ERANGE))
-		}
+	neg, n, st := parseCNumber(v)
+	switch {
+	case st == numBad:
 		return 0, fmt.Sprintf("failed to parse %s: '%s'", what, v)
-	}
-	s = strings.TrimPrefix(s, "+")
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, fmt.Sprintf("failed to parse %s: '%s'", what, v)
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if errors.Is(err, strconv.ErrRange) {
+	case st == numRange || neg:
 		return 0, fmt.Sprintf("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(unix.ERANGE))
-	}
-	if err != nil {
-		return 0, fmt.Sprintf("failed to parse %s: '%s'", what, v)
 	}
 	return n, ""
 }
@@ -351,17 +340,8 @@ func parseOffset(v, clock string) (int64, string) {
 // parseRangeField parses one field of a mapping as strtoul does, with the
 // wrap of a negative value and the 32-bit truncation of the C code.
 func parseRangeField(s string) (uint32, bool) {
-	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
+	neg, n, st := parseCNumber(s)
+	if st != numOK {
 		return 0, false
 	}
 	if neg {
@@ -581,7 +561,7 @@ func runUnshareCommand(env *Env, args []string) int {
 			fmt.Fprintf(w, "nsx %s\n", Version)
 		}
 		if w.err != nil {
-			return env.Errorf("write error: %s", nsenter.Strerror(unwrap(w.err)))
+			return env.writeError(w.err)
 		}
 		return 0
 	}
@@ -605,33 +585,23 @@ func runUnshare(env *Env, r *unshareRequest) int {
 	}
 	// Signals sent to nsx go to its child, which is the program (or, with
 	// --fork, the process that waits for it and ignores SIGINT and SIGTERM
-	// as util-linux's unshare does). SIGINT and SIGQUIT from the terminal
-	// reach the program directly and are not sent twice.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2)
-	defer signal.Stop(sigs)
+	// as util-linux's unshare does), as enter forwards them: the
+	// terminal's INT, QUIT and WINCH reach the program directly and are
+	// not sent twice.
+	signals := catchSignals()
 	proc, err := spawn.Start(spec)
 	if err != nil {
+		signals.stop()
 		bound.undo()
 		code := reportUnshareError(env, r, err)
 		run.EndError(code, err)
 		return code
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if s != unix.SIGINT && s != unix.SIGQUIT {
-					proc.Signal(s.(syscall.Signal))
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
+	signals.forwardTo(proc.Pid, proc.Signal)
 	ws, err := proc.Wait(true)
+	// No signal may go out once the pidfd is closed: the fallback, kill
+	// by PID, could reach a process that took the program's PID.
+	signals.stop()
 	proc.Release()
 	if err != nil {
 		run.EndError(1, err)

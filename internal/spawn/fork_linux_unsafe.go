@@ -351,12 +351,9 @@ func forkAndRelay(s *rawSpec) Stage {
 // relay: not a failure.
 const stageRelay Stage = -1
 
-// relayedSignals is the set of signals nsx and the relaying process pass on
-// to the program (a sigset_t bit mask): HUP INT QUIT USR1 USR2 ALRM TERM
-// CONT WINCH. It matches forwardedSignals.
-const relayedSignals = 1<<(syscall.SIGHUP-1) | 1<<(syscall.SIGINT-1) | 1<<(syscall.SIGQUIT-1) |
-	1<<(syscall.SIGUSR1-1) | 1<<(syscall.SIGUSR2-1) | 1<<(syscall.SIGALRM-1) | 1<<(syscall.SIGTERM-1) |
-	1<<(syscall.SIGCONT-1) | 1<<(syscall.SIGWINCH-1)
+// relayedSignals is forwardedSignals as a sigset_t bit mask, computed once
+// so that the child only reads it.
+var relayedSignals = signalMask(forwardedSignals[:])
 
 // siKernel is si_code SI_KERNEL: a signal the kernel generated, such as the
 // terminal's INT, QUIT or WINCH to its foreground process group.

@@ -40,9 +40,9 @@ type Spec struct {
 	// program is in the PID namespace joined (when PrejoinPID could not).
 	ForkForPID bool
 	// ForwardSignals makes the process relaying for the program (with
-	// ForkForPID) pass HUP INT QUIT TERM USR1 USR2 ALRM WINCH CONT on to
-	// it, as nsx enter does itself; without it the relay keeps the
-	// signal dispositions it inherited (nsx unshare's, as util-linux's).
+	// ForkForPID) pass ForwardedSignals on to it, as nsx itself does;
+	// without it the relay keeps the signal dispositions it inherited
+	// (nsx unshare's, as util-linux's).
 	ForwardSignals bool
 
 	// NoDump makes the child non-dumpable until execve, so processes in
@@ -184,6 +184,9 @@ func prepare(s *Spec) (*prepared, error) {
 		r.readOnly = true
 		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV // attr_set; attr_clr, propagation, userns_fd stay 0
 		r.devAttr[1] = unix.MOUNT_ATTR_NODEV                         // attr_clr
+		if len(ReadOnlyDevices) > len(r.roDevs) {
+			return nil, errors.New("spawn: too many read-only devices")
+		}
 		for i, d := range ReadOnlyDevices {
 			var b []byte
 			r.roDevs[i], b = cstr(d)

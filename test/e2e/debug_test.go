@@ -610,25 +610,22 @@ func TestDebugMountNamespaceFile(t *testing.T) {
 		`mount -t tmpfs nsx-debug-fx /mnt && mount --make-private /mnt && touch /mnt/mntns && `+
 			`mkdir /mnt/sub && mount -t tmpfs nsx-debug-sub /mnt/sub && echo hi > /mnt/sub/f && `+
 			`echo ready > "$READY" && exec sleep 1000`)
-	// A mount namespace newer than the target's, bound into the target's
-	// as unshare --mount=FILE does.
-	holder := exec.Command("unshare", "--mount", "sleep", "1000")
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
-	own := enginetest.NSLink(t, os.Getpid(), "mnt")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid)); err == nil && l != own {
+	// A mount namespace file bound into the target's namespace by
+	// util-linux unshare --mount=FILE run there: the new namespace is
+	// newer than the target's, as the kernel requires.
+	// The kernel allows the bind only when the new namespace's id is
+	// above the target's, and on 6.18 ids are not always handed out in
+	// creation order across CPUs (util-linux fails the same way about one
+	// time in five here): a fresh namespace is tried until one qualifies.
+	unshareBin := testutil.Oracle(t, "unshare")
+	for try := 1; ; try++ {
+		out, err := exec.Command(nsenterBin, "-t", strconv.Itoa(fx.PID), "-m", unshareBin, "--mount=/mnt/mntns", "true").CombinedOutput()
+		if err == nil {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the holder of a mount namespace did not start")
+		if try == 30 || !strings.Contains(string(out), "Invalid argument") {
+			t.Fatalf("bind the mount namespace file (try %d): %v %s", try, err, out)
 		}
-	}
-	if out, err := exec.Command(nsenterBin, "-t", strconv.Itoa(fx.PID), "-m", "mount", "--bind",
-		fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid), "/mnt/mntns").CombinedOutput(); err != nil {
-		t.Fatalf("bind the mount namespace file: %v %s", err, out)
 	}
 	before := readMountinfo(t, fx.PID)
 	if !strings.Contains(before, " /mnt/mntns ") {

@@ -265,10 +265,45 @@ func TestUnshareDiff(t *testing.T) {
 		})
 	}
 	t.Run("subordinate ids", func(t *testing.T) {
-		// Without a line for root in /etc/subuid both refuse; with one,
-		// both map it. Either way they must agree.
-		for _, args := range [][]string{{"--map-auto"}, {"--map-subids"}, {"--map-users", "auto"}, {"--map-groups", "subids"}} {
-			u.same(t, unshareOpts{}, append(args, maps...)...)
+		// Private copies of /etc/subuid and /etc/subgid in a mount
+		// namespace of the test's own: the host's files are not touched,
+		// and the result does not depend on which users the host has.
+		hostUnshare := testutil.RequireTool(t, "unshare")
+		withSubids := func(subuid, subgid, bin string, args ...string) unshareResult {
+			dir := t.TempDir()
+			for name, text := range map[string]string{"subuid": subuid, "subgid": subgid} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			script := `mount --bind "$1/subuid" /etc/subuid && mount --bind "$1/subgid" /etc/subgid && shift && exec "$@"`
+			r := unshareRun(t, hostUnshare, unshareOpts{}, append([]string{"-m", "sh", "-c", script, "sh", dir, bin}, args...)...)
+			r.stderr = unshareNorm(r.stderr)
+			return r
+		}
+		all := [][]string{{"--map-auto"}, {"--map-subids"}, {"--map-users", "auto"}, {"--map-groups", "subids"}}
+		// With a line for root both map its range.
+		for _, args := range all {
+			args = append(args, maps...)
+			ul := withSubids("root:100000:65536\n", "root:200000:65536\n", u.oracle, args...)
+			nx := withSubids("root:100000:65536\n", "root:200000:65536\n", u.nsx, args...)
+			if ul != nx || nx.code != 0 {
+				t.Errorf("unshare %q with root's subids:\n  util-linux: %v\n  nsx:        %v", args, ul, nx)
+			}
+		}
+		// With lines for other users only, nsx refuses as subuid(5)
+		// says; 2.41.5 takes the first line whoever it names
+		// (docs/compat.md).
+		for _, args := range all {
+			args = append(args, maps...)
+			nx := withSubids("alice:300000:65536\n", "alice:400000:65536\n", u.nsx, args...)
+			file := "/etc/subuid"
+			if args[0] == "--map-groups" {
+				file = "/etc/subgid"
+			}
+			if nx.code != 1 || nx.stderr != `unshare: no line matching user "root" in `+file+"\n" {
+				t.Errorf("unshare %q with alice's subids only: %v", args, nx)
+			}
 		}
 	})
 	t.Run("root and proc", func(t *testing.T) {
