@@ -85,24 +85,45 @@ func checkFound(t *testing.T, f *Found, runtime, id string, pid int, source stri
 
 // ---------------------------------------------------------------- docker
 
+// dockerPair runs two containers, so that a resolver that finds "a"
+// container rather than the one asked for is caught.
+type dockerCtr struct {
+	name, id string
+	pid      int
+}
+
+func dockerPair(t *testing.T, prefix string) [2]dockerCtr {
+	t.Helper()
+	var cs [2]dockerCtr
+	for i := range cs {
+		cs[i].name = enginetest.Name(prefix)
+		cs[i].id = enginetest.RunDocker(t, cs[i].name, "--network", "none")
+		cs[i].pid = enginetest.InspectPID(t, "docker", cs[i].name)
+	}
+	if cs[0].pid == cs[1].pid || cs[0].id == cs[1].id {
+		t.Fatalf("two containers with one process or ID: %+v", cs)
+	}
+	return cs
+}
+
 func TestDockerByNameAndID(t *testing.T) {
 	enginetest.Require(t, "docker")
-	name := enginetest.Name("nsx-d")
-	id := enginetest.RunDocker(t, name, "--network", "none")
-	pid := enginetest.InspectPID(t, "docker", name)
-	for _, ref := range []string{"docker:" + name, "docker:" + id[:12], "docker:" + id, name} {
-		f := resolveT(t, ref)
-		checkFound(t, f, "docker", id, pid, "docker API")
-		if f.Name != name {
-			t.Errorf("%s: Name %q, want %q", ref, f.Name, name)
+	for _, c := range dockerPair(t, "nsx-d") {
+		name, id, pid := c.name, c.id, c.pid
+		for _, ref := range []string{"docker:" + name, "docker:" + id[:12], "docker:" + id, name} {
+			f := resolveT(t, ref)
+			checkFound(t, f, "docker", id, pid, "docker API")
+			if f.Name != name {
+				t.Errorf("%s: Name %q, want %q", ref, f.Name, name)
+			}
+			if got := f.Ref(); got != "docker:"+name {
+				t.Errorf("Ref() = %q", got)
+			}
 		}
-		if got := f.Ref(); got != "docker:"+name {
-			t.Errorf("Ref() = %q", got)
+		// The container has namespaces of its own.
+		if enginetest.NSInode(t, pid, "net") == enginetest.NSInode(t, os.Getpid(), "net") {
+			t.Error("container shares our net namespace")
 		}
-	}
-	// The container has namespaces of its own.
-	if enginetest.NSInode(t, pid, "net") == enginetest.NSInode(t, os.Getpid(), "net") {
-		t.Error("container shares our net namespace")
 	}
 }
 
@@ -143,37 +164,36 @@ func TestDockerUnknownAndAmbiguous(t *testing.T) {
 // The daemonless sources, each asked directly while the daemon runs.
 func TestDockerDaemonlessSources(t *testing.T) {
 	enginetest.Require(t, "docker")
-	name := enginetest.Name("nsx-dl")
-	id := enginetest.RunDocker(t, name, "--network", "none")
-	pid := enginetest.InspectPID(t, "docker", name)
-
-	for _, ref := range []string{name, id[:12]} {
-		f, err := dockerFromFiles("docker:"+ref, ref)
+	cs := dockerPair(t, "nsx-dl")
+	for _, c := range cs {
+		name, id, pid := c.name, c.id, c.pid
+		for _, ref := range []string{name, id[:12]} {
+			f, err := dockerFromFiles("docker:"+ref, ref)
+			if err != nil || f == nil {
+				t.Fatalf("dockerFromFiles(%s) = %v, %v", ref, f, err)
+			}
+			checkFound(t, f, "docker", id, pid, "docker state file")
+			if f.Name != name {
+				t.Errorf("Name %q", f.Name)
+			}
+		}
+		f, err := fromRuncRoot("docker:x", "docker", dockerRuncRoot, id[:12])
 		if err != nil || f == nil {
-			t.Fatalf("dockerFromFiles(%s) = %v, %v", ref, f, err)
+			t.Fatalf("fromRuncRoot: %v, %v", f, err)
 		}
-		checkFound(t, f, "docker", id, pid, "docker state file")
-		if f.Name != name {
-			t.Errorf("Name %q", f.Name)
+		checkFound(t, f, "docker", id, pid, "runc state")
+		f, err = fromCgroupScan("docker:x", "docker", id[:12])
+		if err != nil || f == nil {
+			t.Fatalf("fromCgroupScan: %v, %v", f, err)
 		}
+		checkFound(t, f, "docker", id, pid, "cgroup scan")
 	}
-	f, err := fromRuncRoot("docker:x", "docker", dockerRuncRoot, id[:12])
-	if err != nil || f == nil {
-		t.Fatalf("fromRuncRoot: %v, %v", f, err)
-	}
-	checkFound(t, f, "docker", id, pid, "runc state")
-	f, err = fromCgroupScan("docker:x", "docker", id[:12])
-	if err != nil || f == nil {
-		t.Fatalf("fromCgroupScan: %v, %v", f, err)
-	}
-	checkFound(t, f, "docker", id, pid, "cgroup scan")
 
 	// A process inside the container (docker exec) does not confuse the
 	// scan: the main process is PID 1 in the container.
-	exec := enginetest.Name("nsx-dl-exec")
-	_ = exec
+	name, id, pid := cs[0].name, cs[0].id, cs[0].pid
 	enginetest.Run(t, "docker", "exec", "-d", name, "sleep", "60")
-	f, err = fromCgroupScan("docker:x", "docker", id)
+	f, err := fromCgroupScan("docker:x", "docker", id)
 	if err != nil || f == nil || f.PID != pid {
 		t.Fatalf("fromCgroupScan with an exec'd process: %+v, %v (want PID %d)", f, err, pid)
 	}

@@ -1,8 +1,12 @@
 package listing
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
+	"syscall"
 	"testing"
 
 	"github.com/nsxproject/nsx/namespace"
@@ -123,5 +127,42 @@ func TestScanSelf(t *testing.T) {
 	ns := s.Lookup(namespace.Net, uint64(id))
 	if ns == nil || ns.NProcs < 1 || ns.PID > os.Getpid() {
 		t.Fatalf("own net namespace: %+v", ns)
+	}
+}
+
+// TestScanCountsProcesses checks NPROCS and PID exactly, in a namespace
+// whose processes the test knows: a shell and its two sleeps in new user
+// and net namespaces (no privileges needed). The host's namespaces have
+// processes coming and going, where only bounds can be checked.
+func TestScanCountsProcesses(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 600 & sleep 600 & echo ready; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		Setpgid:     true,
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("fixture: %q", line)
+	}
+	id, err := namespace.StatPath(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Scan(ScanOptions{Kinds: namespace.AllKinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := s.Lookup(namespace.Net, uint64(id))
+	if ns == nil || ns.NProcs != 3 || ns.PID != cmd.Process.Pid {
+		t.Fatalf("fixture's net namespace: %+v, want NProcs 3 and PID %d", ns, cmd.Process.Pid)
 	}
 }

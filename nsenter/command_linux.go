@@ -337,7 +337,8 @@ func (b *build) childError(err error) error {
 
 // build turns the options into a spawn spec and a plan.
 func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
-	o := &c.Options
+	opts := c.Options.effective()
+	o := &opts
 	t := c.Target
 	b := &build{plan: &Plan{UID: -1, GID: -1}}
 	defer func() {

@@ -132,14 +132,20 @@ func TestUserNamespaceMakesRootAndTimeOffsetApplies(t *testing.T) {
 	fx := testutil.AllKinds(t)
 	tg := pin(t, fx.PID)
 	var out bytes.Buffer
-	cmd := nsenter.Command(tg, withKinds(), "sh", "-c", "id -u; id -g; cut -d' ' -f1 /proc/uptime; hostname")
+	cmd := nsenter.Command(tg, withKinds(), "sh", "-c", "id -u; id -g; cut -d' ' -f1 /proc/uptime; hostname; readlink /proc/self/ns/user")
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
 	f := strings.Fields(out.String())
-	if len(f) != 4 || f[0] != "0" || f[1] != "0" || f[3] != "nsx-test" {
-		t.Fatalf("got %q, want uid 0, gid 0, uptime, hostname nsx-test", out.String())
+	if len(f) != 5 || f[0] != "0" || f[1] != "0" || f[3] != "nsx-test" {
+		t.Fatalf("got %q, want uid 0, gid 0, uptime, hostname nsx-test, user namespace", out.String())
+	}
+	// As host root, id -u prints 0 whether or not the user namespace was
+	// joined: the inode shows that it was.
+	own, _ := os.Readlink("/proc/self/ns/user")
+	if want := fx.NS(t, "user"); f[4] != want || want == own {
+		t.Errorf("program's user namespace %s, want the target's %s (own %s)", f[4], want, own)
 	}
 	up, _ := strconv.ParseFloat(f[2], 64)
 	if up < 200000 {
@@ -414,5 +420,44 @@ func TestDoSurvivesFnUnlockingItsThread(t *testing.T) {
 			t.Fatalf("threads %v of this process are still in the target's network namespace", in)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestZeroOptionsEnterOnlyTheNamedKinds guards the zero value: a literal
+// that sets only Kinds once meant "the net namespace of socket fd 0,
+// setuid 0, setgid 0" and failed with SIOCGSKNS on fd 0. It must enter the
+// target's net namespace and nothing else, while DefaultOptions still
+// lets 0 be a uid.
+func TestZeroOptionsEnterOnlyTheNamedKinds(t *testing.T) {
+	fx := testutil.AllKinds(t)
+	tg := pin(t, fx.PID)
+	zero := nsenter.Options{Kinds: namespace.SetOf(namespace.Net)}
+	plan, err := nsenter.Command(tg, zero, "true").Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Steps) != 1 || plan.Steps[0].Kind != namespace.Net || plan.Steps[0].Source != "target" ||
+		plan.UID != -1 || plan.GID != -1 || plan.DropGroups {
+		t.Errorf("zero-value plan: steps %+v, uid %d, gid %d, drop groups %v; want the target's net only, ids unchanged",
+			plan.Steps, plan.UID, plan.GID, plan.DropGroups)
+	}
+	got := childNS(t, tg, zero)
+	for _, k := range namespace.All {
+		want, whose := fmt.Sprintf("/proc/self/ns/%s", k.ProcName()), "own"
+		if k == namespace.Net {
+			want, whose = fmt.Sprintf("/proc/%d/ns/net", fx.PID), "target's"
+		}
+		if link, _ := os.Readlink(want); got[k] != link {
+			t.Errorf("zero value: child's %s is %s, want the %s %s", k, got[k], whose, link)
+		}
+	}
+	if own, _ := os.Readlink("/proc/self/ns/net"); own == fx.NS(t, "net") {
+		t.Error("the fixture shares this process's net namespace: the test cannot tell a join")
+	}
+
+	root := nsenter.DefaultOptions()
+	root.Kinds, root.UID, root.GID = namespace.SetOf(namespace.Net), 0, 0
+	if plan, err := nsenter.Command(tg, root, "true").Plan(); err != nil || plan.UID != 0 || plan.GID != 0 {
+		t.Errorf("DefaultOptions with uid 0, gid 0: plan %+v, %v; want uid 0 and gid 0 set", plan, err)
 	}
 }

@@ -1,52 +1,109 @@
 package nsenter_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/nsenter"
 	"github.com/nsxproject/nsx/target"
 )
 
-// Run a program in the network and UTS namespaces of a process. Here the
-// process is this one, so that the example runs anywhere (as root); a real
-// caller pins a container's process, e.g. target.Resolve(ctx, "docker:web1").
+// startSandbox starts a process in new user, UTS and network namespaces
+// whose hostname is "sandbox" and returns it once it has set that name. It
+// needs no privileges: the new user namespace maps root inside to the
+// caller's own uid and gid, and the caller owns every namespace it creates.
+func startSandbox() (*exec.Cmd, error) {
+	cmd := exec.Command("sh", "-c", "hostname sandbox && echo ready && exec sleep 600")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNET,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+		stopSandbox(cmd)
+		return nil, fmt.Errorf("sandbox did not start (%q)", line)
+	}
+	return cmd, nil
+}
+
+func stopSandbox(cmd *exec.Cmd) {
+	cmd.Process.Kill()
+	cmd.Wait()
+}
+
+// Run a program in the user and UTS namespaces of a process. The process
+// here is a sandbox the example starts itself in new namespaces (see
+// startSandbox), so that the example runs unprivileged and shows that the
+// program really is inside: it prints the sandbox's hostname, not this
+// machine's. A real caller pins a container's process instead, e.g.
+// target.Resolve(ctx, "docker:web1").
 func ExampleCommand() {
-	t, err := target.PinPID(os.Getpid(), 0)
+	sandbox, err := startSandbox()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer stopSandbox(sandbox)
+
+	t, err := target.PinPID(sandbox.Process.Pid, 0)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer t.Close()
 	opts := nsenter.DefaultOptions()
-	opts.Kinds = namespace.SetOf(namespace.Net, namespace.UTS)
-	cmd := nsenter.Command(t, opts, "echo", "hello from inside")
+	opts.Kinds = namespace.SetOf(namespace.User, namespace.UTS)
+	// Keep this process's uid and gid: an unprivileged process's user
+	// namespace forbids setgroups, which becoming root there would need.
+	opts.PreserveCredentials = true
+	cmd := nsenter.Command(t, opts, "hostname")
 	cmd.Stdout = os.Stdout
 	if err := cmd.Run(); err != nil {
 		fmt.Println(err)
 	}
-	// Output: hello from inside
+	// Output: sandbox
 }
 
-// Run Go code in a process's network namespace, on a thread that is thrown
-// away afterwards so the rest of the program is never affected.
+// Run Go code in a process's UTS and network namespaces, on a thread that
+// is thrown away afterwards so the rest of the program is never affected.
+// Joining a namespace from one thread of a Go program (which always has
+// several) needs CAP_SYS_ADMIN: the kernel lets only a single-threaded
+// process enter a user namespace, which is what gives an unprivileged
+// program that capability. So this example needs root and has no checked
+// output; run unprivileged, Do returns a permission error.
 func ExampleDo() {
-	t, err := target.PinPID(os.Getpid(), 0)
+	sandbox, err := startSandbox()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer stopSandbox(sandbox)
+
+	t, err := target.PinPID(sandbox.Process.Pid, 0)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer t.Close()
-	var inside string
-	err = nsenter.Do(t, namespace.SetOf(namespace.Net), func() error {
-		inside, err = os.Readlink("/proc/thread-self/ns/net")
-		return err
+	var u unix.Utsname
+	err = nsenter.Do(t, namespace.SetOf(namespace.UTS, namespace.Net), func() error {
+		return unix.Uname(&u)
 	})
-	own, _ := os.Readlink("/proc/self/ns/net")
-	fmt.Println(err, inside == own)
-	// Output: <nil> true
+	fmt.Println(unix.ByteSliceToString(u.Nodename[:]), err) // sandbox <nil>
 }
 
 // Debug a container with the host's tools: every namespace of its process

@@ -9,6 +9,18 @@ import (
 // Options say what to enter and how, mirroring util-linux nsenter's options.
 // Files and directories are passed open, because nsenter opens them when it
 // parses its arguments, relative to the caller's root and namespaces.
+//
+// The zero value, with only Kinds set, enters exactly those namespaces of
+// the target and changes nothing else: no socket's network namespace, no
+// uid or gid (beyond becoming root in an entered user namespace, as
+// nsenter does), no root or working directory. In such a literal a UID,
+// GID or NetSocketFd of 0 means unset, so to set uid 0, gid 0 or name
+// socket fd 0 start from DefaultOptions, where -1 means unset and 0 is a
+// value:
+//
+//	opts := nsenter.DefaultOptions()
+//	opts.Kinds = namespace.SetOf(namespace.Net)
+//	opts.UID = 0
 type Options struct {
 	// Kinds are the target's namespaces to enter (-m, -u, …).
 	Kinds namespace.Set
@@ -18,13 +30,14 @@ type Options struct {
 	All bool
 	// Files are namespace files to enter instead of the target's (-nFILE).
 	Files map[namespace.Kind]*os.File
-	// NetSocketFd, when >= 0, enters the network namespace of the target's
-	// socket with that fd number (-N).
+	// NetSocketFd, when set (see the zero value above), enters the network
+	// namespace of the target's socket with that fd number (-N).
 	NetSocketFd int
 	// UserParent enters the parent of the target's user namespace.
 	UserParent bool
 
-	// UID and GID, when >= 0, are set in the entered namespaces (-S, -G);
+	// UID and GID, when set (see the zero value above), are set in the
+	// entered namespaces (-S, -G);
 	// FollowUID and FollowGID take them from the target's owner.
 	UID, GID             int
 	FollowUID, FollowGID bool
@@ -98,10 +111,30 @@ type Options struct {
 	// in a new mount namespace of nsx's making, with the target's files at
 	// /target (nsx debug); see DebugOptions and the Debug constructor.
 	Debug *DebugOptions
+
+	// zeroIsValue is set by DefaultOptions: its UID, GID and NetSocketFd
+	// are -1 when unset, so 0 is a value. Without it 0 is unset, because
+	// a literal that does not mention those fields must not mean "socket
+	// fd 0, setuid 0".
+	zeroIsValue bool
 }
 
 // DefaultOptions returns options with no namespace selected and every
-// numeric field unset.
+// numeric field unset (-1), so that 0 can then be given as a uid, gid or
+// socket fd.
 func DefaultOptions() Options {
-	return Options{UID: -1, GID: -1, NetSocketFd: -1}
+	return Options{UID: -1, GID: -1, NetSocketFd: -1, zeroIsValue: true}
+}
+
+// effective returns o with the numeric fields that mean unset at -1, the
+// form the build reads.
+func (o Options) effective() Options {
+	if !o.zeroIsValue {
+		for _, f := range []*int{&o.UID, &o.GID, &o.NetSocketFd} {
+			if *f == 0 {
+				*f = -1
+			}
+		}
+	}
+	return o
 }

@@ -14,5 +14,7 @@
 // and binds them to files from outside.
 //
 // That sequence lives in fork_linux_unsafe.go and, for the creating steps,
-// unshare_linux_unsafe.go: the only unsafe code of nsx.
+// unshare_linux_unsafe.go; raw_linux_unsafe.go lays out the memory it
+// reads. Those are the only unsafe code of nsx, and test/layout fails if
+// any other file imports unsafe.
 package spawn

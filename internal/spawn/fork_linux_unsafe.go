@@ -1,11 +1,12 @@
 package spawn
 
-// This file is the only unsafe code of nsx. Everything below runs in a child
-// created by a raw clone of a multithreaded Go process, so after the clone it
-// may only call //go:nosplit functions that make raw system calls: no
-// allocation, no stack growth (runtime_BeforeFork makes any attempt crash
-// loudly), no pointer writes, no locks, no Go scheduler. The parent prepares
-// every argument in rawSpec beforehand.
+// This file is the raw child's code (doc.go names the other unsafe files).
+// Everything below runs in a child created by a raw clone of a
+// multithreaded Go process, so after the clone it may only call
+// //go:nosplit functions that make raw system calls: no allocation, no
+// stack growth (runtime_BeforeFork makes any attempt crash loudly), no
+// pointer writes, no locks, no Go scheduler. The parent prepares every
+// argument in rawSpec beforehand.
 //
 // The runtime hooks are linknamed the way gVisor does it; the runtime keeps
 // them for outside users (go.dev/issue/67401), and TestForkHooksPresent

@@ -16,9 +16,17 @@ func spec(path string, args ...string) *Spec {
 
 // TestForkHooksPresent is the canary for the runtime hooks fork relies on:
 // if they vanish the package fails to link, and if they stop working the
-// child cannot run a program and report its status.
+// raw child cannot run a program and report its status. A plain spec would
+// take the thread path (syscall.ForkExec's vfork), which uses none of the
+// hooks, so it sets the caller's own uid (allowed unprivileged), which only
+// the raw child does.
 func TestForkHooksPresent(t *testing.T) {
-	p, err := Start(spec("sh", "-c", "exit 7"))
+	s := spec("sh", "-c", "exit 7")
+	s.UID = os.Getuid()
+	if threadJoinable(s) {
+		t.Fatal("the canary's spec would take the thread path, not the raw child")
+	}
+	p, err := Start(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -293,6 +293,17 @@ func diffCmdline(pid int) string {
 }
 
 // diffState is the one-letter state of pid ("" when gone).
+// diffAllInState reports whether there are pids and each is in state st
+// (the letter of /proc/PID/stat).
+func diffAllInState(pids []int, st string) bool {
+	for _, p := range pids {
+		if diffState(p) != st {
+			return false
+		}
+	}
+	return len(pids) > 0
+}
+
 func diffState(pid int) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -492,7 +503,10 @@ func TestNsenterDiff(t *testing.T) {
 	}{
 		{"net", []string{"-t", A, "-n", "readlink", "/proc/self/ns/net"}, 0, diffNsLink(t, fx.A, "net") + "\n", ""},
 		{"uts", []string{"-t", A, "-u", "cat", "/proc/sys/kernel/hostname"}, 0, "nsx-diff-a\n", ""},
-		{"all-B-id", []string{"-t", B, "-a", "id"}, 0, "uid=0(root) gid=0(root) groups=0(root)\n", ""},
+		// As host root, id prints 0 whether or not B's user namespace
+		// was joined: its inode shows it.
+		{"all-B-id", []string{"-t", B, "-a", "sh", "-c", "readlink /proc/self/ns/user; id"}, 0,
+			diffNsLink(t, fx.B, "user") + "\nuid=0(root) gid=0(root) groups=0(root)\n", ""},
 		{"missing-n", []string{"-t", missingPID, "-n", "true"}, 1, "", "nsenter: cannot open /proc/999999/ns/net: No such file or directory\n"},
 		{"missing-nmuC", []string{"-t", missingPID, "-n", "-m", "-u", "-C", "true"}, 1, "", "nsenter: cannot open /proc/999999/ns/cgroup: No such file or directory\n"},
 		{"missing-a", []string{"-t", missingPID, "-a", "true"}, 1, "", "nsenter: stat of /proc/999999/ns/user failed: No such file or directory\n"},
@@ -852,23 +866,37 @@ func TestNsenterDiff(t *testing.T) {
 				go func() { done <- cmd.Wait() }()
 				diffWaitFor(t, who+"'s program to start", func() bool { return len(diffDescendants(pid)) > 0 })
 				syscall.Kill(-pid, syscall.SIGTSTP)
-				diffWaitFor(t, who+" to stop", func() bool { return diffState(pid) == "T" })
-				time.Sleep(20 * time.Millisecond)
+				// nsx's whole run stops; util-linux (only logged) may
+				// already have continued its program in its race.
+				diffWaitFor(t, who+" and its program to stop", func() bool {
+					return diffState(pid) == "T" && (who == "util-linux" || diffAllInState(diffDescendants(pid), "T"))
+				})
 				syscall.Kill(-pid, syscall.SIGCONT)
-				time.Sleep(100 * time.Millisecond)
-				if st := diffState(pid); st == "T" {
-					report("%s, round %d: stopped again after the group was continued", who, round)
-					syscall.Kill(-pid, syscall.SIGCONT)
-				}
-				select {
-				case err := <-done:
-					if err != nil {
-						t.Errorf("%s, round %d: %v, want exit status 0", who, round, err)
+				// Once continued, the program ends by itself. An nsenter
+				// that stopped itself again on a stale report stays
+				// stopped with its program a zombie it cannot reap; one
+				// that works reaps it and exits.
+				var err error
+				finished, stuck := false, false
+				for deadline := time.Now().Add(10 * time.Second); !finished && time.Now().Before(deadline); {
+					select {
+					case err = <-done:
+						finished = true
+					case <-time.After(5 * time.Millisecond):
+						if !stuck && diffState(pid) == "T" && diffAllInState(diffDescendants(pid), "Z") {
+							stuck = true
+							report("%s, round %d: stopped again after the group was continued", who, round)
+							syscall.Kill(-pid, syscall.SIGCONT)
+						}
 					}
-				case <-time.After(10 * time.Second):
+				}
+				switch {
+				case !finished:
 					syscall.Kill(-pid, syscall.SIGKILL)
 					<-done
 					t.Errorf("%s, round %d: did not finish", who, round)
+				case err != nil:
+					t.Errorf("%s, round %d: %v, want exit status 0", who, round, err)
 				}
 			}
 		}
@@ -897,12 +925,21 @@ func TestNsenterDiff(t *testing.T) {
 				}
 				return false
 			}
-			diffWaitFor(t, who+" to stop with its child", func() bool { return diffState(pid) == "T" && stoppedShell() })
-			// Still stopped a moment later: the stop is not transient.
-			time.Sleep(50 * time.Millisecond)
-			if diffState(pid) != "T" {
-				t.Errorf("%s: state %q after the child stopped, want T", who, diffState(pid))
-			}
+			// nsenter stopped with the shell, which stopped itself, and
+			// its other processes (nsx's relaying one) sleeping in the
+			// kernel: no process of the run can continue it now, so the
+			// stop is not transient.
+			diffWaitFor(t, who+" to stop with its child", func() bool {
+				if diffState(pid) != "T" || !stoppedShell() {
+					return false
+				}
+				for _, d := range diffDescendants(pid) {
+					if st := diffState(d); st != "T" && st != "S" {
+						return false
+					}
+				}
+				return true
+			})
 			syscall.Kill(pid, syscall.SIGCONT)
 			select {
 			case err := <-done:
