@@ -103,6 +103,8 @@ func Main(argv []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 0
 	case "help":
 		return runHelp(env, args)
+	case "helper-idle": // hidden: the main process of kubectl-nsx's helper pods
+		return runHelperIdle(env, args)
 	case "-V", "--version", "version":
 		fmt.Fprintf(stdout, "nsx %s\n", Version)
 		return 0
