@@ -5,12 +5,17 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/nsxproject/nsx/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: build run test test-deps engines unit lint bench fuzz clean
+.PHONY: build debug-build run test test-deps engines unit lint bench fuzz clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nsx ./cmd/nsx
 	ln -sf nsx $(BIN)/nsenter
 	ln -sf nsx $(BIN)/lsns
+
+# The unoptimised build a debugger needs. The raw-clone child must fit the
+# linker's nosplit stack budget without optimisation too, so CI links it.
+debug-build:
+	$(GO) build -gcflags='all=-N -l' -o $(BIN)/nsx-debug ./cmd/nsx
 
 # A self-contained demo: no container engine needed.
 run: build
@@ -18,7 +23,7 @@ run: build
 
 # Installs what the tests need (Debian packages, container engines) and runs
 # every test. Meant for a root shell on a fresh machine, as CI runs it.
-test: engines build
+test: engines build debug-build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 

@@ -74,25 +74,64 @@ func fork(s *rawSpec) (pid int, pidfd int, err syscall.Errno) {
 	return 0, 0, 0 // not reached
 }
 
+// The child's code below must fit the linker's nosplit stack budget (800
+// bytes on amd64) in every build, including the unoptimised debug build
+// (-gcflags=all=-N -l, where every local and temporary gets its own slot)
+// and the fuzzing build. So: each step is its own small function that the
+// driver calls one after the other (the chain is as deep as one step, not
+// the sum of them); a step reports only a Stage and leaves the errno and
+// the join index in s.fail; scratch memory (wait statuses, siginfo, the
+// capability sets) lives in the heap-allocated spec, never on the stack;
+// arrays are indexed with unsafe.Add, because a bounds check calls
+// runtime.panicBounds, which may grow the stack; and system calls of up to
+// three arguments go through unix.RawSyscallNoError, an assembly function
+// without a frame, rather than syscall.RawSyscall's three Go frames.
+
+// sys makes a system call of up to three arguments and returns its result
+// and errno.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func sys(trap, a1, a2, a3 uintptr) (uintptr, syscall.Errno) {
+	r, _ := unix.RawSyscallNoError(trap, a1, a2, a3)
+	if r > maxErrnoRet {
+		return 0, syscall.Errno(-r)
+	}
+	return r, 0
+}
+
+// maxErrnoRet is the largest return value that is not a negated errno
+// (the kernel returns -4095..-1 for errors).
+const maxErrnoRet = ^uintptr(4095)
+
+// failWith records errno as the reason of a failed step.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func failWith(s *rawSpec, st Stage, e syscall.Errno) Stage {
+	s.fail.errno = int32(e)
+	return st
+}
+
 // childMain runs the sequence and reports its failure; it never returns.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func childMain(s *rawSpec) {
-	st, idx, errno := sequence(s, true)
-	var rep report
-	rep.stage, rep.index, rep.errno = st, idx, int32(errno)
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(s.errPipe), uintptr(unsafe.Pointer(&rep)), unsafe.Sizeof(rep))
+	s.fail.stage = sequence(s, true)
+	sys(syscall.SYS_WRITE, uintptr(s.errPipe), uintptr(unsafe.Pointer(&s.fail)), unsafe.Sizeof(s.fail))
 	code := uintptr(1)
-	if st == StageExec {
+	if s.fail.stage == StageExec {
 		code = 126
-		if errno == syscall.ENOENT {
+		if s.fail.errno == int32(syscall.ENOENT) {
 			code = 127
 		}
 	}
 	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, code, 0, 0)
+		sys(syscall.SYS_EXIT_GROUP, code, 0, 0)
 	}
 }
 
@@ -107,134 +146,187 @@ func childMain(s *rawSpec) {
 func runInPlace(s *rawSpec) (Stage, int32, syscall.Errno) {
 	syscall.ForkLock.Lock()
 	defer syscall.ForkLock.Unlock()
-	return sequence(s, false)
+	st := sequence(s, false)
+	return st, s.fail.index, syscall.Errno(s.fail.errno)
 }
 
 // sequence joins, changes root and directory, forks for a PID namespace if
-// asked, drops credentials and executes the program.
+// asked, drops credentials and executes the program. It returns the stage
+// that failed, with the errno in s.fail.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func sequence(s *rawSpec, inChild bool) (Stage, int32, syscall.Errno) {
-	var e syscall.Errno
+func sequence(s *rawSpec, inChild bool) Stage {
 	if s.nodump {
-		syscall.RawSyscall(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
+		sys(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
 	}
-	if st, e := arrangeStdio(s); e != 0 {
-		return st, 0, e
+	if st := arrangeStdio(s); st != StageNone {
+		return st
 	}
-
 	// util-linux drops supplementary groups while still privileged in the
 	// caller's user namespace, and only complains later if that failed and
 	// the second try inside the target's also fails.
-	earlyGroupsFailed := false
 	if s.setgroupsEarly {
-		_, _, e = syscall.RawSyscall(syscall.SYS_SETGROUPS, 0, 0, 0)
-		earlyGroupsFailed = e != 0
+		_, e := sys(syscall.SYS_SETGROUPS, 0, 0, 0)
+		s.scratch.earlyGroupsFailed = e != 0
 	}
+	if st := joinAll(s); st != StageNone {
+		return st
+	}
+	if s.readOnly {
+		if st := rawReadOnlyCopy(s); st != StageNone {
+			return st
+		}
+	}
+	if st := enterRootAndDir(s); st != StageNone {
+		return st
+	}
+	if s.forkForPID && inChild {
+		if st := forkAndRelay(s); st != StageNone {
+			return st
+		}
+	}
+	if st := dropCredentials(s); st != StageNone {
+		return st
+	}
+	if s.keepCaps {
+		if st := raiseAmbient(s); st != StageNone {
+			return st
+		}
+	}
+	return failWith(s, StageExec, execute(s))
+}
 
-	// Pass 1 joins everything but the user namespace with the caller's
-	// capabilities and forgives failures; pass 2 joins the user namespace
-	// first and then whatever pass 1 could not, and fails on any error.
-	var done uint32
+// joinAt returns &s.joins[i] without a bounds check; i < maxJoins.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func joinAt(s *rawSpec, i int) *rawJoin {
+	return (*rawJoin)(unsafe.Add(unsafe.Pointer(&s.joins), uintptr(i)*unsafe.Sizeof(s.joins[0])))
+}
+
+// joinAll makes the setns calls. Pass 1 joins everything but the user
+// namespace with the caller's capabilities and forgives failures; pass 2
+// joins the user namespace first and then whatever pass 1 could not, and
+// fails on any error.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func joinAll(s *rawSpec) Stage {
+	s.scratch.joined = 0
 	for i := 0; i < s.njoins && i < maxJoins; i++ {
-		j := &s.joins[i]
+		j := joinAt(s, i)
 		if j.fatal {
 			continue
 		}
-		if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(j.fd), uintptr(j.nstype), 0); e == 0 {
-			done |= 1 << uint(i)
+		if _, e := sys(unix.SYS_SETNS, uintptr(j.fd), uintptr(j.nstype), 0); e == 0 {
+			s.scratch.joined |= 1 << uint(i)
 		}
 	}
 	for i := 0; i < s.njoins && i < maxJoins; i++ {
-		j := &s.joins[i]
-		if !j.fatal || (j.sameAs >= 0 && done&(1<<uint(j.sameAs)) != 0) {
+		j := joinAt(s, i)
+		if !j.fatal || (j.sameAs >= 0 && s.scratch.joined&(1<<uint(j.sameAs)) != 0) {
 			continue
 		}
-		if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(j.fd), uintptr(j.nstype), 0); e != 0 {
-			return StageJoin, int32(i), e
+		if _, e := sys(unix.SYS_SETNS, uintptr(j.fd), uintptr(j.nstype), 0); e != 0 {
+			s.fail.index = int32(i)
+			return failWith(s, StageJoin, e)
 		}
 	}
+	return StageNone
+}
 
-	if s.readOnly {
-		if st, e := rawReadOnlyCopy(s); e != 0 {
-			return st, 0, e
-		}
-	}
-
+// enterRootAndDir changes the root and the working directory and checks
+// that the directory is inside the root.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func enterRootAndDir(s *rawSpec) Stage {
 	if s.rootFd >= 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_FCHDIR, uintptr(s.rootFd), 0, 0); e != 0 {
-			return StageRootDir, 0, e
+		if _, e := sys(syscall.SYS_FCHDIR, uintptr(s.rootFd), 0, 0); e != 0 {
+			return failWith(s, StageRootDir, e)
 		}
-		if _, _, e = syscall.RawSyscall(syscall.SYS_CHROOT, uintptr(unsafe.Pointer(&dot[0])), 0, 0); e != 0 {
-			return StageChroot, 0, e
+		if _, e := sys(syscall.SYS_CHROOT, uintptr(unsafe.Pointer(&dot)), 0, 0); e != 0 {
+			return failWith(s, StageChroot, e)
 		}
-		if _, _, e = syscall.RawSyscall(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(&slash[0])), 0, 0); e != 0 {
-			return StageChdirRoot, 0, e
+		if _, e := sys(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(&slash)), 0, 0); e != 0 {
+			return failWith(s, StageChdirRoot, e)
 		}
 	}
 	if s.wdnsPath != 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_CHDIR, s.wdnsPath, 0, 0); e != 0 {
-			return StageWdns, 0, e
+		if _, e := sys(syscall.SYS_CHDIR, s.wdnsPath, 0, 0); e != 0 {
+			return failWith(s, StageWdns, e)
 		}
 	} else if s.cwdFd >= 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_FCHDIR, uintptr(s.cwdFd), 0, 0); e != 0 {
-			return StageCwd, 0, e
+		if _, e := sys(syscall.SYS_FCHDIR, uintptr(s.cwdFd), 0, 0); e != 0 {
+			return failWith(s, StageCwd, e)
 		}
 	}
 	if s.checkCwd {
 		// The kernel prefixes a directory that cannot be reached from
 		// the root with "(unreachable)", so a path not starting with '/'
 		// means the program would start outside its root.
-		n, _, e := syscall.RawSyscall(syscall.SYS_GETCWD, uintptr(s.cwdBuf), s.cwdLen, 0)
+		n, e := sys(syscall.SYS_GETCWD, uintptr(s.cwdBuf), s.cwdLen, 0)
 		if e != 0 || n == 0 || *(*byte)(s.cwdBuf) != '/' {
-			return StageCwdEscape, 0, syscall.EXDEV
+			return failWith(s, StageCwdEscape, syscall.EXDEV)
 		}
 	}
+	return StageNone
+}
 
-	if s.forkForPID && inChild {
-		// The PID namespace applies to children only: the program runs
-		// in a grandchild, and this process relays its fate.
-		r1, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
-		if e != 0 {
-			return StageFork, 0, e
-		}
-		if r1 != 0 {
-			// This process never executes anything, so close-on-exec
-			// never fires for it: close every fd above stdio, or it
-			// would hold nsx's pins and the program's pipes open for
-			// the program's whole life.
-			if _, _, e := syscall.RawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), 0); e != 0 {
-				for fd := uintptr(3); fd < 65536; fd++ {
-					syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
-				}
-			}
-			relay(int(r1))
+// forkAndRelay forks once more, for a PID namespace that applies to
+// children only: the program runs in the grandchild, and this process
+// relays its fate. It returns (StageNone) in the grandchild only.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func forkAndRelay(s *rawSpec) Stage {
+	pid, e := sys(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
+	if e != 0 {
+		return failWith(s, StageFork, e)
+	}
+	if pid == 0 {
+		return StageNone
+	}
+	// This process never executes anything, so close-on-exec never fires
+	// for it: close every fd above stdio, or it would hold nsx's pins and
+	// the program's pipes open for the program's whole life.
+	if _, e := sys(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), 0); e != 0 {
+		for fd := uintptr(3); fd < 65536; fd++ {
+			sys(syscall.SYS_CLOSE, fd, 0, 0)
 		}
 	}
+	relay(s, pid)
+	return StageNone // not reached
+}
 
+// dropCredentials drops supplementary groups and sets the group and user.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func dropCredentials(s *rawSpec) Stage {
 	if s.setgroups {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_SETGROUPS, 0, 0, 0); e != 0 && (!s.setgroupsEarly || earlyGroupsFailed) {
-			return StageSetgroups, 0, e
+		if _, e := sys(syscall.SYS_SETGROUPS, 0, 0, 0); e != 0 && (!s.setgroupsEarly || s.scratch.earlyGroupsFailed) {
+			return failWith(s, StageSetgroups, e)
 		}
 	}
 	if s.gid >= 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_SETGID, uintptr(s.gid), 0, 0); e != 0 {
-			return StageSetgid, 0, e
+		if _, e := sys(syscall.SYS_SETGID, uintptr(s.gid), 0, 0); e != 0 {
+			return failWith(s, StageSetgid, e)
 		}
 	}
 	if s.uid >= 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_SETUID, uintptr(s.uid), 0, 0); e != 0 {
-			return StageSetuid, 0, e
+		if _, e := sys(syscall.SYS_SETUID, uintptr(s.uid), 0, 0); e != 0 {
+			return failWith(s, StageSetuid, e)
 		}
 	}
-	if s.keepCaps {
-		if st, e := raiseAmbient(); e != 0 {
-			return st, 0, e
-		}
-	}
-	return StageExec, 0, execute(s)
+	return StageNone
 }
 
 var (
@@ -251,50 +343,81 @@ var (
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func rawReadOnlyCopy(s *rawSpec) (Stage, syscall.Errno) {
-	if _, _, e := syscall.RawSyscall(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
-		return StagePrivateMounts, e
+func rawReadOnlyCopy(s *rawSpec) Stage {
+	if _, e := sys(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
+		return failWith(s, StagePrivateMounts, e)
 	}
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&slash[0])), 0, syscall.MS_REC|syscall.MS_PRIVATE, 0, 0); e != 0 {
-		return StagePrivateMounts, e
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&slash)), 0, syscall.MS_REC|syscall.MS_PRIVATE, 0, 0); e != 0 {
+		return failWith(s, StagePrivateMounts, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, atFdcwd, uintptr(unsafe.Pointer(&slash[0])), unix.AT_RECURSIVE, uintptr(unsafe.Pointer(&s.roAttr[0])), unsafe.Sizeof(s.roAttr), 0); e != 0 {
-		return StageReadOnly, e
+	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, atFdcwd, uintptr(unsafe.Pointer(&slash)), unix.AT_RECURSIVE, uintptr(unsafe.Pointer(&s.roAttr)), unsafe.Sizeof(s.roAttr), 0); e != 0 {
+		return failWith(s, StageReadOnly, e)
 	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0); e != 0 {
-		return StageReadOnly, e
+	if _, e := sys(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0); e != 0 {
+		return failWith(s, StageReadOnly, e)
 	}
-	return StageNone, 0
+	return StageNone
 }
 
 // arrangeStdio moves the requested fds to 0, 1 and 2: first out of the way
 // (close-on-exec copies above 2), then into place without close-on-exec.
+// The three slots are spelled out: a loop would index the arrays with a
+// variable.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func arrangeStdio(s *rawSpec) (Stage, syscall.Errno) {
-	var tmp [3]int32
-	for i := 0; i < 3; i++ {
-		tmp[i] = -1
-		if s.stdio[i] < 0 {
-			continue
-		}
-		r1, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(s.stdio[i]), fDupfdCloexec, 3)
-		if e != 0 {
-			return StageStdio, e
-		}
-		tmp[i] = int32(r1)
+func arrangeStdio(s *rawSpec) Stage {
+	if e := stdioAside(s.stdio[0], &s.scratch.stdio[0]); e != 0 {
+		return failWith(s, StageStdio, e)
 	}
-	for i := 0; i < 3; i++ {
-		if tmp[i] < 0 {
-			continue
-		}
-		if _, _, e := syscall.RawSyscall(syscall.SYS_DUP3, uintptr(tmp[i]), uintptr(i), 0); e != 0 {
-			return StageStdio, e
-		}
+	if e := stdioAside(s.stdio[1], &s.scratch.stdio[1]); e != 0 {
+		return failWith(s, StageStdio, e)
 	}
-	return StageNone, 0
+	if e := stdioAside(s.stdio[2], &s.scratch.stdio[2]); e != 0 {
+		return failWith(s, StageStdio, e)
+	}
+	if e := stdioInPlace(s.scratch.stdio[0], 0); e != 0 {
+		return failWith(s, StageStdio, e)
+	}
+	if e := stdioInPlace(s.scratch.stdio[1], 1); e != 0 {
+		return failWith(s, StageStdio, e)
+	}
+	if e := stdioInPlace(s.scratch.stdio[2], 2); e != 0 {
+		return failWith(s, StageStdio, e)
+	}
+	return StageNone
+}
+
+// stdioAside copies src (when >= 0) to a close-on-exec fd above 2 and
+// stores it in *tmp (-1 when there is nothing to move).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func stdioAside(src int32, tmp *int32) syscall.Errno {
+	*tmp = -1
+	if src < 0 {
+		return 0
+	}
+	fd, e := sys(syscall.SYS_FCNTL, uintptr(src), fDupfdCloexec, 3)
+	if e == 0 {
+		*tmp = int32(fd)
+	}
+	return e
+}
+
+// stdioInPlace makes tmp (when >= 0) fd number dst.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func stdioInPlace(tmp int32, dst uintptr) syscall.Errno {
+	if tmp < 0 {
+		return 0
+	}
+	_, e := sys(syscall.SYS_DUP3, uintptr(tmp), dst, 0)
+	return e
 }
 
 // raiseAmbient makes every permitted capability inheritable and raises every
@@ -303,27 +426,29 @@ func arrangeStdio(s *rawSpec) (Stage, syscall.Errno) {
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func raiseAmbient() (Stage, syscall.Errno) {
-	var hdr capHeader
-	var data [2]capData
+func raiseAmbient(s *rawSpec) Stage {
+	hdr, data := &s.scratch.capHdr, &s.scratch.capData
 	hdr.version = capVersion3
-	if _, _, e := syscall.RawSyscall(syscall.SYS_CAPGET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
-		return StageCapget, e
+	if _, e := sys(syscall.SYS_CAPGET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(data)), 0); e != 0 {
+		return failWith(s, StageCapget, e)
 	}
 	data[0].inheritable = data[0].permitted
 	data[1].inheritable = data[1].permitted
-	if _, _, e := syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
-		return StageCapset, e
+	if _, e := sys(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(data)), 0); e != 0 {
+		return failWith(s, StageCapset, e)
 	}
+	effective := uint64(data[1].effective)<<32 | uint64(data[0].effective)
 	for c := uintptr(0); c < 64; c++ {
-		if data[c/32].effective&(1<<(c%32)) == 0 {
+		if effective&(1<<c) == 0 {
 			continue
 		}
-		if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prCapAmbient, prCapAmbRaise, c, 0, 0, 0); e != 0 {
-			return StageAmbient, e
+		// prctl ignores nothing here: arguments 4 and 5 must be 0, and
+		// sys passes them as 0.
+		if _, e := sys(syscall.SYS_PRCTL, prCapAmbient, prCapAmbRaise, c); e != 0 {
+			return failWith(s, StageAmbient, e)
 		}
 	}
-	return StageNone, 0
+	return StageNone
 }
 
 // execute tries the candidate paths as execvp(3) does: on to the next one
@@ -337,10 +462,11 @@ func execute(s *rawSpec) syscall.Errno {
 	last := syscall.ENOENT
 	sawAccess := false
 	for i := 0; i < s.ncands && i < len(s.cands); i++ {
-		_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, s.cands[i], s.argv, s.envp)
+		cand := *(*uintptr)(unsafe.Add(unsafe.Pointer(&s.cands), uintptr(i)*unsafe.Sizeof(s.cands[0])))
+		_, e := sys(syscall.SYS_EXECVE, cand, s.argv, s.envp)
 		if e == syscall.ENOEXEC {
-			*(*uintptr)(s.shSlot) = s.cands[i]
-			_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, s.shPath, s.shArgv, s.envp)
+			*(*uintptr)(s.shSlot) = cand
+			_, e = sys(syscall.SYS_EXECVE, s.shPath, s.shArgv, s.envp)
 		}
 		switch e {
 		case syscall.EACCES:
@@ -364,11 +490,11 @@ func execute(s *rawSpec) syscall.Errno {
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func relay(pid int) {
-	var status uint32
-	self, _, _ := syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
+func relay(s *rawSpec, pid uintptr) {
+	self, _ := sys(syscall.SYS_GETPID, 0, 0, 0)
 	for {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_WAIT4, uintptr(pid), uintptr(unsafe.Pointer(&status)), wUntraced, 0, 0, 0)
+		// wait4's fourth argument, rusage, is 0 as sys passes it.
+		_, e := sys(syscall.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&s.scratch.status)), wUntraced)
 		if e == syscall.EINTR {
 			continue
 		}
@@ -377,33 +503,43 @@ func relay(pid int) {
 		}
 		// The wait status layout of wait(2), decoded by hand because
 		// syscall.WaitStatus's methods are not guaranteed to be inlined.
-		sig := status & 0x7f
+		status := s.scratch.status
+		sig := uintptr(status & 0x7f)
 		switch {
 		case status&0xff == 0x7f: // stopped
 			// As Process.Wait: a stop already undone by a continue
 			// (Ctrl-Z, then fg) is not relayed.
-			if !rawConsumeContinued(pid) {
-				syscall.RawSyscall(syscall.SYS_KILL, self, uintptr(syscall.SIGSTOP), 0)
-				syscall.RawSyscall(syscall.SYS_KILL, uintptr(pid), uintptr(syscall.SIGCONT), 0)
-				rawConsumeContinued(pid)
+			if !rawConsumeContinued(s, pid) {
+				sys(syscall.SYS_KILL, self, uintptr(syscall.SIGSTOP), 0)
+				sys(syscall.SYS_KILL, pid, uintptr(syscall.SIGCONT), 0)
+				rawConsumeContinued(s, pid)
 			}
 			continue
 		case sig == 0: // exited
-			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, uintptr(status>>8&0xff), 0, 0)
+			sys(syscall.SYS_EXIT_GROUP, uintptr(status>>8&0xff), 0, 0)
 		default: // killed
-			// A signal inherited as ignored (the runtime only resets the
-			// ones it handles) must not keep this process alive.
-			var sa [4]uint64 // struct sigaction with SIG_DFL
-			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa[0])), 0, 8, 0, 0)
-			set := uint64(1) << (sig - 1)
-			syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
-			syscall.RawSyscall(syscall.SYS_KILL, self, uintptr(sig), 0)
+			rawDieOfSignal(s, self, sig)
 		}
 		break
 	}
 	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
+		sys(syscall.SYS_EXIT_GROUP, 1, 0, 0)
 	}
+}
+
+// rawDieOfSignal ends this process with sig. A signal inherited as ignored
+// (the runtime only resets the ones it handles) must not keep it alive, so
+// the default action is restored and the signal unblocked first.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawDieOfSignal(s *rawSpec, self, sig uintptr) {
+	s.scratch.sigact = [4]uint64{} // struct sigaction with SIG_DFL
+	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&s.scratch.sigact)), 0, 8, 0, 0)
+	s.scratch.sigset = uint64(1) << (sig - 1)
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&s.scratch.sigset)), 0, 8, 0, 0)
+	sys(syscall.SYS_KILL, self, sig, 0)
 }
 
 // rawConsumeContinued is consumeContinued with raw system calls.
@@ -411,9 +547,9 @@ func relay(pid int) {
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func rawConsumeContinued(pid int) bool {
-	var si [128]byte // siginfo_t; si_code is the third int32
-	_, _, e := syscall.RawSyscall6(syscall.SYS_WAITID, unix.P_PID, uintptr(pid), uintptr(unsafe.Pointer(&si[0])), unix.WCONTINUED|unix.WNOHANG, 0, 0)
+func rawConsumeContinued(s *rawSpec, pid uintptr) bool {
+	si := &s.scratch.siginfo // si_code is the third int32
+	_, _, e := syscall.RawSyscall6(syscall.SYS_WAITID, unix.P_PID, pid, uintptr(unsafe.Pointer(si)), unix.WCONTINUED|unix.WNOHANG, 0, 0)
 	return e == 0 && *(*int32)(unsafe.Pointer(&si[8])) == cldContinued
 }
 

@@ -127,4 +127,24 @@ type rawSpec struct {
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent
+
+	// fail is the report of the step that failed, written by the child
+	// and sent to the parent as it is.
+	fail report
+	// scratch is the child's working memory, kept here rather than on
+	// its nosplit stack.
+	scratch childScratch
+}
+
+// childScratch is memory the child writes (integers only).
+type childScratch struct {
+	joined            uint32 // bit i: first-pass join i succeeded
+	earlyGroupsFailed bool
+	stdio             [3]int32 // close-on-exec copies of the stdio sources
+	status            uint32   // wait4 status
+	siginfo           [128]byte
+	sigact            [4]uint64 // struct sigaction
+	sigset            uint64
+	capHdr            capHeader
+	capData           [2]capData
 }
