@@ -11,10 +11,10 @@ import (
 	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
+	"k8s.io/streaming/pkg/httpstream"
 
 	"golang.org/x/term"
 )
@@ -71,7 +71,7 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 	}
 
 	for attempt := 0; ; attempt++ {
-		h, err := s.acquireHelper(ctx, stdio, node, mounts)
+		h, err := s.acquireHelper(ctx, stdio, node, mounts, attempt > 0)
 		if err != nil {
 			return interrupted(err)
 		}
