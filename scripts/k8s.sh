@@ -167,7 +167,10 @@ subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,IP:$ip,DNS:localhost,DNS:kubernetes,D
 	cert admin admin system:masters "$client"
 	cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters "$client"
 	cert kubelet-client "system:node:$host" system:nodes "$client"
-	cert controller-manager system:kube-controller-manager "" "$client"
+	# Without service-account credentials (the ServiceAccount admission is
+	# off) the controllers act as the manager itself, whose bootstrap role
+	# does not cover them: it is a master here.
+	cert controller-manager system:kube-controller-manager system:masters "$client"
 	cert scheduler system:kube-scheduler "" "$client"
 	cert kubelet "$host" "" "$server
 subjectAltName=IP:$ip,IP:127.0.0.1,DNS:$host"

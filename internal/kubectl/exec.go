@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 
@@ -103,8 +104,9 @@ func (s *session) nsxCommand(t *containerTarget, endpoint string) []string {
 	var cmd []string
 	switch s.req.mode {
 	case modeNode:
-		// The host's PID 1, in the helper's (the host's) PID namespace.
-		cmd = []string{nsxPath, "enter", "--target=1", "--all"}
+		// The host's PID 1 (or --node-pid), in the helper's (the host's)
+		// PID namespace.
+		cmd = []string{nsxPath, "enter", "--target=" + strconv.Itoa(s.req.nodePID), "--all"}
 		cmd = append(cmd, s.req.nsxArgs...)
 		if len(s.req.program) > 0 {
 			cmd = append(append(cmd, "--"), s.req.program...)

@@ -150,8 +150,11 @@ func usable(pod *corev1.Pod, image string, mounts []string) bool {
 }
 
 // acquireHelper finds or makes a helper on node: the agent's pod, else a
-// kept helper in the namespace, else a new pod.
-func (s *session) acquireHelper(ctx context.Context, stdio Stdio, node string, mounts []string) (*helper, error) {
+// kept helper in the namespace, else (or when fresh) a new pod.
+func (s *session) acquireHelper(ctx context.Context, stdio Stdio, node string, mounts []string, fresh bool) (*helper, error) {
+	if fresh {
+		return s.createHelper(ctx, stdio, node, mounts)
+	}
 	onNode := fields.OneTermEqualSelector("spec.nodeName", node).String()
 	image := s.req.image
 	if list, err := s.client.CoreV1().Pods(s.req.agentNamespace).List(ctx, metav1.ListOptions{

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,6 +84,7 @@ var pluginOptions = []getopt.Option{
 	{Long: "timeout", Arg: getopt.RequiredArg},
 	{Long: "runtime-endpoint", Arg: getopt.RequiredArg},
 	{Long: "agent-namespace", Arg: getopt.RequiredArg},
+	{Long: "node-pid", Arg: getopt.RequiredArg},
 	{Long: "cleanup"},
 	{Long: "version"},
 }
@@ -146,6 +148,7 @@ type request struct {
 	timeout        time.Duration
 	endpoint       string
 	agentNamespace string
+	nodePID        int
 	pod            string // pod name, or node name for modeNode
 	nsxArgs        []string
 	program        []string
@@ -162,6 +165,7 @@ func parseArgs(args []string) (*request, error) {
 		keep:           DefaultKeep,
 		timeout:        30 * time.Second,
 		agentNamespace: "kube-system",
+		nodePID:        1,
 	}
 	isPass := map[string]bool{}
 	for _, o := range passOptions {
@@ -221,6 +225,12 @@ func parseArgs(args []string) (*request, error) {
 			r.endpoint = v
 		case "agent-namespace":
 			r.agentNamespace = v
+		case "node-pid":
+			pid, err := strconv.Atoi(v)
+			if err != nil || pid < 1 {
+				return nil, usagef("invalid --node-pid %q: want a PID", v)
+			}
+			r.nodePID = pid
 		case "cleanup":
 			r.mode = modeCleanup
 		}
@@ -370,6 +380,8 @@ kubectl-nsx options:
                               kubeadm.alpha.kubernetes.io/cri-socket
                               annotation, else the runtime's usual socket)
       --agent-namespace NAME  where the agent DaemonSet lives (default kube-system)
+      --node-pid PID        node/NODE enters this host process's namespaces
+                              (default 1)
       --cleanup             delete every helper pod in the namespace
   -h, --help                this help
       --version             print the version

@@ -285,14 +285,25 @@ func TestHelperUnschedulable(t *testing.T) {
 	c.noHelperLeft(t, ns)
 }
 
-// node/NAME enters the host's namespaces: the program's are PID 1's.
+// node/NAME enters the host's namespaces. PID 1 is the default; this
+// machine's PID 1 is a sandbox's init whose namespaces even root may not
+// read, so the test names the kubelet, a host process, with --node-pid.
 func TestNodeShell(t *testing.T) {
 	c := cluster(t)
 	ns := c.namespace(t)
-	r := c.plugin(t, c.kubeconfig, "-n", ns, "node/"+c.node, "--keep=0", "--", "sh", "-c", "readlink /proc/self/ns/mnt /proc/self/ns/net")
+	b, err := os.ReadFile(repoRoot() + "/.k8s/run/kubelet.pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet := strings.TrimSpace(string(b))
+	r := c.plugin(t, c.kubeconfig, "-n", ns, "node/"+c.node, "--node-pid="+kubelet, "--keep=0", "--",
+		"sh", "-c", "readlink /proc/self/ns/mnt /proc/self/ns/net")
 	got := strings.Fields(r.stdout)
-	mnt, _ := os.Readlink("/proc/1/ns/mnt")
-	net, _ := os.Readlink("/proc/1/ns/net")
+	mnt, _ := os.Readlink("/proc/" + kubelet + "/ns/mnt")
+	net, _ := os.Readlink("/proc/" + kubelet + "/ns/net")
+	if mnt == "" || net == "" {
+		t.Fatalf("cannot read the kubelet's (%s) namespaces", kubelet)
+	}
 	if r.code != 0 || len(got) != 2 || got[0] != mnt || got[1] != net {
 		t.Errorf("exit %d, stdout %q (want %s %s), stderr %q", r.code, r.stdout, mnt, net, r.stderr)
 	}
