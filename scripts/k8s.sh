@@ -421,7 +421,7 @@ remove_kube_chains() {
 		command -v $ipt >/dev/null || continue
 		for table in filter nat mangle; do
 			$ipt -t $table -S >/dev/null 2>&1 || continue
-			$ipt -t $table -S | grep -E '^-A [A-Z-]+ .*-j KUBE-' | grep -Ev '^-A KUBE-' |
+			{ $ipt -t $table -S | grep -E '^-A [A-Z-]+ .*-j KUBE-' | grep -Ev '^-A KUBE-' || true; } |
 				while read -r rule; do
 					# shellcheck disable=SC2086
 					$ipt -t $table ${rule/-A/-D} 2>/dev/null || true
@@ -448,7 +448,7 @@ remove_kubepods_cgroups() {
 # Mounts under the kubelet's and our containerd's directories, deepest first.
 unmount_under() {
 	local m
-	for m in $(awk '{print $5}' /proc/self/mountinfo | grep -E "^($KUBELET_DIR|$K8S_VAR|$K8S_RUNDIR)(/|\$)" | sort -r); do
+	for m in $(awk '{print $5}' /proc/self/mountinfo | { grep -E "^($KUBELET_DIR|$K8S_VAR|$K8S_RUNDIR)(/|\$)" || true; } | sort -r); do
 		umount -l "$m" 2>/dev/null || true
 	done
 }
