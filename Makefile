@@ -14,6 +14,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nsx ./cmd/nsx
 	ln -sf nsx $(BIN)/nsenter
 	ln -sf nsx $(BIN)/lsns
+	ln -sf nsx $(BIN)/unshare
 	$(GO) build -trimpath -ldflags '$(KUBECTL_LDFLAGS)' -o $(BIN)/kubectl-nsx ./cmd/kubectl-nsx
 
 # The unoptimised build a debugger needs. The raw-clone child must fit the

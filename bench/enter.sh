@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# bench/enter.sh NSX: nsx enter against util-linux nsenter, paired in one
-# hyperfine run, for a target sharing our user namespace and for one with
-# its own user and time namespaces. Prints a markdown section.
+# bench/enter.sh NSX: nsx enter against util-linux nsenter (the system's
+# 2.38 and the 2.41.5 oracle), alternating in one run per target, with the
+# breakdown of nsx's time. Prints a markdown section.
 set -euo pipefail
 NSX=$(readlink -f "${1:?usage: bench/enter.sh path/to/nsx}")
 . "$(dirname "$0")/lib.sh"
+[ -x "$UL241" ] || { echo "bench/enter.sh: $UL241 missing (bash scripts/oracle.sh install)" >&2; exit 1; }
 pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done' EXIT
 # start FLAGS...: a sandbox from util-linux unshare in its own session; sets
@@ -22,30 +23,59 @@ start() {
 	echo "bench/enter.sh: fixture did not start" >&2
 	exit 1
 }
-start -pmnuiCT --mount-proc
+# The common container: its own mount, UTS, IPC, net, PID and cgroup
+# namespaces, the host's user and time namespaces (as Docker makes them).
+start -pmnuiC --mount-proc
 shared=$target
+start -pmnuiCT --mount-proc
+sharedtime=$target
 start -U --map-root-user -pmnuiCT --mount-proc
 own=$target
 
-export BENCH_MEDIANS; BENCH_MEDIANS=$(mktemp)
+TRUE=$(type -P true)
 echo "## nsx enter vs util-linux nsenter"
 echo
-echo "Same machine, same run, hyperfine -N. util-linux $(nsenter -V | awk '{print $NF}'), $(uname -sr)."
-compare "Target sharing our user namespace (-a joins 7 kinds)" -- \
-	"$NSX enter -t $shared -a true" "nsenter -t $shared -a true"
-compare "Target with its own user and time namespaces (-a joins all 8)" -- \
-	"$NSX enter -t $own -a true" "nsenter -t $own -a true"
-compare "Start-up alone: printing the version, no namespaces (the ratio is what Go's runtime start-up costs over C's)" -- \
-	"$NSX version" "nsenter -V"
-python3 - "$BENCH_MEDIANS" <<'PY'
-import sys
-rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
-(nsx7, ul7), (nsx8, ul8), (nsxv, ulv) = rows[:3]
-print()
-print("Beyond start-up, the work of entering and running `true` costs nsx "
-      f"{nsx7 - nsxv:.2f} ms against util-linux's {ul7 - ulv:.2f} ms (shared user namespace) and "
-      f"{nsx8 - nsxv:.2f} ms against {ul8 - ulv:.2f} ms (own user and time namespaces). The rest of "
-      "the difference in the totals is start-up (table above): a static Go program's runtime "
-      "start alone costs more than util-linux's whole start, which no pure-Go binary avoids.")
-PY
-rm -f "$BENCH_MEDIANS"
+echo "Machine: $(machine). util-linux $(ul_version "$UL238") (\`$UL238\`) and $(ul_version "$UL241") (\`$UL241\`)."
+echo "Every command runs \`true\` ($TRUE). Ratios are nsx's time over util-linux's: below 1.00 nsx is faster."
+echo
+echo "### Target sharing nsx's user and time namespaces (the common container; -a joins 6 kinds)"
+echo
+alt -cmd "nsx=$NSX enter -t $shared -a true" \
+	-cmd "ul238=$UL238 -t $shared -a true" \
+	-cmd "ul241=$UL241 -t $shared -a true" \
+	-cmd "nsx_version=$NSX version" \
+	-cmd "ulV=$UL238 -V" \
+	-cmd "nsx_explain=$NSX enter --explain -t $shared -a" \
+	-cmd "true=$TRUE" \
+	-ratio "nsx enter -t PID -a ÷ nsenter 2.38, target sharing nsx's user and time ns=nsx/ul238<=1.00" \
+	-ratio "the same, sharing, ÷ nsenter 2.41.5=nsx/ul241<=1.00" \
+	-ratio "start-up alone=nsx_version/ulV" \
+	-diff "nsx start-up (runtime, package init, exit)=nsx_version" \
+	-diff "nsx resolution (parse, pin by pidfd, plan, namespace ids)=nsx_explain-nsx_version" \
+	-diff "nsx join and spawn (setns, vfork)=nsx-nsx_explain-true" \
+	-diff "exec and wait (the program alone)=true" \
+	-diff "util-linux beyond its start-up and the program=ul238-ulV-true"
+echo
+echo "The parts are differences of the commands above: \`--explain\` does the"
+echo "resolution and planning of an entry and prints instead of joining (it reads the namespace"
+echo "ids too, which the entry does not, so resolution is slightly over- and join slightly"
+echo "under-counted)."
+echo
+echo "### Target with its own user and time namespaces (-a joins all 8)"
+echo
+alt -cmd "nsx=$NSX enter -t $own -a true" \
+	-cmd "ul238=$UL238 -t $own -a true" \
+	-cmd "ul241=$UL241 -t $own -a true" \
+	-ratio "nsx enter -t PID -a ÷ nsenter 2.38, target with its own user and time ns=nsx/ul238<=1.05" \
+	-ratio "the same, own user and time ns, ÷ nsenter 2.41.5=nsx/ul241<=1.05"
+echo
+echo "### Target sharing nsx's user namespace, with a time namespace of its own (-a joins 7)"
+echo
+echo "A time namespace can only be joined by a single-threaded process, so nsx forks a raw"
+echo "child here instead of using a vfork."
+echo
+alt -cmd "nsx=$NSX enter -t $sharedtime -a true" \
+	-cmd "ul238=$UL238 -t $sharedtime -a true" \
+	-cmd "ul241=$UL241 -t $sharedtime -a true" \
+	-ratio "own time ns=nsx/ul238" \
+	-ratio "own time ns, 2.41=nsx/ul241"

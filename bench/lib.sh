@@ -1,8 +1,44 @@
-# Shared by the bench scripts: run hyperfine on commands in one run and print
-# a markdown table of medians with the first command's (nsx's) median over
-# each one's: above 1.0 nsx is slower. With BENCH_MEDIANS set, each call
-# appends its medians (ms, in command order) as a line to that file.
-# usage: compare TITLE -- CMD1 CMD2 ...
+# Shared by the bench scripts. Every comparison runs through bench/alternate:
+# the commands alternate round by round (the order rotating), and each ratio
+# is the median of per-round ratios, so that the drifting load of a shared
+# machine hits both sides alike. hyperfine, which runs all of one command's
+# repetitions before the next command's, swung ±30% between runs here.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# ALT is the alternate binary; built on first use unless the caller gave one.
+build_alt() {
+	[ -n "${ALT:-}" ] && return
+	ALT=$(mktemp -d)/alternate
+	(cd "$BENCH_DIR/.." && CGO_ENABLED=0 go build -o "$ALT" ./bench/alternate)
+}
+
+# alt ARGS...: bench/alternate with the round counts from the environment.
+# With BENCH_TSV set, the results are also appended to that file (run.sh
+# builds its summary from it).
+alt() {
+	build_alt
+	"$ALT" -rounds "${BENCH_ROUNDS:-400}" -warmup "${BENCH_WARMUP:-20}" ${BENCH_TSV:+-tsv "$BENCH_TSV"} "$@"
+}
+
+# machine: one line saying where this ran.
+machine() {
+	local cpu mem
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+	echo "$(nproc) × $cpu, $mem, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+}
+
+# UL238 and UL241: the system's util-linux nsenter and the 2.41.5 oracle.
+UL238=${UL238:-/usr/bin/nsenter}
+UL241=${UL241:-/opt/util-linux-2.41/bin/nsenter}
+ul_version() { "$1" -V | awk '{ print $NF }'; }
+
+# compare TITLE -- CMD1 CMD2 ...: the older hyperfine table (sequential
+# runs, not alternating), kept for bench/audit.sh: a markdown table of
+# medians with the first command's median over each one's. With
+# BENCH_MEDIANS set, each call appends its medians (ms, in command order) as
+# a line to that file.
 compare() {
 	local title=$1; shift; [ "$1" = -- ] && shift
 	local json; json=$(mktemp)

@@ -6,6 +6,7 @@
 set -euo pipefail
 NSX=${1:?usage: bench/ls.sh path/to/nsx}
 NSX=$(readlink -f "$NSX")
+. "$(dirname "$0")/lib.sh"
 for t in lsns unshare hyperfine setsid; do
 	command -v "$t" >/dev/null || { echo "bench/ls.sh: $t not found" >&2; exit 1; }
 done
@@ -67,6 +68,10 @@ hyperfine -N --warmup 3 --min-runs 20 --style none \
 	-n "nsx ls" "$NSX ls" -n "lsns" "lsns" \
 	-n "nsx ls -J" "$NSX ls -J" -n "lsns -J" "lsns -J" >/dev/null 2>&1
 cat "$tmp/cmp.md"
+echo
+echo "The same two, alternating round by round (bench/alternate):"
+echo
+BENCH_ROUNDS=${BENCH_LS_ROUNDS:-30} BENCH_WARMUP=3 alt -cmd "nsx_ls=$NSX ls" -cmd "lsns=lsns" -ratio "nsx ls ÷ lsns, $n processes=nsx_ls/lsns<=0.08"
 a=$(mean_ms "$tmp/cmp.json" 0); b=$(mean_ms "$tmp/cmp.json" 1)
 c=$(mean_ms "$tmp/cmp.json" 2); d=$(mean_ms "$tmp/cmp.json" 3)
 echo

@@ -1,4 +1,4 @@
-# bash completion for nsx (and for nsenter/lsns when they are nsx)
+# bash completion for nsx (and for nsenter/lsns/unshare when they are nsx)
 #
 # Install: copy to /usr/share/bash-completion/completions/nsx, or source it
 # from ~/.bashrc. Works with or without the bash-completion package.
@@ -16,8 +16,12 @@ _nsx_enter_opts="-a --all -t --target -m --mount -u --uts -i --ipc -n --net
 _nsx_enter_argopts="-t --target -N --net-socket -S --setuid -G --setgid"
 _nsx_ls_opts="-J --json -l --list -n --noheadings -o --output --output-all
  -p --task -r --raw -u --notruncate -W --nowrap -t --type -T --tree
- -P --persistent -h --help -V --version"
-_nsx_ls_argopts="-o --output -p --task -t --type"
+ -P --persistent -Q --filter -H --list-columns -h --help -V --version"
+_nsx_ls_argopts="-o --output -p --task -t --type -Q --filter"
+# Options of `nsx debug`: enter's that make sense there, and its own.
+_nsx_debug_opts="-t --target -S --setuid -G --setgid --preserve-credentials
+ --keep-caps -W --wdns -e --env -c --join-cgroup --rw --toolbox --explain
+ --runtime-endpoint -h --help"
 _nsx_ps_opts="-J --json -n --noheadings -u --notruncate -h --help"
 _nsx_inspect_opts="-J --json -h --help"
 
@@ -101,7 +105,8 @@ _nsx_complete_files() { # CUR [dirs]
     fi
 }
 
-# enter (and nsenter when COMPAT is set). $1: index of the first argument.
+# enter (and nsenter when COMPAT is 1, debug when it is "debug"). $1: index
+# of the first argument.
 _nsx_enter() {
     local first=$1 compat=$2 cur=$_nsx_cur
     local i w hast=0 operand=-1 dashdash=0 prev=""
@@ -119,7 +124,7 @@ _nsx_enter() {
             --) dashdash=1 ;;
             -t | --target | --targ | --targe) hast=1; ((i++)) ;;
             --target=* | -t?*) hast=1 ;;
-            -N | --net-socket | -S | --setuid | -G | --setgid) ((i++)) ;;
+            -N | --net-socket | -S | --setuid | -G | --setgid | --as | --setenv | --workdir | --toolbox | --runtime-endpoint) ((i++)) ;;
             -*) ;;
             *) operand=$i ;;
         esac
@@ -135,8 +140,15 @@ _nsx_enter() {
                 _nsx_set_reply "$cur" $(compgen -W "follow $(id -u 2>/dev/null | grep -vx 0) 0" -- "$cur"); return ;;
             -G | --setgid)
                 _nsx_set_reply "$cur" $(compgen -W "follow $(id -g 2>/dev/null | grep -vx 0) 0" -- "$cur"); return ;;
-            -N | --net-socket)
+            -N | --net-socket | --setenv | --workdir)
                 COMPREPLY=(); return ;;
+            --as)
+                # Names are the target's: the caller's would mislead.
+                COMPREPLY=(); return ;;
+            --toolbox)
+                _nsx_set_reply "$cur" $(compgen -d -- "$cur")
+                compopt -o filenames 2>/dev/null
+                return ;;
         esac
     fi
 
@@ -148,7 +160,7 @@ _nsx_enter() {
                 _nsx_set_reply "$cur" $(compgen -P "$opt=" -f -- "${cur#*=}")
                 compopt -o filenames 2>/dev/null
                 return ;;
-            --root=* | --wd=* | --wdns=*)
+            --root=* | --wd=* | --wdns=* | --toolbox=*)
                 local opt=${cur%%=*}
                 _nsx_set_reply "$cur" $(compgen -P "$opt=" -d -- "${cur#*=}")
                 compopt -o filenames 2>/dev/null
@@ -160,7 +172,8 @@ _nsx_enter() {
                 _nsx_set_reply "$cur" $(compgen -P "$opt=" -W "follow" -- "${cur#*=}"); return ;;
         esac
         local opts=$_nsx_enter_opts
-        [[ $compat == 1 ]] || opts="$opts --explain --read-only --runtime-endpoint"
+        [[ $compat == 1 ]] || opts="$opts --explain --read-only --runtime-endpoint --as --setenv --workdir"
+        [[ $compat == debug ]] && opts=$_nsx_debug_opts
         _nsx_set_reply "$cur" $(compgen -W "$opts" -- "$cur")
         return
     fi
@@ -206,6 +219,11 @@ _nsx_ls() {
             _nsx_ls_output "$cur" "" "$compat"; return ;;
         --container)
             _nsx_set_reply "$cur" $(compgen -W "$(_nsx_containers)" -- "$cur"); return ;;
+        -Q | --filter)
+            # An expression: offer the column names to start it with.
+            local cols=$_nsx_ls_columns
+            [[ $compat == 1 ]] && cols=${cols% CONTAINER}
+            _nsx_set_reply "$cur" $(compgen -W "$cols" -- "$cur"); return ;;
     esac
     case $cur in
         --type=*)
@@ -257,6 +275,79 @@ _nsx_target_cmd() { # ps, inspect
     _nsx_set_reply "$cur" $(_nsx_targets "$cur")
 }
 
+# unshare (and unshare when COMPAT is set): util-linux 2.41's options.
+_nsx_unshare_opts="-m --mount -u --uts -i --ipc -n --net -p --pid -U --user
+ -C --cgroup -T --time -f --fork --kill-child --mount-proc --propagation
+ -R --root -w --wd -S --setuid -G --setgid --map-user --map-group
+ -r --map-root-user -c --map-current-user --map-auto --map-subids --map-users
+ --map-groups --setgroups --keep-caps --monotonic --boottime -h --help
+ -V --version"
+_nsx_unshare_argopts="--propagation -R --root -w --wd -S --setuid -G --setgid
+ --map-user --map-group --map-users --map-groups --setgroups --monotonic
+ --boottime -l --load-interp"
+_nsx_signals="SIGKILL SIGTERM SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2"
+
+_nsx_unshare() {
+    local first=$1 cur=$_nsx_cur
+    local i w operand=-1 n=${#_nsx_w[@]} prev=""
+    for ((i = first; i < n; i++)); do
+        w=${_nsx_w[i]}
+        case $w in
+            --) operand=$((i + 1)); break ;;
+            -*) _nsx_in "$w" "$_nsx_unshare_argopts" && ((i++)) ;;
+            *) operand=$i; break ;;
+        esac
+    done
+    (( n > first )) && prev=${_nsx_w[n - 1]}
+    if ((operand < 0)); then
+        case $prev in
+            --propagation)
+                _nsx_set_reply "$cur" $(compgen -W "private shared slave unchanged" -- "$cur"); return ;;
+            --setgroups)
+                _nsx_set_reply "$cur" $(compgen -W "allow deny" -- "$cur"); return ;;
+            -R | --root | -w | --wd)
+                COMPREPLY=($(_nsx_complete_files "$cur" dirs)); return ;;
+            --map-user)
+                _nsx_set_reply "$cur" $(compgen -u -- "$cur"); return ;;
+            --map-group)
+                _nsx_set_reply "$cur" $(compgen -g -- "$cur"); return ;;
+            --map-users | --map-groups)
+                _nsx_set_reply "$cur" $(compgen -W "auto subids all" -- "$cur"); return ;;
+            -S | --setuid | -G | --setgid | --monotonic | --boottime)
+                COMPREPLY=(); return ;;
+        esac
+        case $cur in
+            --mount=* | --uts=* | --ipc=* | --net=* | --pid=* | --cgroup=* | --user=* | --time=*)
+                local opt=${cur%%=*}
+                _nsx_set_reply "$cur" $(compgen -P "$opt=" -f -- "${cur#*=}")
+                compopt -o filenames 2>/dev/null
+                return ;;
+            --mount-proc=* | --root=* | --wd=*)
+                local opt=${cur%%=*}
+                _nsx_set_reply "$cur" $(compgen -P "$opt=" -d -- "${cur#*=}")
+                compopt -o filenames 2>/dev/null
+                return ;;
+            --kill-child=*)
+                _nsx_set_reply "$cur" $(compgen -P --kill-child= -W "$_nsx_signals" -- "${cur#*=}"); return ;;
+            --propagation=*)
+                _nsx_set_reply "$cur" $(compgen -P --propagation= -W "private shared slave unchanged" -- "${cur#*=}"); return ;;
+            --setgroups=*)
+                _nsx_set_reply "$cur" $(compgen -P --setgroups= -W "allow deny" -- "${cur#*=}"); return ;;
+            -*)
+                _nsx_set_reply "$cur" $(compgen -W "$_nsx_unshare_opts" -- "$cur"); return ;;
+        esac
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -c -- "$cur"))
+        return
+    fi
+    if ((operand >= n)); then
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -c -- "$cur"))
+        return
+    fi
+    COMPREPLY=($(_nsx_complete_files "$cur"))
+}
+
 _nsx() {
     local _nsx_w _nsx_cur _nsx_bin=${COMP_WORDS[0]}
     _nsx_split_line
@@ -264,19 +355,22 @@ _nsx() {
     case ${_nsx_w[0]##*/} in
         nsenter) _nsx_enter 1 1; return ;;
         lsns) _nsx_ls 1 1; return ;;
+        unshare) _nsx_unshare 1; return ;;
     esac
-    local commands="enter ls ps inspect help version"
+    local commands="enter debug ls ps inspect unshare help version"
     if ((${#_nsx_w[@]} < 2)); then
         _nsx_set_reply "$_nsx_cur" $(compgen -W "$commands -h --help -V --version" -- "$_nsx_cur")
         return
     fi
     case ${_nsx_w[1]} in
         enter) _nsx_enter 2 0 ;;
+        debug) _nsx_enter 2 debug ;;
         ls) _nsx_ls 2 0 ;;
         ps) _nsx_target_cmd "$_nsx_ps_opts" ;;
         inspect) _nsx_target_cmd "$_nsx_inspect_opts" ;;
+        unshare) _nsx_unshare 2 ;;
         help)
-            ((${#_nsx_w[@]} == 2)) && COMPREPLY=($(compgen -W "enter ls ps inspect" -- "$_nsx_cur")) ;;
+            ((${#_nsx_w[@]} == 2)) && COMPREPLY=($(compgen -W "enter debug ls ps inspect unshare" -- "$_nsx_cur")) ;;
     esac
 }
 
@@ -292,4 +386,5 @@ _nsx_is_nsx() {
 }
 _nsx_is_nsx nsenter && complete -F _nsx nsenter
 _nsx_is_nsx lsns && complete -F _nsx lsns
+_nsx_is_nsx unshare && complete -F _nsx unshare
 unset -f _nsx_is_nsx

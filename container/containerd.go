@@ -165,47 +165,50 @@ func containerdFromAPI(ctx context.Context, c *grpcClient, ref, ns, id string) (
 			return nil, err
 		}
 	}
-	var matches []ctrMatch
+	// Containers.List with filters reads containerd's metadata only;
+	// Tasks.List would ask every shim of the namespace for its state, which
+	// cost most of a lookup. Tasks are then asked for the candidates alone.
+	var exact, prefix []ctrMatch
 	for _, n := range namespaces {
-		tasks, err := ctrListTasks(ctx, c, n)
-		if err != nil {
-			return nil, err
-		}
-		exactTask := false
-		for i := range tasks {
-			t := &tasks[i]
-			switch {
-			case t.ID == id:
-				matches = append(matches, ctrMatch{ns: n, id: t.ID, task: t, exact: true})
-				exactTask = true
-			case strings.HasPrefix(t.ID, id):
-				matches = append(matches, ctrMatch{ns: n, id: t.ID, task: t})
-			}
-		}
-		if exactTask {
-			continue
-		}
-		// A container without a task, or a nerdctl name.
 		ctrs, err := ctrListContainers(ctx, c, n, []string{
 			"id==" + strconv.Quote(id),
 			`labels."nerdctl/name"==` + strconv.Quote(id),
+			"id~=" + strconv.Quote("^"+regexpQuote(id)),
 		})
 		if err != nil {
 			return nil, err
 		}
 		for _, ct := range ctrs {
-			m := ctrMatch{ns: n, id: ct.ID, exact: true}
-			if ct.ID != id {
-				m.name = id
+			switch {
+			case ct.ID == id:
+				exact = append(exact, ctrMatch{ns: n, id: ct.ID, exact: true})
+			case ct.Labels["nerdctl/name"] == id:
+				exact = append(exact, ctrMatch{ns: n, id: ct.ID, name: id, exact: true})
+			case strings.HasPrefix(ct.ID, id):
+				prefix = append(prefix, ctrMatch{ns: n, id: ct.ID})
 			}
-			for i := range tasks {
-				if tasks[i].ID == ct.ID {
-					m.task = &tasks[i]
-				}
-			}
-			matches = append(matches, m)
 		}
 	}
+	matches := exact
+	if len(matches) == 0 {
+		matches = prefix
+	}
+	var withTask []ctrMatch
+	for i := range matches {
+		m := &matches[i]
+		task, err := ctrGetTask(ctx, c, m.ns, m.id)
+		if err != nil {
+			return nil, err
+		}
+		m.task = task
+		// An ID prefix names running (or exited) tasks only, as before;
+		// an exact ID or name also a container without a task, which is
+		// then reported as not running.
+		if task != nil || m.exact {
+			withTask = append(withTask, *m)
+		}
+	}
+	matches = withTask
 	m, err := pickCtrMatch(ref, id, matches)
 	if err != nil {
 		return nil, err
@@ -338,12 +341,50 @@ func parseCtrNamespaces(b []byte) ([]string, error) {
 	return out, err
 }
 
-func ctrListTasks(ctx context.Context, c *grpcClient, ns string) ([]ctrTask, error) {
-	reply, err := c.call(ctx, "/containerd.services.tasks.v1.Tasks/List", nsMD(ns), nil)
+// ctrGetTask returns the task of container id, nil when it has none.
+func ctrGetTask(ctx context.Context, c *grpcClient, ns, id string) (*ctrTask, error) {
+	reply, err := c.call(ctx, "/containerd.services.tasks.v1.Tasks/Get", nsMD(ns), pbAppendString(nil, 1, id))
+	if grpcCode(err) == grpcNotFound {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	return parseCtrTasks(reply)
+	return parseCtrGetTask(reply, id)
+}
+
+// parseCtrGetTask decodes GetResponse{Process process = 1}.
+func parseCtrGetTask(b []byte, id string) (*ctrTask, error) {
+	var t *ctrTask
+	err := pbEach(b, func(f pbField) error {
+		if f.Num != 1 || f.Type != wireBytes {
+			return nil
+		}
+		p, err := parseCtrProcess(f.Bytes)
+		if err != nil {
+			return err
+		}
+		p.ID = id
+		t = &p
+		return nil
+	})
+	if err == nil && t == nil {
+		err = errProto
+	}
+	return t, err
+}
+
+// regexpQuote escapes the regular-expression metacharacters of s (an ID
+// may hold '.'), for containerd's ~= filter.
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(`\.+*?()|[]{}^$`, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // parseCtrTasks decodes ListTasksResponse{repeated Process tasks = 1}.

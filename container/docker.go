@@ -25,6 +25,9 @@ func resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 		return nil, err
 	}
 	ep := dockerEndpoint()
+	if f := dockerCacheLookup(name, ep); f != nil {
+		return f, nil
+	}
 	api, err := newEngineAPI("docker", ep)
 	if err != nil {
 		return nil, newErr(ref, ErrUnreachable, "DOCKER_HOST="+err.Error())
@@ -36,7 +39,11 @@ func resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 	c, apiErr := api.inspect(cctx, name)
 	switch {
 	case apiErr == nil:
-		return foundFromEngine(ref, "docker", c, []string{dockerRuncRoot})
+		f, err := foundFromEngine(ref, "docker", c, []string{dockerRuncRoot})
+		if err == nil {
+			dockerCacheStore(name, ep, f)
+		}
+		return f, err
 	case isNoSuchReply(apiErr):
 		return nil, newErr(ref, ErrNotFound, "no such container (asked the docker API at "+api.where()+")")
 	case isAmbiguousReply(apiErr):

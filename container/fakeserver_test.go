@@ -130,7 +130,7 @@ func TestH1Client(t *testing.T) {
 // fakeCRI serves the published CRI API with canned replies.
 type fakeCRI struct {
 	runtime.UnimplementedRuntimeServiceServer
-	n        int
+	n        atomic.Int32 // written by the test, read by the server's goroutines
 	lastMD   atomic.Value
 	statusFn func(*runtime.ContainerStatusRequest) (*runtime.ContainerStatusResponse, error)
 }
@@ -139,7 +139,7 @@ func (f *fakeCRI) ListContainers(ctx context.Context, r *runtime.ListContainersR
 	md, _ := metadata.FromIncomingContext(ctx)
 	f.lastMD.Store(md)
 	out := &runtime.ListContainersResponse{}
-	for i := 0; i < f.n; i++ {
+	for i := 0; i < int(f.n.Load()); i++ {
 		out.Containers = append(out.Containers, &runtime.Container{
 			Id: fmt.Sprintf("%064x", i), PodSandboxId: r.GetFilter().GetPodSandboxId(),
 			Metadata: &runtime.ContainerMetadata{Name: fmt.Sprintf("c%d", i)},
@@ -156,7 +156,8 @@ func (f *fakeCRI) ContainerStatus(ctx context.Context, r *runtime.ContainerStatu
 
 func TestGRPCClientAgainstGRPCGo(t *testing.T) {
 	l, sock := listenUnix(t)
-	fake := &fakeCRI{n: 3}
+	fake := &fakeCRI{}
+	fake.n.Store(3)
 	fake.statusFn = func(r *runtime.ContainerStatusRequest) (*runtime.ContainerStatusResponse, error) {
 		switch r.ContainerId {
 		case "ambig":
@@ -213,7 +214,7 @@ func TestGRPCClientAgainstGRPCGo(t *testing.T) {
 
 	// A reply of megabytes: many DATA frames, beyond the default 64 KiB
 	// flow-control window.
-	fake.n = 20000
+	fake.n.Store(20000)
 	list, err = criListContainers(ctx, c, "")
 	if err != nil || len(list) != 20000 || list[19999].ID != fmt.Sprintf("%064x", 19999) {
 		t.Fatalf("large ListContainers: %d %v", len(list), err)

@@ -204,10 +204,7 @@ func h2Reply(msg []byte, status string) []byte {
 
 func fakeGRPC(server []byte) *grpcClient {
 	c := newGRPCClient("fake")
-	c.conn = &fakeWire{bytes.NewReader(server)}
-	c.br = bufio.NewReader(c.conn)
-	c.enc = hpack.NewEncoder(&c.encBuf)
-	c.dec = hpack.NewDecoder(4096, nil)
+	c.conn = newH2Conn(&fakeWire{bytes.NewReader(server)})
 	return c
 }
 

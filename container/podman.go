@@ -49,6 +49,10 @@ func resolvePodman(ctx context.Context, ref, name string) (*Found, error) {
 		case isAmbiguousReply(err):
 			return nil, engineAmbiguous(ref, name, err, api.candidatesByPrefix(cctx, name))
 		case isNoSuchReply(err):
+			// The service knows its own user's containers only.
+			if f, rerr := podmanRootless(ref, name); f != nil || rerr != nil {
+				return f, rerr
+			}
 			return nil, newErr(ref, ErrNotFound, "no such container (asked the podman API at "+where+")")
 		}
 		if ctx.Err() != nil {
@@ -60,6 +64,12 @@ func resolvePodman(ctx context.Context, ref, name string) (*Found, error) {
 	f, ferr := podmanFromFiles(ref, name, graph, run)
 	if f != nil {
 		return f, nil
+	}
+	if ferr == nil || errors.Is(ferr, os.ErrNotExist) {
+		// Another user's rootless container.
+		if f, rerr := podmanRootless(ref, name); f != nil || rerr != nil {
+			return f, rerr
+		}
 	}
 	if ferr == nil {
 		f, ferr = fromCgroupScan(ref, "podman", name)

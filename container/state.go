@@ -60,6 +60,7 @@ func readRuncState(root, id string) (*runcState, error) {
 type crunStatus struct {
 	PID       int    `json:"pid"`
 	StartTime uint64 `json:"process-start-time"`
+	Bundle    string `json:"bundle"`
 }
 
 func parseCrunStatus(b []byte) (*crunStatus, error) {
@@ -73,8 +74,8 @@ func parseCrunStatus(b []byte) (*crunStatus, error) {
 	return &s, nil
 }
 
-// ociStartTime returns the PID and start time that runc (under runcRoot) or
-// crun (under /run/crun) recorded for container id; 0, 0 when neither has
+// ociStartTime returns the PID and start time that runc (under runcRoots) or
+// crun (under crunRoots) recorded for container id; 0, 0 when neither has
 // it.
 func ociStartTime(runcRoots []string, id string) (int, uint64) {
 	for _, root := range runcRoots {
@@ -82,12 +83,25 @@ func ociStartTime(runcRoots []string, id string) (int, uint64) {
 			return s.InitPID, s.InitStart
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(crunRoot, id, "status")); err == nil {
-		if s, err := parseCrunStatus(b); err == nil {
-			return s.PID, s.StartTime
+	for _, root := range crunRoots() {
+		if b, err := os.ReadFile(filepath.Join(root, id, "status")); err == nil {
+			if s, err := parseCrunStatus(b); err == nil {
+				return s.PID, s.StartTime
+			}
 		}
 	}
 	return 0, 0
+}
+
+// crunRoots are where crun keeps its status files: the rootless crun of
+// an unprivileged caller keeps them in its runtime directory.
+func crunRoots() []string {
+	if os.Geteuid() != 0 {
+		if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" {
+			return []string{filepath.Join(xdg, "crun"), crunRoot}
+		}
+	}
+	return []string{crunRoot}
 }
 
 const crunRoot = "/run/crun"

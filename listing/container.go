@@ -1,12 +1,10 @@
 package listing
 
 import (
-	"encoding/json"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/nsxproject/nsx/container"
 	"github.com/nsxproject/nsx/procfs"
 )
 
@@ -119,38 +117,40 @@ func containerFromPath(p string) *ContainerRef {
 	return nil
 }
 
-var dockerNames sync.Map // ID -> name
-
-// dockerRoot is docker's data root.
-var dockerRoot = "/var/lib/docker"
-
-// withName adds the container's name when the runtime leaves it on disk
-// cheaply (docker's config.v2.json).
+// withName names the container as the runtime recorded it, from the files
+// the runtime leaves on disk (no daemon is asked): Docker's and podman's
+// names, CRI's NAMESPACE/POD[/CONTAINER] (a containerd task of the k8s.io
+// namespace becomes a cri: container), nerdctl's names.
 func withName(c *ContainerRef) *ContainerRef {
-	if c == nil || c.Name != "" || c.Runtime != "docker" {
+	if c == nil || c.Name != "" {
 		return c
 	}
-	if v, ok := dockerNames.Load(c.ID); ok {
-		c.Name = v.(string)
-		return c
+	switch c.Runtime {
+	case "docker", "podman", "containerd", "cri":
+		id := container.Identify(c.Runtime, c.ID)
+		c.Runtime, c.Name = id.Runtime, id.Name
 	}
-	name := ""
-	if b, err := os.ReadFile(dockerRoot + "/containers/" + c.ID + "/config.v2.json"); err == nil {
-		var cfg struct{ Name string }
-		if json.Unmarshal(b, &cfg) == nil {
-			name = strings.TrimPrefix(cfg.Name, "/")
-		}
-	}
-	dockerNames.Store(c.ID, name)
-	c.Name = name
 	return c
 }
 
 // ContainerOf returns the container process pid belongs to, or nil.
 func ContainerOf(pid int) *ContainerRef {
-	b, err := os.ReadFile(procfs.Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	b, err := procfs.ReadSmall(procfs.Root + "/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return nil
 	}
-	return withName(ContainerFromCgroup(string(b)))
+	return containerOfCgroup(pid, b)
+}
+
+// containerOfCgroup is ContainerOf for a process whose cgroup file has been
+// read already.
+func containerOfCgroup(pid int, cgroup []byte) *ContainerRef {
+	if c := withName(ContainerFromCgroup(string(cgroup))); c != nil {
+		return c
+	}
+	// A rootless container without a cgroup of its own.
+	if id, name, ok := container.PodmanByInitPID(pid); ok {
+		return &ContainerRef{Runtime: "podman", ID: id, Name: name}
+	}
+	return nil
 }

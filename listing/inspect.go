@@ -293,7 +293,9 @@ func (r *InspectResult) gatherInNS(t *target.Pinned, kinds namespace.Set, fail f
 // InspectText renders the human view.
 func InspectText(r *InspectResult) string {
 	var b strings.Builder
-	kv := func(k, v string) { fmt.Fprintf(&b, "%-14s %s\n", k+":", v) }
+	// Every value may come from the target (command line, hostname, paths,
+	// container names): escaped for the terminal.
+	kv := func(k, v string) { fmt.Fprintf(&b, "%-14s %s\n", k+":", Escape(v)) }
 	kv("Target", r.Target)
 	if r.PID > 0 {
 		kv("PID", strconv.Itoa(r.PID))
@@ -368,16 +370,16 @@ func InspectText(r *InspectResult) string {
 			if state == "" {
 				state = "unknown"
 			}
-			line := fmt.Sprintf("  %d: %s  %s mtu %d", it.Index, it.Name, state, it.MTU)
+			line := fmt.Sprintf("  %d: %s  %s mtu %d", it.Index, Escape(it.Name), Escape(state), it.MTU)
 			if it.MAC != "" {
-				line += " link " + it.MAC
+				line += " link " + Escape(it.MAC)
 			}
 			if it.LinkNetNSID >= 0 {
 				line += " peer-netnsid " + strconv.Itoa(it.LinkNetNSID)
 			}
 			b.WriteString(line + "\n")
 			for _, a := range it.Addrs {
-				b.WriteString("      " + a + "\n")
+				b.WriteString("      " + Escape(a) + "\n")
 			}
 		}
 		b.WriteString("\n")

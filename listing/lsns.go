@@ -101,8 +101,20 @@ type LsOptions struct {
 	NoWrap bool
 	// Container keeps only namespaces owned by this container.
 	Container string
-	Format    Format
+	// Filter keeps only the rows it matches (-Q).
+	Filter *Filter
+	Format Format
 }
+
+// FilterApplyError is a filter that could not be evaluated on a row; lsns
+// prints "failed to apply filter: " and the reason.
+type FilterApplyError struct{ Err error }
+
+func (e *FilterApplyError) Error() string { return "failed to apply filter: " + e.Err.Error() }
+
+// errFilterNSArg is what lsns 2.41.5 answers to -Q with a namespace
+// argument: its process list cannot be filtered.
+var errFilterNSArg = &FilterApplyError{unix.ENOTTY}
 
 // ColumnIndex returns the index in LsColumns of the named column (any
 // case), or -1.
@@ -135,9 +147,14 @@ type nsRow struct {
 	attached bool
 	ctr      *ContainerRef
 	ctrDone  bool
+	// holder is an fd link that keeps a process-less namespace, used to
+	// open it when path (shown as PATH) stays empty.
+	holder  string
+	matched int8 // the filter's verdict: 0 not asked, 1 kept, -1 dropped
 }
 
 type lsBuilder struct {
+	fidx   []int // the filter's columns in LsColumns
 	o      *LsOptions
 	snap   *Snapshot
 	procs  *procCache
@@ -154,38 +171,40 @@ func BuildLs(o *LsOptions) (*Table, error) {
 		kinds = namespace.AllKinds
 	}
 	cols := o.Columns
-	need := func(name string) bool {
-		for _, c := range cols {
-			if c == name {
-				return true
+	oneTask := o.HasTask && o.Task != 0
+	b := &lsBuilder{o: o, procs: newProcCache(), rows: map[nsKey]*nsRow{}}
+	// A namespace argument needs the held ones too: lsns lists nothing
+	// (and no error) for a namespace without processes.
+	held := !oneTask
+	var mounts map[string]bool
+	if held {
+		b.readNSFS()
+		mounts = map[string]bool{}
+		for _, paths := range b.nsfs {
+			for _, p := range paths {
+				mounts[p] = true
 			}
 		}
-		return false
 	}
-	snap, err := Scan(ScanOptions{Kinds: kinds, KeepPIDs: o.HasNS})
+	snap, err := Scan(ScanOptions{Kinds: kinds, KeepPIDs: o.HasNS, Held: held, NSFSMounts: mounts})
 	if err != nil {
 		return nil, err
 	}
-	b := &lsBuilder{o: o, snap: snap, procs: newProcCache(), rows: map[nsKey]*nsRow{}}
+	b.snap = snap
 	defer b.close()
 	if o.HasNS {
 		return b.processTable()
 	}
-	if cols == nil || need("NSFS") || !o.Compat || o.Persistent {
-		b.readNSFS()
-	}
-	// Namespaces kept only by bind mounts.
-	if !o.Compat || o.Persistent {
-		for key, paths := range b.nsfs {
-			if (o.Kinds == 0 || o.Kinds.Has(key.kind)) && snap.Lookup(key.kind, key.id) == nil {
-				ns := snap.add(key.kind, key.id)
-				b.rowFor(ns).path = paths[0]
-			}
+	if o.Filter != nil {
+		if b.fidx, err = o.Filter.Bind(func(n string) int { return ColumnIndex(n, o.Compat) }); err != nil {
+			return nil, err
 		}
-		sortNamespaces(snap.Namespaces)
 	}
-	if o.HasTask && o.Task != 0 && snap.Proc(o.Task) == nil {
+	if oneTask && snap.Proc(o.Task) == nil {
 		return &Table{Name: "namespaces", TreeColumn: -1}, nil
+	}
+	if !oneTask {
+		b.addProcessless()
 	}
 	b.prefetch(snap.Namespaces, o.HasTask && o.Task != 0, !o.Compat)
 	var list []*nsRow
@@ -209,6 +228,19 @@ func BuildLs(o *LsOptions) (*Table, error) {
 		kept := list[:0]
 		for _, r := range list {
 			if b.container(r).Matches(o.Container) {
+				kept = append(kept, r)
+			}
+		}
+		list = kept
+	}
+	if o.Filter != nil {
+		kept := list[:0]
+		for _, r := range list {
+			ok, err := b.match(r)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
 				kept = append(kept, r)
 			}
 		}
@@ -274,6 +306,12 @@ func BuildLs(o *LsOptions) (*Table, error) {
 		for _, r := range list {
 			in[r] = true
 		}
+		// A row hangs below its owner (or parent), which joins the tree
+		// even when not listed itself (-p) unless -t or -Q leave it out,
+		// as lsns does.
+		shown := func(up *nsRow) bool {
+			return up != nil && (o.Kinds == 0 || o.Kinds.Has(up.ns.Kind)) && b.kept(up)
+		}
 		var attach func(r *nsRow)
 		attach = func(r *nsRow) {
 			var up *nsRow
@@ -282,7 +320,7 @@ func BuildLs(o *LsOptions) (*Table, error) {
 			} else {
 				up = b.parent(r)
 			}
-			if up == nil {
+			if !shown(up) {
 				roots = append(roots, r)
 				return
 			}
@@ -296,13 +334,14 @@ func BuildLs(o *LsOptions) (*Table, error) {
 		if o.Tree == TreeParent {
 			// lsns builds the hierarchy of the user namespaces that own
 			// the listed ones first, then hangs the rest below their
-			// parents.
+			// parents; user namespaces without processes (found through
+			// fds and mounts) come in the second pass, in order.
 			users := map[*nsRow]bool{}
 			for _, r := range list {
-				if r.ns.Kind == namespace.User {
+				if r.ns.Kind == namespace.User && r.ns.NProcs > 0 {
 					users[r] = true
 				}
-				if u := b.owner(r); u != nil {
+				if u := b.owner(r); shown(u) && u.ns.NProcs > 0 {
 					users[u] = true
 				}
 			}
@@ -315,7 +354,7 @@ func BuildLs(o *LsOptions) (*Table, error) {
 				in[r] = true
 			}
 			for _, r := range list {
-				if r.ns.Kind != namespace.User {
+				if !users[r] {
 					order = append(order, r)
 				}
 			}
@@ -394,7 +433,7 @@ func (b *lsBuilder) prefetch(nss []*Namespace, skip, containers bool) {
 				}
 				p := b.procs.get(pids[i])
 				if containers {
-					p.ctr = ContainerOf(p.PID)
+					p.ctr = containerOfPID(p.PID)
 					p.ctrDone = true
 				}
 			}
@@ -407,12 +446,85 @@ func sortRows(l []*nsRow) {
 	sort.SliceStable(l, func(i, j int) bool { return l[i].ns.ID < l[j].ns.ID })
 }
 
+// addProcessless adds the namespaces no process is in but something keeps
+// alive, as lsns 2.41 lists them: bind mounts (nsfs), open fds and sockets
+// of processes, and the user namespaces that own those.
+func (b *lsBuilder) addProcessless() {
+	o, snap := b.o, b.snap
+	want := func(k namespace.Kind) bool { return o.Kinds == 0 || o.Kinds.Has(k) }
+	b.readNSFS()
+	var added []*nsRow
+	for key := range b.nsfs {
+		if want(key.kind) && snap.Lookup(key.kind, key.id) == nil {
+			added = append(added, b.rowFor(snap.add(key.kind, key.id)))
+		}
+	}
+	for key, h := range snap.Held {
+		if !want(key.kind) || snap.Lookup(key.kind, key.id) != nil {
+			continue
+		}
+		r := b.rowFor(snap.add(key.kind, key.id))
+		if h.NSFD >= 0 {
+			// The row owns the socket's namespace fd from now on.
+			r.fd = h.NSFD
+			h.NSFD = -1
+			snap.Held[key] = h
+		} else if r.path == "" && !o.Compat {
+			r.path = "/proc/" + strconv.Itoa(h.PID) + "/fd/" + strconv.Itoa(h.FD)
+		} else if r.path == "" {
+			r.holder = "/proc/" + strconv.Itoa(h.PID) + "/fd/" + strconv.Itoa(h.FD)
+		}
+		added = append(added, r)
+	}
+	if want(namespace.User) {
+		for _, r := range added {
+			for {
+				up := b.owner(r)
+				if up == nil || snap.Lookup(namespace.User, up.ns.ID) != nil {
+					break
+				}
+				snap.register(up.ns)
+				r = up
+			}
+		}
+	}
+	sortNamespaces(snap.Namespaces)
+}
+
+// kept reports whether the filter keeps r (always without a filter).
+func (b *lsBuilder) kept(r *nsRow) bool {
+	if b.o.Filter == nil {
+		return true
+	}
+	ok, err := b.match(r)
+	return ok && err == nil
+}
+
+func (b *lsBuilder) match(r *nsRow) (bool, error) {
+	if r.matched != 0 {
+		return r.matched > 0, nil
+	}
+	vals := b.cells(r, b.fidx)
+	ok, err := b.o.Filter.Match(func(i int) (string, bool) {
+		return vals[i], LsColumns[b.fidx[i]].Number
+	})
+	if err != nil {
+		return false, &FilterApplyError{err}
+	}
+	r.matched = -1
+	if ok {
+		r.matched = 1
+	}
+	return ok, nil
+}
+
 func (b *lsBuilder) close() {
 	for _, r := range b.rows {
 		if r.fd >= 0 {
 			unix.Close(r.fd)
 		}
 	}
+	b.snap.Close()
 	if b.nl != nil {
 		b.nl.Close()
 	}
@@ -436,10 +548,14 @@ func (b *lsBuilder) rowFor(ns *Namespace) *nsRow {
 
 // open returns an fd on the row's namespace, or -1.
 func (b *lsBuilder) open(r *nsRow) int {
-	if r.fd >= 0 || r.path == "" {
+	path := r.path
+	if path == "" {
+		path = r.holder
+	}
+	if r.fd >= 0 || path == "" {
 		return r.fd
 	}
-	fd, err := unix.Open(r.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1
 	}
@@ -503,7 +619,7 @@ func (b *lsBuilder) container(r *nsRow) *ContainerRef {
 			if r.proc.ctrDone {
 				r.ctr = r.proc.ctr
 			} else {
-				r.ctr = ContainerOf(r.proc.PID)
+				r.ctr = containerOfPID(r.proc.PID)
 			}
 		}
 	}
@@ -593,10 +709,17 @@ func (b *lsBuilder) cells(r *nsRow, idx []int) []string {
 			uid := -1
 			if r.proc != nil {
 				uid = r.proc.UID
-			} else if r.ns.Kind == namespace.User {
-				if fd := b.open(r); fd >= 0 {
+			} else if fd := b.open(r); fd >= 0 {
+				// No process: a user namespace's creator, else the
+				// namespace file's owner (as lsns 2.41).
+				if r.ns.Kind == namespace.User {
 					if u, err := namespace.OwnerUID(fd); err == nil {
 						uid = int(u)
+					}
+				} else {
+					var st unix.Stat_t
+					if unix.Fstat(fd, &st) == nil {
+						uid = int(st.Uid)
 					}
 				}
 			}
@@ -608,10 +731,13 @@ func (b *lsBuilder) cells(r *nsRow, idx []int) []string {
 				}
 			}
 		case colNETNSID:
-			s = b.netnsid(r)
+			if r.proc != nil || !b.o.Compat {
+				// lsns 2.41 leaves it empty without a process.
+				s = b.netnsid(r)
+			}
 		case colNSFS:
 			b.readNSFS()
-			sep := "\n"
+			sep := LineBreak
 			if b.o.NoWrap || b.o.Format.Raw {
 				sep = ","
 			}
@@ -648,7 +774,26 @@ func (b *lsBuilder) processTable() (*Table, error) {
 		}
 	}
 	if ns == nil {
+		for key := range b.nsfs {
+			if key.id == o.NS && (o.Kinds == 0 || o.Kinds.Has(key.kind)) {
+				return &Table{Name: "namespaces", TreeColumn: -1}, nil
+			}
+		}
+		for key := range b.snap.Held {
+			if key.id == o.NS && (o.Kinds == 0 || o.Kinds.Has(key.kind)) {
+				return &Table{Name: "namespaces", TreeColumn: -1}, nil
+			}
+		}
 		return nil, fmt.Errorf("%w: %d", ErrNotFound, o.NS)
+	}
+	if o.Filter != nil {
+		if o.Compat {
+			return nil, errFilterNSArg
+		}
+		var err error
+		if b.fidx, err = o.Filter.Bind(func(n string) int { return ColumnIndex(n, o.Compat) }); err != nil {
+			return nil, err
+		}
 	}
 	cols := o.Columns
 	if cols == nil {
@@ -670,6 +815,18 @@ func (b *lsBuilder) processTable() (*Table, error) {
 	for _, pid := range ns.PIDs {
 		p := b.procs.get(pid)
 		nr := &nsRow{ns: ns, proc: p, fd: -1, path: "/proc/" + strconv.Itoa(pid) + "/ns/" + ns.Kind.ProcName()}
+		if o.Filter != nil {
+			ok, err := b.match(nr)
+			if err != nil || !ok {
+				if nr.fd >= 0 {
+					unix.Close(nr.fd)
+				}
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
 		row := &Row{Cells: b.cells(nr, idx)}
 		if nr.fd >= 0 {
 			unix.Close(nr.fd)

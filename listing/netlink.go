@@ -15,7 +15,10 @@ import (
 
 var nlSeq atomic.Uint32
 
-type nlConn struct{ fd int }
+type nlConn struct {
+	fd  int
+	buf []byte // the receive buffer
+}
 
 func dialRoute() (*nlConn, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
@@ -52,9 +55,38 @@ func attr(b []byte, typ uint16, val []byte) []byte {
 	return b
 }
 
+// nlDumpAttempts bounds how often a dump the kernel keeps interrupting is
+// started again.
+const nlDumpAttempts = 10
+
+// nlDumpRetries counts the dumps started again because a concurrent change
+// interrupted them (NLM_F_DUMP_INTR); the tests read it.
+var nlDumpRetries atomic.Uint64
+
+// errDumpInterrupted reports a dump whose parts the kernel marked
+// NLM_F_DUMP_INTR: links or addresses changed while it ran, so the parts
+// may miss or repeat entries.
+var errDumpInterrupted = errors.New("netlink: dump interrupted by concurrent changes")
+
+// nlRecvBuf is the receive buffer a connection starts with; a larger
+// datagram grows it.
+var nlRecvBuf = 32 << 10
+
 // request sends one message and collects the replies until the kernel is
-// done (a single reply, or NLMSG_DONE for a dump).
+// done (a single reply, or NLMSG_DONE for a dump). A dump that a
+// concurrent change interrupted is made again, whole, so that what it
+// returns is one consistent view.
 func (c *nlConn) request(typ uint16, flags uint16, payload []byte) ([]nlMsg, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := c.exchange(typ, flags, payload)
+		if err != errDumpInterrupted || attempt == nlDumpAttempts {
+			return out, err
+		}
+		nlDumpRetries.Add(1)
+	}
+}
+
+func (c *nlConn) exchange(typ uint16, flags uint16, payload []byte) ([]nlMsg, error) {
 	seq := nlSeq.Add(1)
 	msg := make([]byte, unix.NLMSG_HDRLEN, unix.NLMSG_HDRLEN+len(payload))
 	msg = append(msg, payload...)
@@ -65,48 +97,123 @@ func (c *nlConn) request(typ uint16, flags uint16, payload []byte) ([]nlMsg, err
 	if err := unix.Sendto(c.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, err
 	}
-	dump := flags&unix.NLM_F_DUMP != 0
-	var out []nlMsg
-	buf := make([]byte, 1<<16)
+	r := nlReply{seq: seq, dump: flags&unix.NLM_F_DUMP != 0}
+	if len(c.buf) == 0 {
+		c.buf = make([]byte, nlRecvBuf)
+	}
 	for {
-		n, _, err := unix.Recvfrom(c.fd, buf, 0)
+		b, from, err := c.recv()
 		if err != nil {
 			return nil, err
 		}
-		b := buf[:n]
-		for len(b) >= unix.NLMSG_HDRLEN {
-			l := int(binary.NativeEndian.Uint32(b[0:]))
-			mt := binary.NativeEndian.Uint16(b[4:])
-			ms := binary.NativeEndian.Uint32(b[8:])
-			if l < unix.NLMSG_HDRLEN || l > len(b) {
-				return nil, errors.New("netlink: truncated message")
+		if from != 0 {
+			continue // not from the kernel
+		}
+		if done, err := r.add(b); done || err != nil {
+			return r.out, err
+		}
+	}
+}
+
+// nlReply collects the reply to one request.
+type nlReply struct {
+	seq         uint32
+	dump        bool
+	out         []nlMsg
+	interrupted bool
+}
+
+// add takes one datagram; done says the reply is complete.
+func (r *nlReply) add(b []byte) (done bool, err error) {
+	for len(b) > 0 {
+		if len(b) < unix.NLMSG_HDRLEN {
+			return true, errTruncated
+		}
+		l := int(binary.NativeEndian.Uint32(b[0:]))
+		mt := binary.NativeEndian.Uint16(b[4:])
+		mf := binary.NativeEndian.Uint16(b[6:])
+		ms := binary.NativeEndian.Uint32(b[8:])
+		if l < unix.NLMSG_HDRLEN || l > len(b) {
+			return true, errTruncated
+		}
+		data := b[unix.NLMSG_HDRLEN:l]
+		if ms == r.seq {
+			if mf&unix.NLM_F_DUMP_INTR != 0 {
+				r.interrupted = true
 			}
-			data := b[unix.NLMSG_HDRLEN:l]
-			if ms == seq {
-				switch mt {
-				case unix.NLMSG_DONE:
-					return out, nil
-				case unix.NLMSG_ERROR:
-					if len(data) < 4 {
-						return nil, errors.New("netlink: short error")
-					}
-					if e := int32(binary.NativeEndian.Uint32(data)); e != 0 {
-						return nil, unix.Errno(-e)
-					}
-					return out, nil
-				default:
-					out = append(out, nlMsg{typ: mt, data: append([]byte(nil), data...)})
-					if !dump {
-						return out, nil
+			switch mt {
+			case unix.NLMSG_DONE:
+				// DONE carries the dump's error.
+				if len(data) >= 4 {
+					if e := int32(binary.NativeEndian.Uint32(data)); e < 0 {
+						return true, unix.Errno(-e)
 					}
 				}
-			}
-			if adv := align4(l); adv < len(b) {
-				b = b[adv:]
-			} else {
-				b = nil
+				if r.interrupted {
+					return true, errDumpInterrupted
+				}
+				return true, nil
+			case unix.NLMSG_ERROR:
+				if len(data) < 4 {
+					return true, errTruncated
+				}
+				if e := int32(binary.NativeEndian.Uint32(data)); e != 0 {
+					return true, unix.Errno(-e)
+				}
+				return true, nil
+			case unix.NLMSG_NOOP, unix.NLMSG_OVERRUN:
+			default:
+				r.out = append(r.out, nlMsg{typ: mt, data: append([]byte(nil), data...)})
+				if !r.dump {
+					return true, nil
+				}
 			}
 		}
+		if adv := align4(l); adv < len(b) {
+			b = b[adv:]
+		} else {
+			b = nil
+		}
+	}
+	return false, nil
+}
+
+// errTruncated reports a message cut short: a datagram or a message whose
+// length runs past what was received.
+var errTruncated = errors.New("netlink: truncated message")
+
+// recv reads one datagram whole, growing the buffer when it is larger (a
+// link with many VFs or a long alias), and returns it with the sender's
+// port id (0: the kernel).
+func (c *nlConn) recv() ([]byte, uint32, error) {
+	for {
+		// MSG_PEEK|MSG_TRUNC gives the datagram's full size without
+		// consuming it.
+		n, _, err := unix.Recvfrom(c.fd, c.buf, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		if n > len(c.buf) {
+			c.buf = make([]byte, align4(n))
+		}
+		n, sa, err := unix.Recvfrom(c.fd, c.buf, unix.MSG_TRUNC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		if n > len(c.buf) {
+			return nil, 0, errTruncated
+		}
+		var from uint32
+		if nl, ok := sa.(*unix.SockaddrNetlink); ok {
+			from = nl.Pid
+		}
+		return c.buf[:n], from, nil
 	}
 }
 

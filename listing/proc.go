@@ -45,30 +45,76 @@ func (c *procCache) get(pid int) *ProcInfo {
 	return p
 }
 
+// procReader holds one goroutine's buffers for per-row /proc reads. The
+// reads are raw open/read/close: os.Open would also register every file
+// with the network poller (fcntl and a failing epoll_ctl per file), which
+// costs more than the read itself once there are thousands of rows.
+type procReader struct {
+	path []byte
+	buf  []byte
+}
+
+var readerPool = sync.Pool{New: func() any {
+	return &procReader{path: make([]byte, 0, 32), buf: make([]byte, 4096)}
+}}
+
+// openPID opens /proc/PID as an O_PATH directory to read files under.
+func (r *procReader) openPID(pid int) (int, error) {
+	r.path = append(r.path[:0], "/proc/"...)
+	r.path = strconv.AppendInt(r.path, int64(pid), 10)
+	return unix.Open(string(r.path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
+// read returns the whole file name under dir, in r.buf (valid until the
+// next read).
+func (r *procReader) read(dir int, name string) ([]byte, error) {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	n := 0
+	for {
+		if n == len(r.buf) {
+			r.buf = append(r.buf, make([]byte, len(r.buf))...)
+		}
+		m, err := unix.Read(fd, r.buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			return r.buf[:n], nil
+		}
+		n += m
+	}
+}
+
 func readProcInfo(pid int) *ProcInfo {
+	r := readerPool.Get().(*procReader)
+	defer readerPool.Put(r)
 	p := &ProcInfo{PID: pid, UID: -1}
-	dir := "/proc/" + strconv.Itoa(pid)
+	dir, err := r.openPID(pid)
+	if err != nil {
+		return p
+	}
+	defer unix.Close(dir)
 	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err == nil {
+	if unix.Fstat(dir, &st) == nil {
 		p.UID = int(st.Uid)
 	}
-	buf := make([]byte, 4096)
-	if n, err := readSmall(dir+"/stat", buf); err == nil {
-		b := buf[:n]
+	if b, err := r.read(dir, "stat"); err == nil {
 		open := bytes.IndexByte(b, '(')
 		closing := bytes.LastIndexByte(b, ')')
 		if open >= 0 && closing > open {
 			p.Comm = string(b[open+1 : closing])
-			rest := b[closing+1:]
-			// " S PPID ..."
-			f := bytes.Fields(rest)
-			if len(f) >= 2 {
-				p.PPID, _ = strconv.Atoi(string(f[1]))
-			}
+			p.PPID = statPPID(b[closing+1:])
 			p.ok = true
 		}
 	}
-	if b, err := os.ReadFile(dir + "/cmdline"); err == nil && len(b) > 0 {
+	if b, err := r.read(dir, "cmdline"); err == nil && len(b) > 0 {
 		b = bytes.TrimRight(b, "\x00")
 		for i := range b {
 			if b[i] == 0 {
@@ -83,18 +129,41 @@ func readProcInfo(pid int) *ProcInfo {
 	return p
 }
 
-// readSmall reads a small /proc file into buf with one read.
-func readSmall(path string, buf []byte) (int, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
+// statPPID parses the PPID from what follows the command in /proc/PID/stat:
+// " S PPID ...".
+func statPPID(b []byte) int {
+	i := 0
+	for i < len(b) && b[i] == ' ' {
+		i++
 	}
-	defer unix.Close(fd)
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		return 0, err
+	for i < len(b) && b[i] != ' ' { // the state
+		i++
 	}
-	return n, nil
+	for i < len(b) && b[i] == ' ' {
+		i++
+	}
+	n := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int(b[i]-'0')
+	}
+	return n
+}
+
+// containerOfPID is ContainerOf with the cgroup file read raw, for the
+// per-row lookups of ls.
+func containerOfPID(pid int) *ContainerRef {
+	r := readerPool.Get().(*procReader)
+	defer readerPool.Put(r)
+	dir, err := r.openPID(pid)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(dir)
+	b, err := r.read(dir, "cgroup")
+	if err != nil {
+		return nil
+	}
+	return containerOfCgroup(pid, b)
 }
 
 var (

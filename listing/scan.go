@@ -57,6 +57,28 @@ type Snapshot struct {
 	Procs      []Proc // ascending PID
 	Namespaces []*Namespace
 	byKey      map[nsKey]*Namespace
+	// Held are namespaces that open file descriptors refer to (nsfs fds,
+	// and sockets for their network namespace), when the scan read them.
+	Held map[nsKey]Holder
+}
+
+// Holder is a process's file descriptor that keeps a namespace alive.
+type Holder struct {
+	PID, FD int
+	// NSFD is an fd on the namespace when the holder is a socket (whose
+	// /proc/PID/fd link cannot be opened), else -1. Close releases it.
+	NSFD int
+}
+
+// Close releases the fds a scan keeps on socket-held namespaces.
+func (s *Snapshot) Close() {
+	for k, h := range s.Held {
+		if h.NSFD >= 0 {
+			unix.Close(h.NSFD)
+			h.NSFD = -1
+			s.Held[k] = h
+		}
+	}
 }
 
 type nsKey struct {
@@ -84,6 +106,14 @@ type ScanOptions struct {
 	Kinds namespace.Set
 	// KeepPIDs records every member of each namespace in Namespace.PIDs.
 	KeepPIDs bool
+	// Held also reads every process's open fds for namespaces they keep
+	// alive (lsns 2.41): nsfs fds of Kinds, and sockets' network
+	// namespaces when Kinds has net.
+	Held bool
+	// NSFSMounts are the mount points of nsfs files (from mountinfo): an
+	// fd whose link names one of them, or "/" (a mount outside our mount
+	// namespace), may be a namespace and is opened to ask.
+	NSFSMounts map[string]bool
 }
 
 // Scan reads the namespace links of every process once.
@@ -99,7 +129,37 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 	}
 	procs := make([]Proc, len(pids))
 	ok := make([]bool, len(pids))
+	var heldMu sync.Mutex
+	held := map[nsKey]Holder{}
 	work := func(lo, hi int) {
+		var fds fdScanner
+		if o.Held {
+			fds.init(o.Kinds, o.NSFSMounts)
+		}
+		defer func() {
+			if !o.Held {
+				return
+			}
+			heldMu.Lock()
+			for k, h := range fds.found {
+				old, dup := held[k]
+				if !dup {
+					held[k] = h
+					continue
+				}
+				// One holder per namespace, the lowest PID, as rows show
+				// the lowest; a socket holder brings its own NSFD.
+				keep, drop := old, h
+				if h.PID < old.PID {
+					keep, drop = h, old
+				}
+				if drop.NSFD >= 0 {
+					unix.Close(drop.NSFD)
+				}
+				held[k] = keep
+			}
+			heldMu.Unlock()
+		}()
 		buf := make([]byte, 64)
 		path := make([]byte, 0, 64)
 		for i := lo; i < hi; i++ {
@@ -126,6 +186,9 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 			}
 			unix.Close(dir)
 			ok[i] = any
+			if o.Held && any {
+				fds.scan(p.PID, p.NS[kindIndex(namespace.Net)])
+			}
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)
@@ -151,6 +214,9 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 		wg.Wait()
 	}
 	s := &Snapshot{byKey: make(map[nsKey]*Namespace, 64)}
+	if o.Held {
+		s.Held = held
+	}
 	s.Procs = procs[:0]
 	for i := range procs {
 		if !ok[i] {
@@ -202,6 +268,15 @@ func (s *Snapshot) add(k namespace.Kind, id uint64) *Namespace {
 	return ns
 }
 
+// register adds a namespace found outside the scan (an owner) as it is.
+func (s *Snapshot) register(ns *Namespace) {
+	key := nsKey{ns.ID, ns.Kind}
+	if s.byKey[key] == nil {
+		s.byKey[key] = ns
+		s.Namespaces = append(s.Namespaces, ns)
+	}
+}
+
 // parseNSLink returns the inode of a namespace link's text "net:[4026531833]",
 // or 0.
 func parseNSLink(b []byte) uint64 {
@@ -236,4 +311,164 @@ func ParseNSLink(s string) (namespace.Kind, uint64, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// fdScanner reads one worker's share of /proc/PID/fd links.
+type fdScanner struct {
+	kinds   namespace.Set
+	path    []byte
+	link    []byte
+	dirents []byte
+	found   map[nsKey]Holder
+	sockets map[uint64]bool // socket inodes already asked
+	mounts  map[string]bool
+}
+
+func (f *fdScanner) init(kinds namespace.Set, mounts map[string]bool) {
+	f.kinds = kinds
+	f.mounts = mounts
+	f.path = make([]byte, 0, 64)
+	f.link = make([]byte, 128)
+	f.dirents = make([]byte, 8192)
+	f.found = map[nsKey]Holder{}
+	f.sockets = map[uint64]bool{}
+}
+
+// scan records the namespaces that pid's fds refer to; ownNet is the
+// process's own network namespace, which its sockets usually belong to.
+func (f *fdScanner) scan(pid int, ownNet uint64) {
+	f.path = append(f.path[:0], "/proc/"...)
+	f.path = strconv.AppendInt(f.path, int64(pid), 10)
+	f.path = append(f.path, "/fd"...)
+	dir, err := unix.Open(string(f.path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(dir)
+	pidfd := -1
+	defer func() {
+		if pidfd >= 0 {
+			unix.Close(pidfd)
+		}
+	}()
+	wantNet := f.kinds.Has(namespace.Net)
+	for {
+		n, err := unix.Getdents(dir, f.dirents)
+		if err != nil || n <= 0 {
+			return
+		}
+		// The kernel stops filling only when the next entry does not fit:
+		// with room for the longest one left, this was the last batch.
+		last := n+maxDirent <= len(f.dirents)
+		for off := 0; off < n; {
+			reclen := int(f.dirents[off+16]) | int(f.dirents[off+17])<<8
+			name := f.dirents[off+19 : off+reclen]
+			off += reclen
+			if i := indexNUL(name); i >= 0 {
+				name = name[:i]
+			}
+			if len(name) == 0 || name[0] < '0' || name[0] > '9' {
+				continue
+			}
+			l, err := unix.Readlinkat(dir, string(name), f.link)
+			if err != nil || l == 0 {
+				continue
+			}
+			text := f.link[:l]
+			fd, _ := strconv.Atoi(string(name))
+			if hasPrefix(text, "socket:[") {
+				if !wantNet {
+					continue
+				}
+				ino := parseNSLink(text)
+				if ino == 0 || f.sockets[ino] {
+					continue
+				}
+				f.sockets[ino] = true
+				if pidfd < 0 {
+					if pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
+						pidfd = -1
+						wantNet = false
+						continue
+					}
+				}
+				sfd, err := unix.PidfdGetfd(pidfd, fd, 0)
+				if err != nil {
+					continue
+				}
+				nsfd, err := unix.IoctlRetInt(sfd, unix.SIOCGSKNS)
+				unix.Close(sfd)
+				if err != nil {
+					continue
+				}
+				id, err := namespace.Stat(nsfd)
+				key := nsKey{uint64(id), namespace.Net}
+				if _, dup := f.found[key]; err != nil || uint64(id) == ownNet || dup {
+					unix.Close(nsfd)
+					continue
+				}
+				f.found[key] = Holder{PID: pid, FD: fd, NSFD: nsfd}
+				continue
+			}
+			if text[0] == '/' {
+				if len(text) == 1 || f.mounts[string(text)] {
+					f.pathFD(dir, pid, fd, string(name))
+				}
+				continue
+			}
+			if text[len(text)-1] != ']' {
+				continue
+			}
+			k, id, ok := ParseNSLink(string(text))
+			if !ok || !f.kinds.Has(k) {
+				continue
+			}
+			key := nsKey{id, k}
+			if _, dup := f.found[key]; !dup {
+				f.found[key] = Holder{PID: pid, FD: fd, NSFD: -1}
+			}
+		}
+		if last {
+			return
+		}
+	}
+}
+
+// maxDirent is the size of the largest linux_dirent64: header, a 255-byte
+// name, its NUL, padding to 8.
+const maxDirent = 19 + 256 + 5
+
+func indexNUL(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasPrefix(b []byte, p string) bool {
+	return len(b) >= len(p) && string(b[:len(p)]) == p
+}
+
+// pathFD records the namespace behind an fd whose link is a path: an nsfs
+// file reached through a bind mount.
+func (f *fdScanner) pathFD(dir, pid, fd int, name string) {
+	nfd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(nfd)
+	k, err := namespace.KindOf(nfd)
+	if err != nil || !f.kinds.Has(k) {
+		return
+	}
+	id, err := namespace.Stat(nfd)
+	if err != nil {
+		return
+	}
+	key := nsKey{uint64(id), k}
+	if _, dup := f.found[key]; !dup {
+		f.found[key] = Holder{PID: pid, FD: fd, NSFD: -1}
+	}
 }

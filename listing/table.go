@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -30,6 +31,11 @@ func (c *Column) key() string {
 	}
 	return strings.ToLower(c.Name)
 }
+
+// LineBreak separates the lines of a multi-line cell (NSFS with several
+// mount points). It is a NUL because no string a cell shows can hold one: a
+// newline in a command line is data, escaped like any control character.
+const LineBreak = "\x00"
 
 // Row is one line of a table; an empty cell is printed as nothing, or null
 // in JSON. Children are the row's subtree in tree output.
@@ -139,19 +145,29 @@ func (t *Table) writeText(w *bufio.Writer, f Format) {
 				if i > 0 {
 					w.WriteByte(' ')
 				}
-				writeRaw(w, cells[i])
+				writeRaw(w, strings.ReplaceAll(cells[i], LineBreak, ","))
 			}
 			w.WriteByte('\n')
 		}
 		return
 	}
-	// Multi-line cells become continuation lines.
+	// Multi-line cells become continuation lines; what a target controls
+	// is escaped.
 	var printed [][]string
 	for li, cells := range lines {
 		extra := 0
-		for _, c := range cells {
-			if k := strings.Count(c, "\n"); k > extra {
+		copied := false
+		for i, c := range cells {
+			if k := strings.Count(c, LineBreak); k > extra {
 				extra = k
+			}
+			if e := Escape(c); e != c {
+				if !copied {
+					// Flat lines share the rows' cells.
+					cells = append([]string(nil), cells...)
+					copied = true
+				}
+				cells[i] = e
 			}
 		}
 		if extra == 0 {
@@ -163,7 +179,7 @@ func (t *Table) writeText(w *bufio.Writer, f Format) {
 			rows[j] = make([]string, n)
 		}
 		for i, c := range cells {
-			for j, part := range strings.Split(c, "\n") {
+			for j, part := range strings.Split(c, LineBreak) {
 				rows[j][i] = part
 			}
 		}
@@ -182,7 +198,12 @@ func (t *Table) writeText(w *bufio.Writer, f Format) {
 				data = wd
 			}
 		}
-		hw := width(c.Name) // counted even without headings
+		hw := width(c.Name)
+		if f.NoHeadings {
+			// lsns 2.41 sizes a column by its data and width hint alone
+			// when no header is printed.
+			hw = 0
+		}
 		switch {
 		case data < hw:
 			widths[i] = hw
@@ -273,6 +294,53 @@ func writeSpaces(w *bufio.Writer, n int) {
 
 const hexDigits = "0123456789abcdef"
 
+// Escape returns s fit for a terminal, as util-linux's tables and procps
+// show strings: control characters (C0, DEL, C1) and bytes that are not
+// UTF-8 become \xHH, everything else is kept. Every text renderer of ls, ps
+// and inspect passes the strings a target controls (command lines, names,
+// hostnames, paths) through it; JSON has its own escaping.
+func Escape(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		if c == 0 && strings.HasPrefix(s[i:], LineBreak) {
+			// A multi-line cell's separator is layout, not data.
+			b.WriteString(LineBreak)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 || unicode.IsControl(r) {
+			for j := 0; j < n; j++ {
+				b.WriteString(`\x`)
+				b.WriteByte(hexDigits[s[i+j]>>4])
+				b.WriteByte(hexDigits[s[i+j]&15])
+			}
+			i += n
+			continue
+		}
+		b.WriteString(s[i : i+n])
+		i += n
+	}
+	return b.String()
+}
+
 // writeRaw writes s with spaces, backslashes, control and non-ASCII bytes
 // as \xHH escapes, the way util-linux's raw output does.
 func writeRaw(w *bufio.Writer, s string) {
@@ -321,7 +389,7 @@ func (t *Table) writeJSONRows(w *bufio.Writer, rows []*Row, ind int) {
 			case c.Number:
 				w.WriteString(v)
 			default:
-				writeJSONString(w, v)
+				writeJSONString(w, strings.ReplaceAll(v, LineBreak, "\n"))
 			}
 		}
 		if t.TreeColumn >= 0 && len(r.Children) > 0 {
@@ -336,9 +404,8 @@ func (t *Table) writeJSONRows(w *bufio.Writer, rows []*Row, ind int) {
 		indent(w, ind)
 		w.WriteByte('}')
 	}
-	if len(rows) > 0 {
-		w.WriteByte('\n')
-	}
+	// An empty array still has its (empty) line, as libsmartcols prints it.
+	w.WriteByte('\n')
 }
 
 func writeJSONString(w *bufio.Writer, s string) {
@@ -354,7 +421,7 @@ func writeJSONString(w *bufio.Writer, s string) {
 			w.WriteString(`\n`)
 		case c == '\t':
 			w.WriteString(`\t`)
-		case c < 0x20 || c == 0x7f:
+		case c < 0x20:
 			w.WriteString(`\u00`)
 			w.WriteByte(hexDigits[c>>4])
 			w.WriteByte(hexDigits[c&15])

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // ID identifies a namespace the way lsns and `readlink /proc/PID/ns/X` do: by
@@ -33,6 +35,15 @@ func StatPath(path string) (ID, error) {
 // KindOf asks the kernel which kind of namespace an nsfs fd refers to
 // (NS_GET_NSTYPE). A file that is not a namespace gives an error.
 func KindOf(fd int) (Kind, error) {
+	// Only an nsfs file is asked: the same ioctl number could mean
+	// something else to a device driver.
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err != nil {
+		return 0, err
+	}
+	if sfs.Type != unix.NSFS_MAGIC {
+		return 0, unix.EINVAL
+	}
 	t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
 	if err != nil {
 		return 0, err
@@ -66,7 +77,8 @@ func OwnerUID(fd int) (uint32, error) {
 // /proc/self/ns: nsenter -a skips kinds missing there.
 func Supported() Set {
 	var s Set
-	names, err := readDirNames("/proc/self/ns")
+	// procfs reads raw: an os.File would start the network poller.
+	names, err := procfs.ReadDirNames("/proc/self/ns")
 	if err != nil {
 		return s
 	}
@@ -80,18 +92,21 @@ func Supported() Set {
 	return s
 }
 
-func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
+// OpenFile opens a file named as a namespace file for reading, close-on-exec
+// and without blocking: a FIFO given by mistake (or by a caller's trick) is
+// opened at once instead of waiting forever for a writer, and then fails
+// as any other file that is not a namespace does. Nothing is read from it.
+func OpenFile(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
-	return f.Readdirnames(-1)
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // KindOfPath opens path and asks the kernel which kind of namespace it is.
 func KindOfPath(path string) (Kind, error) {
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return 0, err
 	}

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/internal/audit"
 	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/procfs"
@@ -25,7 +27,9 @@ type Cmd struct {
 	Target  *target.Pinned
 	Options Options
 	// Path is the program, searched in PATH inside the target when it has
-	// no '/'. Empty runs a login shell ($SHELL, else /bin/sh).
+	// no '/'. Empty with no Args runs a login shell ($SHELL, else
+	// /bin/sh); empty with Args is a program that cannot be found, as
+	// execvp("") is.
 	Path string
 	// Args holds the arguments including Args[0]; nil means {Path}.
 	Args []string
@@ -48,10 +52,17 @@ type Cmd struct {
 	// ProcessState is set by Wait.
 	ProcessState *unix.WaitStatus
 
+	// signalMu orders Signal against Wait's release of the pidfd, so a
+	// signal never goes to a reused fd number; released is set under it.
+	signalMu sync.Mutex
+	released bool
+
 	closeAfter []io.Closer // the child's ends of pipes, closed once it runs
 	ownEnds    []io.Closer // nsx's ends, closed by the copiers or on failure
 	copiers    []func() error
 	copyErr    chan error
+
+	auditRun *audit.Run // the records of this run (Options.Audit)
 }
 
 // Command returns a Cmd that runs name with args in the namespaces that opts
@@ -95,6 +106,11 @@ func (c *Cmd) Start() error {
 		c.closeOwnEnds()
 		return err
 	}
+	if err := c.auditStart(b, false); err != nil {
+		c.closeFiles()
+		c.closeOwnEnds()
+		return err
+	}
 	p, err := spawn.Start(b.spec)
 	if b.pidfdJoinFailed(err, unix.EINVAL) {
 		// Kernels before 5.8 have pidfds but cannot setns through them,
@@ -115,7 +131,9 @@ func (c *Cmd) Start() error {
 	c.closeFiles()
 	if err != nil {
 		c.closeOwnEnds()
-		return b.childError(err)
+		err = b.childError(err)
+		c.auditFailed(err)
+		return err
 	}
 	c.Process = p
 	c.copyErr = make(chan error, len(c.copiers))
@@ -132,10 +150,15 @@ func (c *Cmd) Wait() error {
 		return errors.New("nsenter: not started")
 	}
 	ws, err := c.Process.Wait(c.RelayStops)
+	c.signalMu.Lock()
 	c.Process.Release()
+	c.released = true
+	c.signalMu.Unlock()
 	if err != nil {
+		c.auditRun.EndError(1, err)
 		return err
 	}
+	c.auditRun.End(ws)
 	c.ProcessState = &ws
 	var copyErr error
 	for range c.copiers {
@@ -149,6 +172,22 @@ func (c *Cmd) Wait() error {
 	return &ExitError{Status: ws}
 }
 
+// Signal sends sig to the started program (or to the process relaying for
+// it, which passes it on). Once Wait has collected the program, it does
+// nothing and returns nil: the program is gone and its pidfd released.
+// It may be called concurrently with Wait.
+func (c *Cmd) Signal(sig syscall.Signal) error {
+	c.signalMu.Lock()
+	defer c.signalMu.Unlock()
+	if c.Process == nil {
+		return errors.New("nsenter: not started")
+	}
+	if c.released {
+		return nil
+	}
+	return c.Process.Signal(sig)
+}
+
 // Exec enters and executes the program in place of this process, without a
 // fork (nsenter -F). It returns only on failure. User and time namespaces
 // cannot be entered this way: the kernel requires a single-threaded process
@@ -159,7 +198,12 @@ func (c *Cmd) Exec() error {
 		return err
 	}
 	defer b.close()
-	return b.childError(spawn.ExecInPlace(b.spec))
+	if err := c.auditStart(b, true); err != nil {
+		return err
+	}
+	err = b.childError(spawn.ExecInPlace(b.spec))
+	c.auditFailed(err)
+	return err
 }
 
 // Plan returns what Start would do, without doing it.
@@ -185,6 +229,10 @@ type build struct {
 	pidfdIdx []int    // the join entries that go through the pidfd
 	fillIDs  []func() // reads the plan's namespace IDs, for Plan
 	program  string
+	toolbox  string // the debug toolbox, absolute
+	// cwdFromCaller: the working directory was chosen with -w, so a
+	// refusal names that option.
+	cwdFromCaller bool
 }
 
 func (b *build) close() {
@@ -215,6 +263,10 @@ func (b *build) pidfdJoinFailed(err error, errno syscall.Errno) bool {
 }
 
 func (b *build) childError(err error) error {
+	var de *spawn.DebugError
+	if errors.As(err, &de) {
+		return errorf(nil, "debug: cannot %s: %s", de.Step, debugCause(de.Err))
+	}
 	var ce *spawn.ChildError
 	if !errors.As(err, &ce) {
 		return err
@@ -246,6 +298,9 @@ func (b *build) childError(err error) error {
 	case spawn.StageCwd:
 		return errorf(e, "change directory by working directory file descriptor failed")
 	case spawn.StageCwdEscape:
+		if b.cwdFromCaller {
+			return errorf(nil, "the working directory given with -w/--wd is outside the program's root directory; for a directory inside the target use -W/--wdns DIR")
+		}
 		return errorf(nil, "the working directory is outside the root directory: refusing to run the program there")
 	case spawn.StageCgroup:
 		return errorf(e, "write cgroup.procs failed")
@@ -265,6 +320,8 @@ func (b *build) childError(err error) error {
 		return errorf(e, "prctl(PR_CAP_AMBIENT) failed")
 	case spawn.StageStdio:
 		return errorf(e, "cannot set up standard streams")
+	case spawn.StageDebugProc:
+		return errorf(e, "debug: cannot mount /proc of the target's PID namespace")
 	case spawn.StageExec:
 		code := 126
 		if e == syscall.ENOENT {
@@ -285,6 +342,11 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			b.close()
 		}
 	}()
+	if o.Debug != nil {
+		if err := debugRefused(o, t, inPlace); err != nil {
+			return nil, err
+		}
+	}
 	s := &spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}
 	b.spec = s
 	p := b.plan
@@ -326,6 +388,27 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			return nil, err
 		}
 	}
+	if t == nil || t.PID == 0 {
+		// util-linux 2.41 opens the target's files before it looks at
+		// the namespaces, and names the first it cannot open (the
+		// follow ids have no name there).
+		for _, need := range []struct {
+			on   bool
+			what string
+		}{
+			{o.Root && o.RootDir == nil, "root"},
+			{o.WorkDir && o.WorkDirFile == nil, "cwd"},
+			{o.TargetEnv, "environ"},
+			// 2.41 on a cgroup v2 host (on a hybrid one it refuses -c
+			// first; nsx supports -c there, docs/compat.md).
+			{o.JoinCgroup, "cgroup"},
+			{o.FollowUID || o.FollowGID, ""},
+		} {
+			if need.on {
+				return nil, errorf(nil, "neither filename nor target pid supplied for %s", need.what)
+			}
+		}
+	}
 	own := map[namespace.Kind]namespace.ID{}
 	ids := map[namespace.Kind]namespace.ID{}
 	ownID := func(k namespace.Kind) namespace.ID {
@@ -351,9 +434,16 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	}
 	if all {
 		supported := namespace.Supported()
+		intoContainerUserns := containerUsernsDiffers(t, targetID, ownID)
 		for _, k := range namespace.All {
 			if want.Has(k) {
 				continue
+			}
+			if intoContainerUserns && k != namespace.User && k != namespace.Mount {
+				if id, err := targetID(k); err == nil && id == ownID(k) {
+					p.Skipped = append(p.Skipped, Skip{k, fmt.Sprintf("%s:[%d] is nsx's own; the container's user namespace may not join it", k.ProcName(), id)})
+					continue
+				}
 			}
 			if !supported.Has(k) {
 				p.Skipped = append(p.Skipped, Skip{k, "this kernel has no such namespace"})
@@ -362,11 +452,9 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			if _, explicit := files[k]; explicit {
 				continue
 			}
-			if k == namespace.Time && inPlace {
-				// -F cannot join a time namespace; one equal to ours
-				// needs no joining, so -a -F still works.
-				if id, err := targetID(k); err == nil && id == ownID(k) {
-					p.Skipped = append(p.Skipped, Skip{k, fmt.Sprintf("time:[%d] is nsx's own and --no-fork cannot join time namespaces", id)})
+			if k == namespace.Time {
+				if skip, ok := sameTimeNamespace(targetID, ownID, inPlace); ok {
+					p.Skipped = append(p.Skipped, skip)
 					continue
 				}
 			}
@@ -388,6 +476,10 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		if _, ok := files[k]; !ok {
 			fromTarget = fromTarget.Add(k)
 		}
+	}
+	if o.Debug != nil && o.All {
+		// Debug: every kind but mount, whose place a new one takes.
+		want, fromTarget = want.Remove(namespace.Mount), fromTarget.Remove(namespace.Mount)
 	}
 	if o.NetSocketFd >= 0 || o.UserParent {
 		if err := needPID(""); err != nil {
@@ -530,10 +622,14 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		p.Steps = append(p.Steps, st)
 		b.fillIDs = append(b.fillIDs, func() {
 			p.Steps[i].Own = ownID(k)
+			var err error
 			if fd >= 0 {
-				p.Steps[i].ID, _ = namespace.Stat(fd)
+				p.Steps[i].ID, err = namespace.Stat(fd)
 			} else {
-				p.Steps[i].ID, _ = targetID(k)
+				p.Steps[i].ID, err = targetID(k)
+			}
+			if err != nil {
+				p.Steps[i].IDErr = Strerror(unwrapErrno(err))
 			}
 		})
 	}
@@ -612,9 +708,22 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 			p.Cwd = "the target's working directory"
 		}
 	}
+	if o.ConfineCwd {
+		s.CheckCwd = true
+		b.cwdFromCaller = o.WorkDir
+	}
+	if o.WdnsEmpty {
+		return nil, errorf(unix.ENOENT, "cannot open current working directory")
+	}
 	if o.WorkDirInNS != "" {
 		s.WdnsPath = o.WorkDirInNS
 		p.Cwd = o.WorkDirInNS + " (resolved after entering)"
+	}
+
+	if o.Debug != nil {
+		if err := b.debug(o, t, want); err != nil {
+			return nil, err
+		}
 	}
 
 	// Environment.
@@ -633,6 +742,14 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		p.Env = "the target's"
 	} else if env == nil {
 		env = os.Environ()
+	}
+	if len(o.SetEnv) > 0 {
+		env = setEnv(env, o.SetEnv)
+		p.Env += ", with --setenv " + strings.Join(o.SetEnv, " ")
+	}
+	if o.Debug != nil {
+		env = debugEnv(env, t.Ref.String())
+		p.Env += ", plus NSX_TARGET and a PS1 naming the target"
 	}
 	s.Env = env
 
@@ -680,19 +797,62 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 		s.GID = o.GID
 		s.SetGroups = true
 	}
+	if o.As != "" {
+		root, err := c.programRoot(want)
+		if err != nil {
+			return nil, errorf(unwrapErrno(err), "--as %s: cannot open the program's root", o.As)
+		}
+		uid, gid, err := resolveAs(root, o.As)
+		if root >= 0 {
+			unix.Close(root)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.UID, s.SetGroups = uid, true
+		if gid >= 0 {
+			s.GID = gid
+		}
+	}
+	// util-linux drops supplementary groups once before the joins, while
+	// still privileged where it started, whenever it sets a group; the
+	// second try in the entered user namespace fails only if both do.
+	s.DropGroupsEarly = s.DropGroupsEarly || s.SetGroups
 	s.KeepCaps = o.KeepCaps && userEntered
 	p.UID, p.GID, p.DropGroups, p.KeepCaps = s.UID, s.GID, s.SetGroups, s.KeepCaps
 	s.NoDump = true
+	// The relaying process, when there is one, is as invisible as nsx.
+	s.ForwardSignals = true
 
 	// Program.
 	path, argv := c.Path, c.Args
-	if path == "" {
+	if o.Debug != nil {
+		if path, argv, err = b.debugProgram(path, argv); err != nil {
+			return nil, err
+		}
+	}
+	if path == "" && len(argv) == 0 {
 		// The login shell comes from the program's environment: with -e
 		// that is the target's, as util-linux 2.41 resets the
 		// environment before it looks SHELL up.
 		shell, ok := lookupEnv(env, "SHELL")
 		if !ok {
 			shell = "/bin/sh"
+		}
+		p.Shell = shell + " ($SHELL)"
+		if !ok {
+			p.Shell = shell + " ($SHELL is not set)"
+		}
+		if o.ShellFallback && shell != "/bin/sh" {
+			// nsx enter: $SHELL is the caller's; the target may not
+			// have it (a busybox container has no /bin/bash).
+			if root, err := c.programRoot(want); err == nil && root >= 0 {
+				if !existsInRoot(root, shell) {
+					p.Shell = fmt.Sprintf("/bin/sh ($SHELL %s does not exist in the target)", shell)
+					shell = "/bin/sh"
+				}
+				unix.Close(root)
+			}
 		}
 		path, argv = shell, []string{"-" + filepath.Base(shell)}
 	} else if len(argv) == 0 {
@@ -702,6 +862,23 @@ func (c *Cmd) build(inPlace, perFile bool) (_ *build, err error) {
 	b.program = path
 	p.Program = argv
 	return b, nil
+}
+
+// sameTimeNamespace reports whether -a can leave the time namespace out
+// because the target's is nsx's own. Joining it would change nothing the
+// program can observe (the clocks and their offsets are the same), but a
+// time join needs a single-threaded process: a full fork instead of the
+// vfork of the fast path. Most containers share the host's time namespace.
+func sameTimeNamespace(targetID func(namespace.Kind) (namespace.ID, error), ownID func(namespace.Kind) namespace.ID, inPlace bool) (Skip, bool) {
+	id, err := targetID(namespace.Time)
+	if err != nil || id == 0 || id != ownID(namespace.Time) {
+		return Skip{}, false
+	}
+	why := fmt.Sprintf("time:[%d] is nsx's own: joining it would change nothing", id)
+	if inPlace {
+		why = fmt.Sprintf("time:[%d] is nsx's own and --no-fork cannot join time namespaces", id)
+	}
+	return Skip{namespace.Time, why}, true
 }
 
 // readOnly asks for a private read-only copy of the mount namespace. The
@@ -819,11 +996,15 @@ func targetCgroup(t *target.Pinned) (int, string, error) {
 	if !ok {
 		return -1, "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
 	}
-	mnt, err := cgroup2Mount()
+	mnt, mntRoot, err := cgroup2Mount()
 	if err != nil {
 		return -1, "", err
 	}
-	path := filepath.Join(mnt, rel)
+	under, ok := cgroupUnder(mntRoot, rel)
+	if !ok {
+		return -1, "", errorf(nil, "the target's cgroup %s is not below the cgroup2 mount at %s (its root is %s)", rel, mnt, mntRoot)
+	}
+	path := filepath.Join(mnt, under)
 	dir, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, "", errorf(err, "failed to open %s", path)
@@ -831,17 +1012,56 @@ func targetCgroup(t *target.Pinned) (int, string, error) {
 	return dir, path, nil
 }
 
-func cgroup2Mount() (string, error) {
+func cgroup2Mount() (mountPoint, root string, err error) {
 	mounts, err := procfs.ReadMountinfo(0)
 	if err != nil {
-		return "", errorf(unwrapErrno(err), "statfs /sys/fs/cgroup failed")
+		return "", "", errorf(unwrapErrno(err), "statfs /sys/fs/cgroup failed")
 	}
-	for _, m := range mounts {
-		if m.FSType == "cgroup2" {
-			return m.MountPoint, nil
+	m, ok := visibleCgroup2(mounts)
+	if !ok {
+		return "", "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
+	}
+	return m.MountPoint, m.Root, nil
+}
+
+// visibleCgroup2 picks the cgroup2 mount a path lookup reaches: the last
+// one in mountinfo order (later mounts stack on earlier ones) that no later
+// mount covers, at its own mount point or above it.
+func visibleCgroup2(mounts []procfs.Mount) (procfs.Mount, bool) {
+	for i := len(mounts) - 1; i >= 0; i-- {
+		m := mounts[i]
+		if m.FSType != "cgroup2" {
+			continue
+		}
+		covered := false
+		for _, later := range mounts[i+1:] {
+			if later.MountPoint == m.MountPoint || later.MountPoint == "/" ||
+				strings.HasPrefix(m.MountPoint, later.MountPoint+"/") {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			return m, true
 		}
 	}
-	return "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
+	return procfs.Mount{}, false
+}
+
+// cgroupUnder maps a cgroup path (as /proc/PID/cgroup gives it) to a path
+// below a cgroup2 mount whose root is mountRoot; ok is false when the mount
+// does not show that cgroup.
+func cgroupUnder(mountRoot, cgroup string) (string, bool) {
+	if mountRoot == "/" || mountRoot == "" {
+		return cgroup, true
+	}
+	if cgroup == mountRoot {
+		return "/", true
+	}
+	if rest, ok := strings.CutPrefix(cgroup, mountRoot+"/"); ok {
+		return "/" + rest, true
+	}
+	return "", false
 }
 
 // followIDs returns the owner of the target's /proc entry, as seen from the
@@ -944,4 +1164,20 @@ func (c *Cmd) closeFiles() {
 		f.Close()
 	}
 	c.closeAfter = nil
+}
+
+// containerUsernsDiffers reports a container target with a user namespace
+// of its own (rootless podman, userns-remap). A namespace of such a
+// container that is the caller's own (its cgroup or time namespace, say)
+// is owned by a user namespace the program leaves when it joins the
+// container's: joining it again from there is EPERM, and not joining it
+// changes nothing. So a container target's implied "all" leaves those out.
+// (Issue 9, rootless containers; a PID target with -a keeps util-linux's
+// behaviour.)
+func containerUsernsDiffers(t *target.Pinned, targetID func(namespace.Kind) (namespace.ID, error), ownID func(namespace.Kind) namespace.ID) bool {
+	if t == nil || t.Container == nil {
+		return false
+	}
+	id, err := targetID(namespace.User)
+	return err == nil && id != ownID(namespace.User)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -376,5 +377,40 @@ func TestReadOnlyLeavesTargetWritable(t *testing.T) {
 	o.ReadOnly, o.Root = true, true
 	if err := nsenter.Command(pin(t, fx.PID), o, "true").Run(); err == nil || !strings.Contains(err.Error(), "--root") {
 		t.Errorf("--read-only with --root: %v, want a refusal", err)
+	}
+}
+
+// TestDoSurvivesFnUnlockingItsThread: an fn that pairs a
+// runtime.UnlockOSThread with Do's lock must not hand the joined thread
+// back to the scheduler. The kernel shows every thread's namespaces: after
+// Do, no thread of this process may still be in the target's.
+func TestDoSurvivesFnUnlockingItsThread(t *testing.T) {
+	fx := testutil.SharedUser(t)
+	tg := pin(t, fx.PID)
+	targetNet := fx.NS(t, "net")
+	if err := nsenter.Do(tg, namespace.SetOf(namespace.Net), func() error {
+		runtime.UnlockOSThread()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The locked goroutine's exit ends its thread; give the runtime a
+	// moment to do so (a thread returned to the pool would stay).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var in []string
+		tasks, _ := os.ReadDir("/proc/self/task")
+		for _, task := range tasks {
+			if link, err := os.Readlink("/proc/self/task/" + task.Name() + "/ns/net"); err == nil && link == targetNet {
+				in = append(in, task.Name())
+			}
+		}
+		if len(in) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("threads %v of this process are still in the target's network namespace", in)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

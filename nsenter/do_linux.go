@@ -1,6 +1,7 @@
 package nsenter
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -17,7 +18,8 @@ import (
 //
 // fn runs on its own goroutine. Goroutines fn starts do not inherit the
 // namespaces; processes fn starts with os/exec from its own goroutine do. The
-// thread is discarded when fn returns and never serves another goroutine.
+// thread is discarded when fn returns and never serves another goroutine,
+// even if fn calls runtime.UnlockOSThread once.
 func Do(t *target.Pinned, kinds namespace.Set, fn func() error) error {
 	for _, k := range kinds.Kinds() {
 		if !k.ThreadJoinable() {
@@ -28,12 +30,24 @@ func Do(t *target.Pinned, kinds namespace.Set, fn func() error) error {
 	go func() {
 		// Never unlocked: once its namespaces change, this thread must
 		// die with its goroutine rather than return to the scheduler.
+		// Locked twice, so that an fn that unlocks the thread it was
+		// given (pairing an UnlockOSThread with Do's lock) does not hand
+		// it back: the lock count stays above zero until the goroutine
+		// ends.
 		runtime.LockOSThread()
+		runtime.LockOSThread()
+		tid := unix.Gettid()
 		if err := joinThread(t, kinds); err != nil {
 			done <- err
 			return
 		}
-		done <- fn()
+		err := fn()
+		if unix.Gettid() != tid {
+			// fn unlocked more than once and moved off the thread;
+			// the joined thread may now serve other goroutines.
+			err = errors.Join(err, errors.New("nsenter.Do: fn unlocked its OS thread; a thread in the target's namespaces went back to the scheduler"))
+		}
+		done <- err
 	}()
 	return <-done
 }

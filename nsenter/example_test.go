@@ -1,6 +1,7 @@
 package nsenter_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -46,4 +47,22 @@ func ExampleDo() {
 	own, _ := os.Readlink("/proc/self/ns/net")
 	fmt.Println(err, inside == own)
 	// Output: <nil> true
+}
+
+// Debug a container with the host's tools: every namespace of its process
+// but the mount namespace, the host's root as /, the container's files
+// read-only at /target and a /proc of its PID namespace. It needs root and
+// a running container, so it has no checked output.
+func ExampleDebug() {
+	t, err := target.Resolve(context.Background(), "docker:web1")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer t.Close()
+	cmd := nsenter.Debug(t, nsenter.DefaultOptions(), nsenter.DebugOptions{}, "ls", "/target/etc")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Println(err)
+	}
 }

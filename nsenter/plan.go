@@ -16,6 +16,8 @@ type Step struct {
 	Source string
 	// ID is the namespace's inode, Own the caller's namespace of the kind.
 	ID, Own namespace.ID
+	// IDErr says why ID could not be read (it is then 0).
+	IDErr string
 }
 
 // Skip is a kind that -a leaves out, and why.
@@ -44,9 +46,13 @@ type Plan struct {
 	Env        string
 	Cgroup     string
 	Program    []string
+	// Shell says which login shell runs when no program is given, and why.
+	Shell string
 	// ReadOnly: the program runs in a private read-only copy of the mount
 	// namespace, without CAP_SYS_ADMIN (--read-only).
 	ReadOnly bool
+	// Debug is the mount namespace built for a debug program, or nil.
+	Debug *DebugPlan
 }
 
 // Print writes the plan for people.
@@ -65,7 +71,11 @@ func (p *Plan) Print(w io.Writer) {
 		if s.Kind == namespace.User {
 			pass = "pass 2, first"
 		}
-		fmt.Fprintf(&b, "  %d. %-6s %s:[%d]%s from %s; %s\n", i+1, s.Kind, s.Kind.ProcName(), s.ID, same, s.Source, pass)
+		id := fmt.Sprintf("%s:[%d]", s.Kind.ProcName(), s.ID)
+		if s.IDErr != "" {
+			id = fmt.Sprintf("%s:[?] (cannot read it: %s)", s.Kind.ProcName(), s.IDErr)
+		}
+		fmt.Fprintf(&b, "  %d. %-6s %s%s from %s; %s\n", i+1, s.Kind, id, same, s.Source, pass)
 	}
 	if len(p.Steps) == 0 {
 		b.WriteString("  (none)\n")
@@ -84,6 +94,9 @@ func (p *Plan) Print(w io.Writer) {
 	if p.ReadOnly {
 		b.WriteString("mounts: a private copy of the mount namespace, every mount read-only, CAP_SYS_ADMIN withheld; the target's mounts stay as they are\n")
 	}
+	if p.Debug != nil {
+		p.Debug.print(&b)
+	}
 	fmt.Fprintf(&b, "root: %s\ncwd: %s\n", p.Root, p.Cwd)
 	ids := func(v int) string {
 		if v < 0 {
@@ -96,6 +109,9 @@ func (p *Plan) Print(w io.Writer) {
 		b.WriteString("capabilities: kept as ambient\n")
 	}
 	fmt.Fprintf(&b, "environment: %s\n", p.Env)
+	if p.Shell != "" {
+		fmt.Fprintf(&b, "shell: %s\n", p.Shell)
+	}
 	fmt.Fprintf(&b, "program: %s\n", strings.Join(p.Program, " "))
 	io.WriteString(w, b.String())
 }

@@ -1,7 +1,6 @@
 package procfs
 
 import (
-	"os"
 	"strconv"
 	"strings"
 )
@@ -87,7 +86,7 @@ func (m IDMap) String() string {
 
 // ReadIDMap reads /proc/PID/uid_map (name "uid_map") or gid_map.
 func ReadIDMap(pid int, name string) (IDMap, error) {
-	b, err := os.ReadFile(Root + "/" + strconv.Itoa(pid) + "/" + name)
+	b, err := ReadSmall(Root + "/" + strconv.Itoa(pid) + "/" + name)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package procfs
 
 import (
-	"os"
 	"strconv"
 	"strings"
 )
@@ -105,7 +104,7 @@ func ReadMountinfo(pid int) ([]Mount, error) {
 	if pid > 0 {
 		p = strconv.Itoa(pid)
 	}
-	b, err := os.ReadFile(Root + "/" + p + "/mountinfo")
+	b, err := ReadSmall(Root + "/" + p + "/mountinfo")
 	if err != nil {
 		return nil, err
 	}

@@ -131,12 +131,7 @@ func ReadFd(fd int) ([]byte, error) {
 
 // ListPIDs returns the PIDs under /proc in ascending order.
 func ListPIDs() ([]int, error) {
-	d, err := os.Open(Root)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
+	names, err := ReadDirNames(Root)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +146,31 @@ func ListPIDs() ([]int, error) {
 	}
 	sort.Ints(pids)
 	return pids, nil
+}
+
+// ReadDirNames lists a directory with plain getdents64 calls, for the same
+// reason as ReadSmall: an os.File would start the network poller.
+func ReadDirNames(dir string) ([]string, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	var names []string
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "getdents64", Path: dir, Err: err}
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
 }
 
 // CgroupLine is one line of /proc/PID/cgroup: "ID:CONTROLLERS:PATH". The
@@ -192,7 +212,7 @@ func ParseCgroup(text string) ([]CgroupLine, error) {
 
 // ReadCgroup reads and parses /proc/PID/cgroup.
 func ReadCgroup(pid int) ([]CgroupLine, error) {
-	b, err := os.ReadFile(Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	b, err := ReadSmall(Root + "/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package procfs
 
 import (
-	"os"
 	"strconv"
 	"strings"
 )
@@ -153,7 +152,7 @@ func parseInts(val string) ([]int, error) {
 
 // ReadStatus reads and parses /proc/PID/status.
 func ReadStatus(pid int) (Status, error) {
-	b, err := os.ReadFile(Root + "/" + strconv.Itoa(pid) + "/status")
+	b, err := ReadSmall(Root + "/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return Status{}, err
 	}

@@ -1,21 +1,36 @@
 #!/usr/bin/env bash
-# make run: a self-contained demo. It starts a sandbox process in new pid,
-# mount, net, uts, ipc, cgroup and time namespaces (util-linux unshare creates
-# it; nsx does not have an unshare command yet) and shows nsx entering it.
+# make run: a self-contained demo. nsx unshare starts a sandbox process in
+# new pid, mount, net, uts, ipc, cgroup and time namespaces, and nsx enters
+# it. Ctrl-C or the end of the demo kills the sandbox's init, which takes the
+# whole namespace with it; nothing is left behind.
 set -euo pipefail
 nsx=${1:-bin/nsx}
 if [ "$(id -u)" != 0 ]; then
 	echo "make run needs root (it creates namespaces): try 'sudo make run'" >&2
 	exit 1
 fi
-ready=$(mktemp)
-unshare --pid --mount --net --uts --ipc --cgroup --time --fork --mount-proc \
-	sh -c 'hostname nsx-sandbox; ip link set lo up 2>/dev/null; echo ready >"$1"; exec sleep 300' sh "$ready" &
+work=$(mktemp -d /tmp/nsx-demo.XXXXXX)
+ready=$work/ready
+pid=
+# --kill-child: should nsx itself die, the sandbox gets SIGKILL.
+"$nsx" unshare --pid --mount --net --uts --ipc --cgroup --time --fork --mount-proc --kill-child \
+	sh -c 'hostname nsx-sandbox; echo $$ >"$1"; exec sleep 300' sh "$ready" &
 launcher=$!
-trap 'kill $launcher 2>/dev/null; wait 2>/dev/null; rm -f "$ready"' EXIT
+cleanup() {
+	# The sandbox is PID 1 of its namespace: killing it ends everything
+	# in there, and nsx unshare returns at once.
+	if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; else kill -KILL "$launcher" 2>/dev/null || true; fi
+	wait "$launcher" 2>/dev/null || true
+	umount "$work/uts" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
-# unshare --fork's child is the sandbox (sh, which execs sleep).
-pid=$(pgrep -P "$launcher" | head -1)
+# The sandbox wrote its PID in its own namespace (1); find it on the host:
+# nsx's child relays, its grandchild is the sandbox.
+relay=$(pgrep -P "$launcher" | head -1)
+pid=$(pgrep -P "$relay" | head -1)
 
 show() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 echo "sandbox: PID $pid (host view)"
@@ -43,3 +58,8 @@ echo
 echo "--- the same binary is util-linux nsenter when called so:"
 show "$(dirname "$nsx")/nsenter" -t "$pid" -u -n hostname
 show "$(dirname "$nsx")/nsenter" --bogus || true
+echo
+echo "--- a persistent namespace: nsx unshare binds it to a file, nsx enter finds it"
+show "$nsx" unshare --uts="$work/uts" hostname nsx-persistent
+show "$nsx" enter "$work/uts" -- hostname
+show "$(dirname "$nsx")/unshare" -fp sh -c 'echo "PID $$ in a new PID namespace"'

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -46,6 +47,14 @@ var ErrGone = errors.New("target process is gone")
 func PinPID(pid int, inode uint64) (*Pinned, error) {
 	p := &Pinned{Ref: Ref{PID: pid, Inode: inode}, PID: pid, Pidfd: -1, ProcDir: -1}
 	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil && !errors.Is(err, unix.ENOSYS) && isThread(pid) {
+		// A thread ID (util-linux enters its namespaces, which may
+		// differ from its process's): a thread pidfd, Linux 6.9 or
+		// later; before that, /proc/TID alone.
+		if fd, err = unix.PidfdOpen(pid, unix.PIDFD_THREAD); err != nil {
+			err = unix.EINVAL
+		}
+	}
 	switch {
 	case err == nil:
 		p.Pidfd = fd // pidfds are always close-on-exec
@@ -90,7 +99,7 @@ func PinPID(pid int, inode uint64) (*Pinned, error) {
 func (r Ref) Pin(ctx context.Context) (*Pinned, error) {
 	switch {
 	case r.Path != "":
-		f, err := os.Open(r.Path)
+		f, err := namespace.OpenFile(r.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -118,6 +127,21 @@ func (r Ref) Pin(ctx context.Context) (*Pinned, error) {
 		return p, nil
 	}
 	return PinPID(r.PID, r.Inode)
+}
+
+// isThread reports whether tid is a thread that is not its process's
+// leader: /proc/TID exists although readdir never lists it.
+func isThread(tid int) bool {
+	b, err := os.ReadFile(procfs.Root + "/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			return strings.TrimSpace(v) != strconv.Itoa(tid)
+		}
+	}
+	return false
 }
 
 // Alive checks through the pidfd that the pinned process still runs.

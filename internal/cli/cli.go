@@ -5,13 +5,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
+	"github.com/nsxproject/nsx/listing"
+	"github.com/nsxproject/nsx/nsenter"
 	"github.com/nsxproject/nsx/target"
 )
 
@@ -57,9 +61,33 @@ func (e *Env) resolveOne(operands []string) (*target.Pinned, int) {
 	}
 	t, err := target.Resolve(context.Background(), operands[0])
 	if err != nil {
-		return nil, e.Errorf("%s: %s", operands[0], err)
+		// glibc's errno wording, the reference said once, both escaped for
+		// the terminal.
+		msg := strings.TrimPrefix(errText(err), operands[0]+": ")
+		return nil, e.Errorf("%s: %s", listing.Escape(operands[0]), listing.Escape(msg))
 	}
 	return t, 0
+}
+
+// errText is err's message with a system error in glibc's words ("No such
+// process"), as every other nsx message has it, instead of Go's lower-case.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + " " + pe.Path + ": " + nsenter.Strerror(pe.Err)
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Syscall + ": " + nsenter.Strerror(se.Err)
+	}
+	msg := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		if goText := errno.Error(); strings.HasSuffix(msg, goText) {
+			msg = strings.TrimSuffix(msg, goText) + nsenter.Strerror(errno)
+		}
+	}
+	return msg
 }
 
 // Command is one nsx command.
@@ -143,6 +171,6 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(&b, "  %-10s %s\n", n, commands[n].Summary)
 	}
-	b.WriteString("\nRun 'nsx help <command>' for a command's options. Invoked as nsenter or lsns,\nnsx behaves as util-linux's program of that name.\n")
+	b.WriteString("\nRun 'nsx help <command>' for a command's options. Invoked as nsenter,\nlsns or unshare, nsx behaves as util-linux's program of that name.\n")
 	io.WriteString(w, b.String())
 }

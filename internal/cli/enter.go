@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -66,6 +67,12 @@ var enterOptions = []getopt.Option{
 // nsxEnterOptions are the options only `nsx enter` has.
 var nsxEnterOptions = []getopt.Option{
 	{Long: "explain"},
+	// docker exec's -u, -e and -w, under names that do not collide
+	// with nsenter's (-u is UTS, -e the target's environment, -w the
+	// caller's directory).
+	{Long: "as", Arg: getopt.RequiredArg},
+	{Long: "setenv", Arg: getopt.RequiredArg},
+	{Long: "workdir", Arg: getopt.RequiredArg},
 	{Long: "runtime-endpoint", Arg: getopt.RequiredArg},
 	{Long: "read-only"},
 }
@@ -101,6 +108,16 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 	if !env.Compat {
 		table = append(append([]getopt.Option{}, enterOptions...), nsxEnterOptions...)
 	}
+	return parseEnterTable(env, args, table, nil)
+}
+
+// optionHook lets a command built on enter's grammar (nsx debug) act on an
+// option first: it reports whether it handled the option, or a one-line
+// reason to refuse it.
+type optionHook func(r *enterRequest, res getopt.Result) (handled bool, refusal string)
+
+// parseEnterTable is parseEnter with another option table and a hook.
+func parseEnterTable(env *Env, args []string, table []getopt.Option, hook optionHook) (*enterRequest, int) {
 	p := &getopt.Parser{Options: table}
 	results, operands, perr := p.Parse(args)
 	r := &enterRequest{opts: nsenter.DefaultOptions()}
@@ -110,6 +127,15 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 	}
 	wdSeen, wdnsSeen := false, false
 	for _, res := range results {
+		if hook != nil {
+			handled, refusal := hook(r, res)
+			if refusal != "" {
+				return fail("%s", refusal)
+			}
+			if handled {
+				continue
+			}
+		}
 		o, v := res.Option, res.Value
 		// util-linux 2.41.1 strips a leading '=' from these optional
 		// arguments ("-n=/path"); -r keeps it.
@@ -129,6 +155,9 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 			r.targetArg, r.hasTarget = v, true
 			if env.Compat {
 				if _, _, err := target.ParsePID(strings.TrimLeft(v, " \t+")); err != nil {
+					if neg, n, st := parseCNumber(strings.Split(v, ":")[0]); st == numRange || st == numOK && neg && n != 0 {
+						return fail("failed to parse pid: '%s': %s", v, nsenter.Strerror(syscall.ERANGE))
+					}
 					return fail("failed to parse pid: '%s'", v)
 				}
 				r.targetArg = strings.TrimLeft(v, " \t+")
@@ -139,7 +168,7 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				r.opts.Kinds = r.opts.Kinds.Add(k)
 				continue
 			}
-			f, err := os.Open(v)
+			f, err := namespace.OpenFile(v)
 			if err != nil {
 				return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
 			}
@@ -151,9 +180,14 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 			}
 			r.opts.Files[k] = f
 		case 'N':
-			n, err := strconv.ParseUint(v, 10, 31)
-			if err != nil {
+			// As strtos32_or_err; a negative fd, which 2.41 takes as
+			// "not given", is refused.
+			neg, n, st := parseCNumber(v)
+			switch {
+			case st == numBad:
 				return fail("failed to parse file descriptor: '%s'", v)
+			case st == numRange || neg && n != 0 || n > math.MaxInt32:
+				return fail("failed to parse file descriptor: '%s': %s", v, nsenter.Strerror(syscall.ERANGE))
 			}
 			r.opts.NetSocketFd = int(n)
 		case 'S', 'G':
@@ -166,19 +200,24 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				}
 				continue
 			}
-			n, ok := parseStrtoul(v)
-			if !ok {
+			// As 2.41: a negative value or one beyond 64 bits is out
+			// of range; a larger one than 32 bits is truncated.
+			neg, n, st := parseCNumber(v)
+			switch {
+			case st == numBad:
 				return fail("failed to parse %s: '%s'", what, v)
+			case st == numRange || neg && n != 0:
+				return fail("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(syscall.ERANGE))
 			}
 			if o.Short == 'S' {
-				r.opts.UID = int(n)
+				r.opts.UID = int(uint32(n))
 			} else {
-				r.opts.GID = int(n)
+				r.opts.GID = int(uint32(n))
 			}
 		case 'r':
 			r.opts.Root = true
 			if res.HasValue {
-				f, err := os.Open(v)
+				f, err := namespace.OpenFile(v)
 				if err != nil {
 					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
 				}
@@ -191,7 +230,7 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 			wdSeen = true
 			r.opts.WorkDir = true
 			if res.HasValue {
-				f, err := os.Open(v)
+				f, err := namespace.OpenFile(v)
 				if err != nil {
 					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
 				}
@@ -205,6 +244,7 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 			r.opts.WdnsGiven = true
 			if res.HasValue {
 				r.opts.WorkDirInNS = v
+				r.opts.WdnsEmpty = v == ""
 			}
 		case 'e':
 			r.opts.TargetEnv = true
@@ -226,6 +266,22 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 				r.explain = true
 			case "read-only":
 				r.opts.ReadOnly = true
+			case "as":
+				r.opts.As = v
+			case "setenv":
+				if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+					return fail("--setenv %s: expected KEY=VALUE", v)
+				}
+				r.opts.SetEnv = append(r.opts.SetEnv, v)
+			case "workdir":
+				// -W with a required argument.
+				if wdSeen {
+					return fail("mutually exclusive arguments: --workdir --wd")
+				}
+				wdnsSeen = true
+				r.opts.WdnsGiven = true
+				r.opts.WorkDirInNS = v
+				r.opts.WdnsEmpty = v == ""
 			case "runtime-endpoint":
 				// As crictl's flag: the CRI socket for cri: targets.
 				container.CRIEndpoint = v
@@ -239,7 +295,22 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 		return nil, 1
 	}
 	r.program = operands
+	// 2.41: "follow" wins over a number, whatever their order.
+	if r.opts.FollowUID {
+		r.opts.UID = -1
+	}
+	if r.opts.FollowGID {
+		r.opts.GID = -1
+	}
 	if !env.Compat {
+		// A program never starts with a working directory outside its
+		// root in nsx's own command (the nsenter personality keeps
+		// util-linux's -w semantics).
+		r.opts.ConfineCwd = true
+		r.opts.ShellFallback = true
+		if r.opts.As != "" && (r.opts.UID >= 0 || r.opts.GID >= 0 || r.opts.FollowUID || r.opts.FollowGID) {
+			return fail("--as cannot be combined with -S/--setuid or -G/--setgid")
+		}
 		// nsx enter: no namespace option means all of them, and without
 		// -t the first operand names the target.
 		if r.opts.Kinds == 0 && len(r.opts.Files) == 0 && !r.opts.All && r.opts.NetSocketFd < 0 && !r.opts.UserParent {
@@ -261,25 +332,36 @@ func parseEnter(env *Env, args []string) (*enterRequest, int) {
 	return r, 0
 }
 
-// parseStrtoul parses an id as util-linux's strtoul_or_err does for -S and
-// -G: leading blanks, an optional sign, decimal digits; a negative value
-// wraps and the result is truncated to 32 bits ("-1" is 4294967295, which
-// setuid/setgid then reject with EINVAL).
-func parseStrtoul(s string) (uint32, bool) {
+// numStatus is how a number in the style of strtoumax(3) parsed.
+type numStatus int
+
+const (
+	numOK    numStatus = iota
+	numBad             // not a number, or trailing characters
+	numRange           // beyond 64 bits (ERANGE)
+)
+
+// parseCNumber parses a decimal number as util-linux's numeric option
+// parsers do: leading blanks, an optional sign, digits and nothing else. It
+// returns the sign and the magnitude; callers decide which values are out
+// of their range.
+func parseCNumber(s string) (neg bool, n uint64, st numStatus) {
 	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		neg = s[0] == '-'
 		s = s[1:]
 	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return neg, 0, numBad
+	}
 	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, false
+	if errors.Is(err, strconv.ErrRange) {
+		return neg, 0, numRange
 	}
-	if neg {
-		n = -n
+	if err != nil {
+		return neg, 0, numBad
 	}
-	return uint32(n), true
+	return neg, n, numOK
 }
 
 // errWriter remembers the first write error.
@@ -352,7 +434,7 @@ func runEnter(env *Env, args []string) int {
 		var err error
 		t, err = pinTarget(env, r)
 		if err != nil {
-			return env.Errorf("%s", err)
+			return env.Errorf("%s", errText(err))
 		}
 		defer t.Close()
 	}
@@ -365,10 +447,17 @@ func runEnter(env *Env, args []string) int {
 		}
 	}
 
+	r.opts.Audit = true // every run is recorded as /etc/nsx/nsx.conf says; no option turns it off
 	cmd := &nsenter.Cmd{Target: t, Options: r.opts, Stdin: env.Stdin, Stdout: fileOf(env.Stdout), Stderr: fileOf(env.Stderr), RelayStops: true}
 	if len(r.program) > 0 {
 		cmd.Path, cmd.Args = r.program[0], r.program
 	}
+	return runCmd(env, r, cmd)
+}
+
+// runCmd explains, executes or starts cmd and ends as its program ended:
+// the exit status, or death by the same signal.
+func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 	if r.explain {
 		plan, err := cmd.Plan()
 		if err != nil {
@@ -380,10 +469,14 @@ func runEnter(env *Env, args []string) int {
 	if r.opts.NoFork {
 		return reportEnterError(env, cmd.Exec())
 	}
+	signals := catchSignals()
 	if err := cmd.Start(); err != nil {
+		signals.stop()
 		return reportEnterError(env, err)
 	}
+	signals.forwardTo(cmd)
 	err := cmd.Wait()
+	signals.stop()
 	var ee *nsenter.ExitError
 	switch {
 	case err == nil:
@@ -460,7 +553,9 @@ func enterHelp(w io.Writer, env *Env) {
 	name := "nsenter"
 	usage := " nsenter [options] [<program> [<argument>...]]\n"
 	extra := ""
+	manPage := "nsenter(1)"
 	if !env.Compat {
+		manPage = "nsx-enter(1)"
 		name = "nsx enter"
 		usage = " nsx enter [options] [--target] <target> [--] [<program> [<argument>...]]\n"
 		extra = `
@@ -470,6 +565,15 @@ nsx options:
      --read-only        run in a private copy of the target's mounts, all
                           read-only (writes fail with EROFS; the target is
                           unchanged); a guard against mistakes, not a sandbox
+     --as <user>[:<group>]
+                        run as this user and group (names from the target's
+                          /etc/passwd and /etc/group; numbers as they are);
+                          like docker exec -u
+     --setenv <key>=<value>
+                        add to the program's environment (repeatable); like
+                          docker exec -e
+     --workdir <dir>    start in <dir> inside the target (as -W); like
+                          docker exec -w
      --runtime-endpoint <unix:///path>
                         CRI socket for cri: targets (default:
                           $CONTAINER_RUNTIME_ENDPOINT, /etc/crictl.yaml,
@@ -478,7 +582,10 @@ nsx options:
 A target is a PID, PID:INODE, a namespace file, or a container: docker:NAME,
 podman:NAME, containerd:[NAMESPACE/]ID, cri:ID or cri:NAMESPACE/POD/CONTAINER,
 or a bare container name. Without a namespace option, nsx enter enters all of
-the target's namespaces (-a).
+the target's namespaces (-a). Without a program it runs $SHELL, or the
+target's /bin/sh when the target has no $SHELL. A working directory outside the program's root
+(-w with a host directory) is refused: use -W for a directory in the target.
+Signals sent to nsx are passed on to the program; nsx exits as it does.
 `
 	}
 	_ = name
@@ -513,6 +620,6 @@ Options:
  -h, --help             display this help
  -V, --version          display version
 
-For more details see nsenter(1).
+For more details see `+manPage+`.
 `)
 }

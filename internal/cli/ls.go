@@ -13,10 +13,11 @@ import (
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/listing"
 	"github.com/nsxproject/nsx/namespace"
+	"github.com/nsxproject/nsx/nsenter"
 )
 
 // lsnsVersion is the util-linux release whose lsns output nsx matches.
-const lsnsVersion = "2.38.1"
+const lsnsVersion = "2.41.5"
 
 func init() {
 	register(&Command{
@@ -44,6 +45,8 @@ var lsOptions = []getopt.Option{
 	{Short: 'W', Long: "nowrap"},
 	{Short: 'T', Long: "tree", Arg: getopt.OptionalArg},
 	{Short: 'P', Long: "persistent"},
+	{Short: 'Q', Long: "filter", Arg: getopt.RequiredArg},
+	{Short: 'H', Long: "list-columns"},
 }
 
 // nsxLsOptions are only in `nsx ls`.
@@ -61,7 +64,13 @@ func runLs(env *Env, args []string) int {
 	o := &listing.LsOptions{Compat: env.Compat}
 	var output string
 	hasOutput, outputAll, list, treeGiven := false, false, false, false
-	var json, raw bool
+	var json, raw, persistent, task bool
+	var stray []byte
+	defer func() {
+		if len(stray) > 0 {
+			env.Stdout.Write(stray)
+		}
+	}()
 	for _, res := range results {
 		v := res.Value
 		switch res.Option.Long {
@@ -84,6 +93,9 @@ func runLs(env *Env, args []string) int {
 		case "output-all":
 			outputAll = true
 		case "task":
+			if task = true; persistent {
+				return env.Errorf("mutually exclusive arguments: --persistent --task")
+			}
 			pid, err := strconv.ParseInt(v, 10, 32)
 			if err != nil {
 				return env.Errorf("invalid PID argument: '%s'", v)
@@ -111,13 +123,31 @@ func runLs(env *Env, args []string) int {
 			o.NoWrap = true
 		case "tree":
 			treeGiven = true
-			m, err := listing.ParseTreeMode(v)
+			// "-T=parent" and "--tree==parent": lsns drops one '='.
+			m, err := listing.ParseTreeMode(strings.TrimPrefix(v, "="))
 			if err != nil {
 				return env.Errorf("%s", err)
 			}
 			o.Tree = m
 		case "persistent":
+			if persistent = true; task {
+				return env.Errorf("mutually exclusive arguments: --persistent --task")
+			}
 			o.Persistent = true
+		case "filter":
+			// lsns parses the expression when it meets the option.
+			f, err := listing.ParseFilter(v)
+			if f != nil && env.Compat {
+				// lsns's scanner echoes what it does not know to its
+				// buffered stdout: after errors, before the table.
+				stray = append(stray, f.Stray...)
+			}
+			if err != nil {
+				return env.Errorf("failed to parse \"%s\": %s", v, err)
+			}
+			o.Filter = f
+		case "list-columns":
+			return listColumns(env, json, raw)
 		case "container":
 			o.Container = v
 		}
@@ -136,12 +166,12 @@ func runLs(env *Env, args []string) int {
 	if o.HasNS && o.HasTask {
 		return env.Errorf("--task is mutually exclusive with <namespace>")
 	}
-	if list && treeGiven {
-		// lsns 2.38 takes both (its exclusion table is out of order); a
-		// list cannot be a tree, so nsx refuses.
+	if list && treeGiven && !env.Compat {
+		// lsns takes both and draws the tree (its exclusion table is out
+		// of order); a list cannot be a tree, so nsx ls refuses.
 		return env.Errorf("mutually exclusive arguments: --list --tree")
 	}
-	if list || (outputAll && !treeGiven) {
+	if (list && !treeGiven) || (outputAll && !treeGiven) {
 		o.Tree = listing.TreeNone
 	}
 	switch {
@@ -172,12 +202,31 @@ func runLs(env *Env, args []string) int {
 	t, err := listing.BuildLs(o)
 	if err != nil {
 		var ue *listing.UsageError
-		if errors.As(err, &ue) {
+		var ce *listing.FilterColumnError
+		var ae *listing.FilterApplyError
+		switch {
+		case errors.As(err, &ue):
 			return env.Errorf("%s", ue.Msg)
+		case errors.As(err, &ce):
+			for _, n := range ce.Names {
+				env.Errorf("unknown column: %s", n)
+			}
+			return env.Errorf("failed to initialize filter")
+		case errors.As(err, &ae):
+			return env.Errorf("failed to apply filter: %s", nsenter.Strerror(ae.Err))
 		}
 		return env.Errorf("%s", err)
 	}
-	if len(t.Rows) == 0 {
+	if len(stray) > 0 {
+		env.Stdout.Write(stray)
+		stray = nil
+	}
+	if len(t.Rows) == 0 && o.Container != "" {
+		// A reference that names nothing is a typo, not an empty answer.
+		return env.Errorf("%s: no such container owns a listed namespace", o.Container)
+	}
+	if len(t.Rows) == 0 && !o.Format.JSON {
+		// lsns prints no header for nothing, but an empty JSON array.
 		return 0
 	}
 	if err := t.Write(env.Stdout, o.Format); err != nil {
@@ -225,6 +274,30 @@ func termWidth(w io.Writer) int {
 	return int(ws.Col)
 }
 
+// listColumns prints -H/--list-columns: each column's name, type and
+// description, as a table (raw or JSON as already asked, as lsns does).
+func listColumns(env *Env, json, raw bool) int {
+	t := &listing.Table{Name: "lsns-columns", TreeColumn: -1, Columns: []listing.Column{
+		{Name: "HOLDER", Key: "holder", Right: true},
+		{Name: "TYPE", Key: "type"},
+		{Name: "DESCRIPTION", Key: "description"},
+	}}
+	for _, c := range listing.LsColumns {
+		if env.Compat && c.Name == "CONTAINER" {
+			continue
+		}
+		typ := "<string>"
+		if c.Number {
+			typ = "<integer>"
+		}
+		t.Rows = append(t.Rows, &listing.Row{Cells: []string{c.Name, typ, c.Help}})
+	}
+	if err := t.Write(env.Stdout, listing.Format{JSON: json, Raw: raw, NoHeadings: true}); err != nil {
+		return env.Errorf("write error: %s", unwrapErrno(err))
+	}
+	return 0
+}
+
 func lsHelp(w io.Writer, env *Env) {
 	var b strings.Builder
 	name := "lsns"
@@ -237,24 +310,19 @@ func lsHelp(w io.Writer, env *Env) {
  -n, --noheadings       don't print headings
  -o, --output <list>    define which output columns to use
      --output-all       output all columns
+ -P, --persistent       namespaces without processes
  -p, --task <pid>       print process namespaces
+ -Q, --filter <expr>    apply display filter
  -r, --raw              use the raw output format
  -u, --notruncate       don't truncate text in columns
  -W, --nowrap           don't use multi-line representation
  -t, --type <name>      namespace type (mnt, net, ipc, user, pid, uts, cgroup, time)
- -T, --tree <rel>       use tree format (parent, owner, or process)
+ -T, --tree[=<rel>]     use tree format (parent, owner, or process)
 `)
 	if !env.Compat {
-		b.WriteString(" -P, --persistent       namespaces without processes (kept by bind mounts)\n")
 		b.WriteString("     --container <ref>  only namespaces owned by a container (docker:web1, ID prefix, name)\n")
 	}
-	b.WriteString("\n -h, --help             display this help\n -V, --version          display version\n\nAvailable output columns:\n")
-	for _, c := range listing.LsColumns {
-		if env.Compat && c.Name == "CONTAINER" {
-			continue
-		}
-		fmt.Fprintf(&b, "%12s  %s\n", c.Name, c.Help)
-	}
+	b.WriteString("\n -H, --list-columns     list the available columns\n -h, --help             display this help\n -V, --version          display version\n")
 	if env.Compat {
 		b.WriteString("\nFor more details see lsns(8).\n")
 	} else {

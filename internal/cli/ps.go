@@ -97,13 +97,18 @@ func runPs(env *Env, args []string) int {
 	}
 	if !f.NoHeadings {
 		if res.Container != nil {
-			fmt.Fprintf(env.Stdout, "\ncontainer: %s\n", res.Container.Ref())
+			fmt.Fprintf(env.Stdout, "\ncontainer: %s\n", listing.Escape(res.Container.Ref()))
 		} else {
 			fmt.Fprintln(env.Stdout)
 		}
-		fmt.Fprintf(env.Stdout, "pid namespace: %d, %d processes\n", res.PIDNamespace, len(res.Processes))
+		noun := "processes"
+		if len(res.Processes) == 1 {
+			noun = "process"
+		}
+		fmt.Fprintf(env.Stdout, "pid namespace: %d, %d %s\n", res.PIDNamespace, len(res.Processes), noun)
 		for _, l := range listing.CgroupSummary(res.Cgroup) {
-			fmt.Fprintln(env.Stdout, l)
+			// The cgroup path is the target's to choose.
+			fmt.Fprintln(env.Stdout, listing.Escape(l))
 		}
 	}
 	return 0

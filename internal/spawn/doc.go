@@ -9,5 +9,10 @@
 // execve — prepared in full by the parent, because between the fork and the
 // exec it must not allocate, grow its stack or enter the Go scheduler.
 //
-// That sequence lives in fork_linux_unsafe.go, the only unsafe code of nsx.
+// The same child creates namespaces for nsx unshare: it unshares them and
+// waits on a pipe while this process writes their ID maps and time offsets
+// and binds them to files from outside.
+//
+// That sequence lives in fork_linux_unsafe.go and, for the creating steps,
+// unshare_linux_unsafe.go: the only unsafe code of nsx.
 package spawn

@@ -41,6 +41,7 @@ const (
 	fSetfd        = 2
 
 	wUntraced = 2
+	wNohang   = 1
 
 	atFdcwd = ^uintptr(99) // AT_FDCWD, -100, as a system call argument
 )
@@ -122,6 +123,11 @@ func failWith(s *rawSpec, st Stage, e syscall.Errno) Stage {
 //go:nocheckptr
 func childMain(s *rawSpec) {
 	s.fail.stage = sequence(s, true)
+	if s.fail.stage == stageRelay {
+		// Called from here rather than from sequence, to keep the
+		// nosplit chain short.
+		relay(s, s.scratch.relayPid)
+	}
 	sys(syscall.SYS_WRITE, uintptr(s.errPipe), uintptr(unsafe.Pointer(&s.fail)), unsafe.Sizeof(s.fail))
 	code := uintptr(1)
 	if s.fail.stage == StageExec {
@@ -164,6 +170,11 @@ func sequence(s *rawSpec, inChild bool) Stage {
 	if st := arrangeStdio(s); st != StageNone {
 		return st
 	}
+	if s.us.active {
+		if st := unshareCreate(s); st != StageNone {
+			return st
+		}
+	}
 	// util-linux drops supplementary groups while still privileged in the
 	// caller's user namespace, and only complains later if that failed and
 	// the second try inside the target's also fails.
@@ -178,6 +189,10 @@ func sequence(s *rawSpec, inChild bool) Stage {
 		if st := rawReadOnlyCopy(s); st != StageNone {
 			return st
 		}
+		rawAllowDevices(s)
+		if st := rawDropCaps(s); st != StageNone {
+			return st
+		}
 	}
 	if st := enterRootAndDir(s); st != StageNone {
 		return st
@@ -186,6 +201,19 @@ func sequence(s *rawSpec, inChild bool) Stage {
 		if st := forkAndRelay(s); st != StageNone {
 			return st
 		}
+	}
+	if s.us.active {
+		if s.forkForPID && inChild {
+			unshareAfterFork(s)
+		}
+		if st := unshareEnter(s); st != StageNone {
+			return st
+		}
+	}
+	// No variable here: every local of sequence deepens the nosplit
+	// chain of the debug build (-N -l), which is at its limit.
+	if s.debugProc && rawDebugProc(s) != StageNone {
+		return StageDebugProc
 	}
 	if st := dropCredentials(s); st != StageNone {
 		return st
@@ -280,17 +308,30 @@ func enterRootAndDir(s *rawSpec) Stage {
 
 // forkAndRelay forks once more, for a PID namespace that applies to
 // children only: the program runs in the grandchild, and this process
-// relays its fate. It returns (StageNone) in the grandchild only.
+// relays its fate. It returns StageNone in the grandchild and stageRelay
+// in this process, which childMain then turns into the relay.
+//
+// The signals nsx forwards are blocked before the fork, so that none can
+// end this process before it relays them; the grandchild restores its mask
+// at once, before it executes the program.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func forkAndRelay(s *rawSpec) Stage {
+	s.scratch.sigset = 1 << (syscall.SIGCHLD - 1)
+	if s.relayForward {
+		s.scratch.sigset |= relayedSignals
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&s.scratch.sigset)), uintptr(unsafe.Pointer(&s.scratch.oldSigset)), 8, 0, 0); e != 0 {
+		return failWith(s, StageFork, e)
+	}
 	pid, e := sys(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
 	if e != 0 {
 		return failWith(s, StageFork, e)
 	}
 	if pid == 0 {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&s.scratch.oldSigset)), 0, 8, 0, 0)
 		return StageNone
 	}
 	// This process never executes anything, so close-on-exec never fires
@@ -301,9 +342,24 @@ func forkAndRelay(s *rawSpec) Stage {
 			sys(syscall.SYS_CLOSE, fd, 0, 0)
 		}
 	}
-	relay(s, pid)
-	return StageNone // not reached
+	s.scratch.relayPid = pid
+	return stageRelay
 }
+
+// stageRelay is what sequence returns in the process that must become the
+// relay: not a failure.
+const stageRelay Stage = -1
+
+// relayedSignals is the set of signals nsx and the relaying process pass on
+// to the program (a sigset_t bit mask): HUP INT QUIT USR1 USR2 ALRM TERM
+// CONT WINCH. It matches forwardedSignals.
+const relayedSignals = 1<<(syscall.SIGHUP-1) | 1<<(syscall.SIGINT-1) | 1<<(syscall.SIGQUIT-1) |
+	1<<(syscall.SIGUSR1-1) | 1<<(syscall.SIGUSR2-1) | 1<<(syscall.SIGALRM-1) | 1<<(syscall.SIGTERM-1) |
+	1<<(syscall.SIGCONT-1) | 1<<(syscall.SIGWINCH-1)
+
+// siKernel is si_code SI_KERNEL: a signal the kernel generated, such as the
+// terminal's INT, QUIT or WINCH to its foreground process group.
+const siKernel = 0x80
 
 // dropCredentials drops supplementary groups and sets the group and user.
 //
@@ -335,10 +391,10 @@ var (
 )
 
 // rawReadOnlyCopy gives the child a private copy of the mount namespace it
-// joined, makes every mount of the copy read-only in one recursive
-// mount_setattr (which only adds MOUNT_ATTR_RDONLY and so never makes a
-// mount more permissive), and withholds CAP_SYS_ADMIN from the program so it
-// cannot remount them writable. The target's mounts are not touched.
+// joined and makes every mount of the copy read-only and nodev in one
+// recursive mount_setattr (which only adds flags and so never makes a mount
+// more permissive); rawAllowDevices and rawDropCaps follow. The target's
+// mounts are not touched.
 //
 //go:nosplit
 //go:norace
@@ -353,11 +409,70 @@ func rawReadOnlyCopy(s *rawSpec) Stage {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, atFdcwd, uintptr(unsafe.Pointer(&slash)), unix.AT_RECURSIVE, uintptr(unsafe.Pointer(&s.roAttr)), unsafe.Sizeof(s.roAttr), 0); e != 0 {
 		return failWith(s, StageReadOnly, e)
 	}
-	if _, e := sys(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0); e != 0 {
-		return failWith(s, StageReadOnly, e)
+	return StageNone
+}
+
+// rawAllowDevices bind-mounts each of s.roDevs onto itself and clears nodev
+// on that one mount, so that /dev/null and the like keep working in the
+// nodev copy. A device that cannot be allowed stays unusable, the safe side.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawAllowDevices(s *rawSpec) {
+	for i := 0; i < s.nroDevs && i < len(s.roDevs); i++ {
+		dev := *(*uintptr)(unsafe.Add(unsafe.Pointer(&s.roDevs), uintptr(i)*unsafe.Sizeof(s.roDevs[0])))
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, dev, dev, 0, syscall.MS_BIND, 0, 0); e != 0 {
+			continue
+		}
+		syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, atFdcwd, dev, 0, uintptr(unsafe.Pointer(&s.devAttr)), unsafe.Sizeof(s.devAttr), 0)
+	}
+}
+
+// rawDropCaps removes s.roDropCaps from the bounding set, so the program
+// cannot have them after execve. A capability this kernel does not know
+// (EINVAL) is nothing to drop.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawDropCaps(s *rawSpec) Stage {
+	for c := uintptr(0); c < 64; c++ {
+		if s.roDropCaps&(1<<c) == 0 {
+			continue
+		}
+		if _, e := sys(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0); e != 0 && e != syscall.EINVAL {
+			return failWith(s, StageReadOnly, e)
+		}
 	}
 	return StageNone
 }
+
+// rawDebugProc mounts a procfs on /proc for nsx debug, from a process born
+// in the target's PID namespace: a procfs shows the PID namespace active for
+// the task that mounts it, not the one for its children. In a joined user
+// namespace the child first takes a mount namespace of its own, since only a
+// mount namespace owned by that user namespace lets its root mount there.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawDebugProc(s *rawSpec) Stage {
+	if s.debugUnshare {
+		if _, e := sys(syscall.SYS_UNSHARE, syscall.CLONE_NEWNS, 0, 0); e != 0 {
+			return failWith(s, StageDebugProc, e)
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&procName)), uintptr(unsafe.Pointer(&procPath)), uintptr(unsafe.Pointer(&procName)), syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, 0, 0); e != 0 {
+		return failWith(s, StageDebugProc, e)
+	}
+	return StageNone
+}
+
+var (
+	procName = [5]byte{'p', 'r', 'o', 'c', 0}
+	procPath = [6]byte{'/', 'p', 'r', 'o', 'c', 0}
+)
 
 // arrangeStdio moves the requested fds to 0, 1 and 2: first out of the way
 // (close-on-exec copies above 2), then into place without close-on-exec.
@@ -485,7 +600,11 @@ func execute(s *rawSpec) syscall.Errno {
 
 // relay waits for the grandchild and mirrors it: a stop stops this process
 // too and a continue is passed on; an exit or a death by signal ends this
-// process the same way. It never returns.
+// process the same way. A relayed signal sent to this process is passed on
+// to the grandchild, except one the kernel sent to the whole foreground
+// process group (the terminal's Ctrl-C), which the grandchild got too. The
+// signals and SIGCHLD are blocked (forkAndRelay) and taken one at a time
+// with rt_sigtimedwait. It never returns.
 //
 //go:nosplit
 //go:norace
@@ -493,34 +612,59 @@ func execute(s *rawSpec) syscall.Errno {
 func relay(s *rawSpec, pid uintptr) {
 	self, _ := sys(syscall.SYS_GETPID, 0, 0, 0)
 	for {
-		// wait4's fourth argument, rusage, is 0 as sys passes it.
-		_, e := sys(syscall.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&s.scratch.status)), wUntraced)
-		if e == syscall.EINTR {
+		// A SIGCHLD may stand for several changes: look until none is left.
+		for relayReap(s, self, pid) {
+		}
+		sig, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&s.scratch.sigset)), uintptr(unsafe.Pointer(&s.scratch.siginfo)), 0, 8, 0, 0)
+		if e != 0 || sig == uintptr(syscall.SIGCHLD) || !s.relayForward {
 			continue
 		}
-		if e != 0 {
-			break
-		}
-		// The wait status layout of wait(2), decoded by hand because
-		// syscall.WaitStatus's methods are not guaranteed to be inlined.
-		status := s.scratch.status
-		sig := uintptr(status & 0x7f)
-		switch {
-		case status&0xff == 0x7f: // stopped
-			// As Process.Wait: a stop already undone by a continue
-			// (Ctrl-Z, then fg) is not relayed.
-			if !rawConsumeContinued(s, pid) {
-				sys(syscall.SYS_KILL, self, uintptr(syscall.SIGSTOP), 0)
-				sys(syscall.SYS_KILL, pid, uintptr(syscall.SIGCONT), 0)
-				rawConsumeContinued(s, pid)
-			}
+		if *(*int32)(unsafe.Pointer(&s.scratch.siginfo[8])) == siKernel {
 			continue
-		case sig == 0: // exited
-			sys(syscall.SYS_EXIT_GROUP, uintptr(status>>8&0xff), 0, 0)
-		default: // killed
-			rawDieOfSignal(s, self, sig)
 		}
-		break
+		sys(syscall.SYS_KILL, pid, sig, 0)
+	}
+}
+
+// relayReap collects one change of the grandchild, without blocking, and
+// mirrors it; it ends this process when the grandchild ended. It reports
+// whether there was a change.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func relayReap(s *rawSpec, self, pid uintptr) bool {
+	// wait4's fourth argument, rusage, is 0 as sys passes it.
+	r, e := sys(syscall.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&s.scratch.status)), wUntraced|wNohang)
+	if e == syscall.EINTR {
+		return true
+	}
+	if e != 0 {
+		for {
+			sys(syscall.SYS_EXIT_GROUP, 1, 0, 0)
+		}
+	}
+	if r == 0 {
+		return false
+	}
+	// The wait status layout of wait(2), decoded by hand because
+	// syscall.WaitStatus's methods are not guaranteed to be inlined.
+	status := s.scratch.status
+	sig := uintptr(status & 0x7f)
+	switch {
+	case status&0xff == 0x7f: // stopped
+		// As Process.Wait: a stop already undone by a continue (Ctrl-Z,
+		// then fg) is not relayed.
+		if !rawConsumeContinued(s, pid) {
+			sys(syscall.SYS_KILL, self, uintptr(syscall.SIGSTOP), 0)
+			sys(syscall.SYS_KILL, pid, uintptr(syscall.SIGCONT), 0)
+			rawConsumeContinued(s, pid)
+		}
+		return true
+	case sig == 0: // exited
+		sys(syscall.SYS_EXIT_GROUP, uintptr(status>>8&0xff), 0, 0)
+	default: // killed
+		rawDieOfSignal(s, self, sig)
 	}
 	for {
 		sys(syscall.SYS_EXIT_GROUP, 1, 0, 0)
@@ -537,8 +681,8 @@ func relay(s *rawSpec, pid uintptr) {
 func rawDieOfSignal(s *rawSpec, self, sig uintptr) {
 	s.scratch.sigact = [4]uint64{} // struct sigaction with SIG_DFL
 	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&s.scratch.sigact)), 0, 8, 0, 0)
-	s.scratch.sigset = uint64(1) << (sig - 1)
-	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&s.scratch.sigset)), 0, 8, 0, 0)
+	s.scratch.dieSet = uint64(1) << (sig - 1)
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&s.scratch.dieSet)), 0, 8, 0, 0)
 	sys(syscall.SYS_KILL, self, sig, 0)
 }
 

@@ -32,6 +32,12 @@ const (
 	StageExec
 )
 
+// StageDebugProc is the debug mount namespace's step in the child (nsx
+// debug): a mount namespace of the joined user namespace, if any, and the
+// new /proc. It runs after any fork for the PID namespace and before the
+// credentials change.
+const StageDebugProc Stage = 64
+
 // report is what the child writes on failure: the stage, the index of the
 // join entry (for StageJoin) and the errno.
 type report struct {
@@ -103,6 +109,9 @@ type rawSpec struct {
 	cwdLen   uintptr
 
 	forkForPID bool
+	// relayForward makes the relaying process pass relayedSignals on to
+	// the program (Spec.ForwardSignals).
+	relayForward bool
 
 	setgroups bool
 	gid       int64 // -1: keep
@@ -124,6 +133,20 @@ type rawSpec struct {
 	// mount namespace (--read-only); roAttr is its mount_setattr argument.
 	readOnly bool
 	roAttr   [4]uint64
+	// roDevs are the device nodes (NUL-terminated paths) that stay usable
+	// in the copy, each bind-mounted onto itself and given back its
+	// devices with devAttr; roDropCaps are the capabilities withheld
+	// from the program (a bit per capability).
+	roDevs     [8]uintptr
+	nroDevs    int
+	devAttr    [4]uint64
+	roDropCaps uint64
+
+	// debugProc mounts a procfs of the child's PID namespace on /proc
+	// (nsx debug), after debugUnshare gave the child a mount namespace
+	// owned by the user namespace it joined.
+	debugProc    bool
+	debugUnshare bool
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent
@@ -134,6 +157,9 @@ type rawSpec struct {
 	// scratch is the child's working memory, kept here rather than on
 	// its nosplit stack.
 	scratch childScratch
+
+	// us creates namespaces instead of joining them (nsx unshare).
+	us rawUnshare
 }
 
 // childScratch is memory the child writes (integers only).
@@ -144,7 +170,10 @@ type childScratch struct {
 	status            uint32   // wait4 status
 	siginfo           [128]byte
 	sigact            [4]uint64 // struct sigaction
-	sigset            uint64
+	sigset            uint64    // the relaying process's blocked signals
+	oldSigset         uint64
+	dieSet            uint64
+	relayPid          uintptr // the grandchild the relaying process waits for
 	capHdr            capHeader
 	capData           [2]capData
 }

@@ -39,6 +39,11 @@ type Spec struct {
 	// ForkForPID makes the child fork once more after joining, so that the
 	// program is in the PID namespace joined (when PrejoinPID could not).
 	ForkForPID bool
+	// ForwardSignals makes the process relaying for the program (with
+	// ForkForPID) pass HUP INT QUIT TERM USR1 USR2 ALRM WINCH CONT on to
+	// it, as nsx enter does itself; without it the relay keeps the
+	// signal dispositions it inherited (nsx unshare's, as util-linux's).
+	ForwardSignals bool
 
 	// NoDump makes the child non-dumpable until execve, so processes in
 	// the target cannot ptrace it while it holds host resources.
@@ -74,13 +79,38 @@ type Spec struct {
 	// KeepCaps raises the permitted capabilities as ambient ones.
 	KeepCaps bool
 
+	// Unshare, when set, makes the child create namespaces (nsx unshare)
+	// before the steps above; it needs PrejoinPID < 0 and no joins.
+	Unshare *Unshare
+
 	// Path is the program as the user named it; Argv its arguments
 	// (Argv[0] included) and Env its environment. A Path without '/' is
 	// searched in the PATH of Env.
 	Path string
 	Argv []string
 	Env  []string
+
+	// Debug, when set, runs the program in a new debug mount namespace
+	// (nsx debug) instead of a joined one: built by a locked thread
+	// before the fork, with a fresh /proc mounted by the child once it is
+	// in the target's PID (and user) namespace.
+	Debug *DebugRoot
 }
+
+// ReadOnlyDevices are the device nodes a --read-only program may still
+// open: every other device of the copy is on a nodev mount, so no block
+// device (a disk, a loop device) or kernel interface (/dev/kmsg, /dev/mem)
+// can be written past the read-only mount table.
+var ReadOnlyDevices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+
+// ReadOnlyDroppedCaps are the capabilities a --read-only program never
+// gets (dropped from the bounding set): remounting and other mount-table
+// changes (SYS_ADMIN), raw I/O and device creation (SYS_RAWIO, MKNOD),
+// the kernel itself (SYS_MODULE, SYS_BOOT, SYS_TIME, BPF), other processes'
+// memory (SYS_PTRACE), the network configuration (NET_ADMIN) and immutable
+// flags (LINUX_IMMUTABLE).
+var ReadOnlyDroppedCaps = []int{unix.CAP_SYS_ADMIN, unix.CAP_SYS_RAWIO, unix.CAP_MKNOD, unix.CAP_SYS_MODULE,
+	unix.CAP_SYS_BOOT, unix.CAP_SYS_TIME, unix.CAP_BPF, unix.CAP_SYS_PTRACE, unix.CAP_NET_ADMIN, unix.CAP_LINUX_IMMUTABLE}
 
 // ChildError is a failure of the child before the program ran.
 type ChildError struct {
@@ -152,7 +182,17 @@ func prepare(s *Spec) (*prepared, error) {
 	}
 	if s.ReadOnly {
 		r.readOnly = true
-		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY // attr_set; attr_clr, propagation, userns_fd stay 0
+		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV // attr_set; attr_clr, propagation, userns_fd stay 0
+		r.devAttr[1] = unix.MOUNT_ATTR_NODEV                         // attr_clr
+		for i, d := range ReadOnlyDevices {
+			var b []byte
+			r.roDevs[i], b = cstr(d)
+			p.keep = append(p.keep, b)
+		}
+		r.nroDevs = len(ReadOnlyDevices)
+		for _, c := range ReadOnlyDroppedCaps {
+			r.roDropCaps |= 1 << uint(c)
+		}
 	}
 	r.rootFd = int32(s.RootFd)
 	r.cwdFd = int32(s.CwdFd)
@@ -168,6 +208,7 @@ func prepare(s *Spec) (*prepared, error) {
 		r.cwdLen = uintptr(len(p.buf))
 	}
 	r.forkForPID = s.ForkForPID
+	r.relayForward = s.ForwardSignals
 	r.setgroups = s.SetGroups
 	r.gid, r.uid = int64(s.GID), int64(s.UID)
 	r.keepCaps = s.KeepCaps
@@ -194,6 +235,11 @@ func prepare(s *Spec) (*prepared, error) {
 		p.keep = append(p.keep, b)
 	}
 	r.ncands = len(cands)
+
+	if s.Debug != nil {
+		r.debugProc = true
+		r.debugUnshare = s.User != nil
+	}
 
 	r.clone.flags = clonePidfd
 	r.clone.exitSignal = uint64(unix.SIGCHLD)
@@ -234,12 +280,19 @@ func Candidates(program string, env []string) []string {
 // executes the program. It returns once the program runs (or the child
 // failed, as a *ChildError after reaping the child).
 func Start(s *Spec) (*Process, error) {
-	if threadJoinable(s) && !s.ForkForPID {
+	if s.Unshare == nil && s.Debug == nil && threadJoinable(s) && !s.ForkForPID {
 		return startOnThread(s)
 	}
 	p, err := prepare(s)
 	if err != nil {
 		return nil, err
+	}
+	var us *unsharePipes
+	if s.Unshare != nil {
+		if us, err = prepareUnshare(p, s); err != nil {
+			return nil, err
+		}
+		defer us.close()
 	}
 	var pipe [2]int
 	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
@@ -252,7 +305,15 @@ func Start(s *Spec) (*Process, error) {
 		err        syscall.Errno
 	}
 	var res result
-	if s.PrejoinPID < 0 {
+	if s.Debug != nil {
+		var err error
+		res.pid, res.pidfd, res.err, err = startDebug(s, &p.raw)
+		if err != nil {
+			unix.Close(pipe[0])
+			unix.Close(pipe[1])
+			return nil, err
+		}
+	} else if s.PrejoinPID < 0 {
 		// Nothing to join first: fork from this thread, as os/exec does.
 		res.pid, res.pidfd, res.err = fork(&p.raw)
 	} else {
@@ -282,6 +343,13 @@ func Start(s *Spec) (*Process, error) {
 		return nil, &ChildError{Stage: StageFork, Index: -1, Errno: res.err}
 	}
 	proc := &Process{Pid: res.pid, Pidfd: res.pidfd}
+	if us != nil {
+		us.closeChildEnds()
+		if err := runUnshare(s, us, proc); err != nil {
+			unix.Close(pipe[0])
+			return nil, err
+		}
+	}
 	var buf [12]byte // a report: three int32s in native byte order
 	n, rerr := readFull(pipe[0], buf[:])
 	unix.Close(pipe[0])
@@ -326,6 +394,9 @@ func readFull(fd int, b []byte) (int, error) {
 // namespaces cannot be joined this way. It returns only on failure; the
 // thread is then unusable and the caller should exit.
 func ExecInPlace(s *Spec) error {
+	if s.Unshare != nil {
+		return errors.New("spawn: creating namespaces needs a forked child")
+	}
 	if s.User != nil {
 		return errors.New("spawn: a user namespace needs a forked child")
 	}

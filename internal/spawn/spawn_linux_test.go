@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"errors"
+	"io"
 	"os"
 	"reflect"
 	"syscall"
@@ -81,5 +82,42 @@ func TestRelayingChildMirrorsTheProgram(t *testing.T) {
 		if tc.exited && (!ws.Exited() || ws.ExitStatus() != tc.code) || !tc.exited && (!ws.Signaled() || ws.Signal() != tc.sig) {
 			t.Errorf("%q: status %v, want exit %d / signal %v", tc.script, ws, tc.code, tc.sig)
 		}
+	}
+}
+
+// TestRelayingChildForwardsSignals sends TERM to the middle process (as a
+// user would who sees only nsx's child): it must reach the program, whose
+// trap decides the status, instead of killing the relay and orphaning the
+// program.
+func TestRelayingChildForwardsSignals(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s := spec("sh", "-c", `trap 'kill $!; exit 5' TERM; sleep 30 & echo ready; wait`)
+	s.ForkForPID = true
+	s.ForwardSignals = true
+	s.Stdio[1] = int(w.Fd())
+	p, err := Start(s)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(r, buf); err != nil || string(buf) != "ready\n" {
+		p.Signal(syscall.SIGKILL)
+		t.Fatalf("program did not start: %q, %v", buf, err)
+	}
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := p.Wait(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ws.Exited() || ws.ExitStatus() != 5 {
+		t.Fatalf("relay ended with %v; want exit 5 from the program's trap", ws)
 	}
 }

@@ -96,12 +96,21 @@ func runOnThread(s *Spec) (*Process, error) {
 		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 			return fail(StagePrivateMounts, 0, err)
 		}
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV}
 		if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, attr); err != nil {
 			return fail(StageReadOnly, 0, err)
 		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0, 0, 0); err != nil {
-			return fail(StageReadOnly, 0, err)
+		// As rawAllowDevices: a device that cannot be allowed stays
+		// unusable.
+		for _, dev := range ReadOnlyDevices {
+			if unix.Mount(dev, dev, "", unix.MS_BIND, "") == nil {
+				unix.MountSetattr(unix.AT_FDCWD, dev, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_NODEV})
+			}
+		}
+		for _, c := range ReadOnlyDroppedCaps {
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+				return fail(StageReadOnly, 0, err)
+			}
 		}
 	}
 	if s.RootFd >= 0 {

@@ -1,9 +1,9 @@
 package e2e
 
-// Differential tests of `nsx ls` against util-linux lsns 2.38.1, and tests of
-// `nsx ps` and `nsx inspect` against real namespaces made with unshare(1).
-// Run as root. Under CI=true a missing prerequisite fails instead of
-// skipping.
+// Differential tests of `nsx ls` against util-linux lsns 2.41.5 (the oracle
+// beside the system's 2.38), and tests of `nsx ps` and `nsx inspect` against
+// real namespaces made with unshare(1). Run as root. Under CI=true a missing
+// prerequisite fails instead of skipping.
 
 import (
 	"bufio"
@@ -19,6 +19,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/internal/testutil"
 )
 
 func lsPrereq(t *testing.T, tools ...string) {
@@ -154,30 +158,113 @@ func run(bin string, args ...string) runResult {
 	return runResult{o.String(), e.String(), code}
 }
 
+// lsnsOracle returns util-linux 2.41.5's lsns (messages say "lsns:").
+func lsnsOracle(t *testing.T) string {
+	t.Helper()
+	// Both programs print UTF-8 as it is and escape the rest the same way
+	// only in a UTF-8 locale.
+	t.Setenv("LC_ALL", "C.UTF-8")
+	return testutil.OracleAs(t, "lsns", "lsns")
+}
+
 // sameAsLsns runs both with args and retries a few times, since processes
 // on the host come and go between the two runs.
 func sameAsLsns(t *testing.T, lsns string, args ...string) {
 	t.Helper()
+	oracle := lsnsOracle(t)
 	var a, b runResult
-	for try := 0; try < 8; try++ {
-		a = run(lsns, args...)
-		b = run("lsns", args...)
+	deadline := time.Now().Add(20 * time.Second)
+	for try := 0; try < 30 && (try < 3 || time.Now().Before(deadline)); try++ {
+		// Alternate which runs first: host processes come and go while
+		// other work runs on the machine.
+		if try%2 == 0 {
+			a = run(lsns, args...)
+			b = run(oracle, args...)
+		} else {
+			b = run(oracle, args...)
+			a = run(lsns, args...)
+		}
 		// Messages carry argv[0]; compare with the oracle's name.
 		a.stderr = strings.ReplaceAll(a.stderr, lsns+":", "lsns:")
 		if a == b {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		// The host's namespaces gain and lose processes between the two
+		// runs when other work runs on the machine: their NPROCS alone
+		// may differ.
+		if x, y := a, b; try >= 3 {
+			x.stdout, y.stdout = maskHostNPROCS(x.stdout), maskHostNPROCS(y.stdout)
+			if x == y {
+				return
+			}
+		}
+		time.Sleep(time.Duration(20+10*try) * time.Millisecond)
 	}
 	t.Errorf("lsns %s differs:\n--- nsx (rc %d)\n%s%s--- util-linux (rc %d)\n%s%s", strings.Join(args, " "),
 		a.code, a.stdout, a.stderr, b.code, b.stdout, b.stderr)
 }
 
+// hostNS holds the inodes of the initial namespaces (those of kthreadd).
+var hostNS = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range []string{"mnt", "net", "ipc", "uts", "pid", "user", "cgroup", "time"} {
+		if l, err := os.Readlink("/proc/2/ns/" + k); err == nil {
+			m[strings.TrimSuffix(l[strings.IndexByte(l, '[')+1:], "]")] = true
+		}
+	}
+	return m
+}()
+
+// maskHostNPROCS replaces the NPROCS of the host's namespaces with '#', in
+// table, raw and JSON output with headers, and squeezes runs of spaces (a
+// count that gains a digit widens its column). Alignment is checked by the
+// exact comparisons, which most cases pass.
+func maskHostNPROCS(out string) string {
+	lines := strings.Split(out, "\n")
+	col := -1
+	hostRow := false // JSON: inside an object whose "ns" is the host's
+	for i, l := range lines {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if i == 0 {
+			for j, h := range f {
+				if h == "NPROCS" {
+					col = j
+				}
+			}
+		}
+		if len(f) == 2 && f[0] == `"ns":` {
+			hostRow = hostNS[strings.TrimSuffix(f[1], ",")]
+		}
+		var tok string
+		switch {
+		case len(f) == 2 && f[0] == `"nprocs":` && hostRow:
+			tok = strings.TrimSuffix(f[1], ",")
+		case col > 0 && col < len(f) && i > 0 && hostNS[strings.TrimLeft(f[0], "├└│─ ")]:
+			tok = f[col]
+		default:
+			continue
+		}
+		if _, err := strconv.Atoi(tok); err == nil {
+			k := strings.Index(l, " "+tok)
+			lines[i] = l[:k+1] + "#" + l[k+1+len(tok):]
+		}
+	}
+	for i, l := range lines {
+		lines[i] = strings.Join(strings.Fields(l), " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
 func TestLsnsDifferential(t *testing.T) {
-	lsPrereq(t, "lsns", "unshare")
+	lsPrereq(t, "unshare")
 	_, lsns := buildLs(t)
 	a := startFixture(t, "-n", "-u", "-i")
-	b := startFixture(t, "-U", "--map-root-user", "-p", "-n", "-m")
+	// b has a namespace of every kind: its rows do not move while other
+	// work on the machine starts and ends processes in the host's.
+	b := startFixture(t, "-U", "--map-root-user", "-p", "-n", "-m", "-u", "-i", "-C", "-T")
 	c := startFixture(t, "-m", "-C", "-T")
 	pa, pb, pc := strconv.Itoa(a.pid), strconv.Itoa(b.pid), strconv.Itoa(c.pid)
 	cases := [][]string{
@@ -188,26 +275,256 @@ func TestLsnsDifferential(t *testing.T) {
 		{"-p", pb, "-o", "+PPID,ons"}, {"-p", pb, "--output-all"}, {"-p", pb, "--output-all", "-J"},
 		{"-p", pb, "--output-all", "-r"}, {"-p", pc, "-o", "NS,TYPE,NETNSID,NSFS"},
 		{"-p", pb, "-T"}, {"-p", pb, "-T", "-J"}, {"-p", pb, "-Tparent"}, {"-p", pb, "--tree=process"},
+		{"-p", pb, "-T=parent"}, {"-p", pb, "--tree==process"}, {"-p", pb, "-T==parent"}, {"-p", pb, "-l", "-T"},
 		{"-p", pb, "-u", "-W"},
 		{nsInode(t, a.pid, "net")}, {nsInode(t, b.pid, "pid"), "-J"}, {nsInode(t, b.pid, "user"), "-l"},
 		{nsInode(t, c.pid, "mnt"), "-r"}, {nsInode(t, c.pid, "time"), "-o", "NS,PID,PPID,COMMAND"},
 		{"-t", "time"}, {"-t", "cgroup", "-n"}, {"-t", "user", "-T"}, {"-t", "pid", "-Tparent"},
-		{"-p", "999999"}, {"-p", "0", "-t", "time"},
+		{"-p", "999999"}, {"-p", "999999", "-J"}, {"-p", "0", "-t", "time"},
 		// Errors.
 		{"-p", "abc"}, {"-t", "bogus"}, {"-o", "FOO"}, {"-o", "+NS,BAR"}, {"99"}, {"abc"},
 		{"-p", "1", "4026531837"}, {"-J", "-r"}, {"--tree=bad"}, {"-x"}, {"--bogus"}, {"-o"},
-		{"-h"},
+		{"-P", "-p", "1"}, {"-p", "1", "-P"}, {"-P", "-p", "abc"},
+		{"-h"}, {"-H"}, {"-H", "-J"}, {"-J", "-H"}, {"-H", "-r"}, {"-n", "-H"}, {"-H", "-x"}, {"-x", "-H"},
+		{"-r", "-J", "-H"}, {"-H", "--output-all"}, {"-t", "bogus", "-H"},
 	}
 	for _, args := range cases {
 		sameAsLsns(t, lsns, args...)
 	}
 }
 
+// TestLsnsFilter compares -Q/--filter: rows kept, the filter on columns
+// that are not printed, trees cut by it, and every kind of error.
+func TestLsnsFilter(t *testing.T) {
+	lsPrereq(t, "unshare")
+	_, lsns := buildLs(t)
+	a := startFixture(t, "-n", "-u", "-i")
+	b := startFixture(t, "-U", "--map-root-user", "-p", "-n", "-m", "-u", "-i", "-C", "-T")
+	pa, pb := strconv.Itoa(a.pid), strconv.Itoa(b.pid)
+	net, uts, user := nsInode(t, a.pid, "net"), nsInode(t, a.pid, "uts"), nsInode(t, b.pid, "user")
+	cases := [][]string{
+		{"-p", pa, "-Q", `TYPE == "net"`}, {"-p", pa, "-Q", "type eq 'uts' or TYPE == 'ipc'"},
+		{"-p", pa, "-Q", "NS == " + net + " || NS == " + uts, "-J"},
+		{"-p", pb, "-Q", "!(TYPE == 'user') && NPROCS < 3", "--output-all"},
+		{"-p", pb, "-Q", `TYPE =~ "^u" and NPROCS`}, {"-p", pb, "-Q", `TYPE !~ "s$"`, "-r"},
+		{"-p", pb, "-Q", "ONS == " + user, "-o", "NS,TYPE"}, {"-p", pb, "-Q", "ONS == " + user, "-T"},
+		{"-p", pb, "-Q", "PNS", "-o", "NS,PNS"}, {"-p", pb, "-Q", "NS > " + user + ".5", "-l"},
+		{"-p", pb, "-Q", `PATH =~ "/ns/(user|pid)$"`, "-o", "+PATH"}, {"-p", pb, "-Q", `COMMAND == "sleep 600"`},
+		{"-p", pb, "-Q", `NPROCS == "1"`}, {"-p", pb, "-Q", "true", "-n"}, {"-p", pb, "-Q", "false"},
+		{"-p", pb, "-Q", ""}, {"-p", pb, "--filter", "NS == " + user}, {"-p", pb, "-Q", "TYPE == 1"},
+		{"-p", pb, "-Q", "false", "-J"},
+		{"-p", "999999", "-Q", "TYPE == 1"},
+		{"-Q", "NS == " + net}, {"-Q", "NS == " + net + " && TYPE == 'net'", "-t", "net", "-J"},
+		// Errors, in lsns's order of checks.
+		{"-Q"}, {"-Q", "NPROCS >"}, {"-Q", "> 1"}, {"-Q", "NPROCS 1"}, {"-Q", "(NS 1"}, {"-Q", "NS == == 1"},
+		{"-Q", `TYPE == "x")`}, {"-Q", "NS ("}, {"-Q", "NS && ||"}, {"-Q", `TYPE =~ "("`}, {"-Q", "a =~ b"},
+		{"-Q", "@"}, {"-Q", "NS == '"}, {"-Q", "FOO"}, {"-Q", "FOO == BAR"}, {"-Q", "NS == foo"},
+		{"-Q", "FOO", "-x"}, {"-Q", "FOO", "-p", "abc"}, {"-Q", "FOO", "12345"}, {"-Q", "NS ==", "-H"},
+		{"-Q", "FOO", "-o", "BAR"}, {"-Q", "FOO", "-p", "999999"}, {"-Q", "CONTAINER"},
+		{"-Q", "NS", net},
+	}
+	// The filter must select: one row, that namespace.
+	if r := run(lsns, "-p", pb, "-Q", `TYPE == "net"`, "-n", "-o", "NS"); strings.TrimSpace(r.stdout) != nsInode(t, b.pid, "net") {
+		t.Errorf("-Q TYPE == net: %q %q", r.stdout, r.stderr)
+	}
+	for _, args := range cases {
+		sameAsLsns(t, lsns, args...)
+	}
+}
+
+// holdNS opens pid's namespace of kind and returns the fd's path in this
+// process; the fd stays open until the test ends.
+func holdNS(t *testing.T, pid int, kind string) string {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
+}
+
+// holdNetBySocket makes a socket in a new network namespace from a thread
+// that then goes back; only the socket keeps that namespace alive. It
+// returns the namespace's inode.
+func holdNetBySocket(t *testing.T) string {
+	t.Helper()
+	type result struct {
+		ino string
+		err error
+	}
+	res := make(chan result)
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		// The thread's namespaces change: it stays locked and dies with
+		// the goroutine.
+		runtime.LockOSThread()
+		fail := func(err error) { res <- result{err: err}; <-done }
+		home, err := syscall.Open("/proc/thread-self/ns/net", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			fail(err)
+			return
+		}
+		defer syscall.Close(home)
+		if err := syscall.Unshare(syscall.CLONE_NEWNET); err != nil {
+			fail(err)
+			return
+		}
+		l, _ := os.Readlink("/proc/thread-self/ns/net")
+		s, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			fail(err)
+			return
+		}
+		defer syscall.Close(s)
+		if err := unix.Setns(home, unix.CLONE_NEWNET); err != nil {
+			fail(err)
+			return
+		}
+		res <- result{ino: strings.TrimSuffix(l[strings.IndexByte(l, '[')+1:], "]")}
+		<-done
+	}()
+	r := <-res
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.ino
+}
+
+// killFixture ends a fixture and waits until its process is gone.
+func killFixture(t *testing.T, f *fixture) {
+	t.Helper()
+	f.Close()
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", f.pid)); err != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("fixture %d still there", f.pid)
+}
+
+// TestLsnsHeldNamespaces compares namespaces that no process is in: kept by
+// an open fd (with the user namespace that owns it), by a socket, and by a
+// bind mount.
+func TestLsnsHeldNamespaces(t *testing.T) {
+	lsPrereq(t, "unshare", "umount")
+	_, lsns := buildLs(t)
+	f := startFixture(t, "-U", "--map-root-user", "-u", "-i")
+	uts, ipc, user := nsInode(t, f.pid, "uts"), nsInode(t, f.pid, "ipc"), nsInode(t, f.pid, "user")
+	holdNS(t, f.pid, "uts")
+	holdNS(t, f.pid, "ipc")
+	killFixture(t, f)
+	net := holdNetBySocket(t)
+	file := filepath.Join(t.TempDir(), "nsx-lsns-uts")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("unshare", "--uts="+file, "true").CombinedOutput(); err != nil {
+		t.Fatalf("unshare --uts=FILE: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", file).Run() })
+	var st syscall.Stat_t
+	if err := syscall.Stat(file, &st); err != nil {
+		t.Fatal(err)
+	}
+	mounted := strconv.FormatUint(st.Ino, 10)
+	mine := fmt.Sprintf("NS == %s || NS == %s || NS == %s || NS == %s || NS == %s", uts, ipc, user, net, mounted)
+	// The namespaces must be listed at all (a test that compares two
+	// empty outputs proves nothing).
+	if r := run(lsns, "-n", "-o", "NS", "-Q", mine); strings.Count(r.stdout, "\n") != 5 {
+		t.Fatalf("want 5 process-less namespaces, got\n%s%s", r.stdout, r.stderr)
+	}
+	cases := [][]string{
+		{"-Q", mine}, {"-Q", mine, "--output-all"}, {"-Q", mine, "-J", "--output-all"},
+		{"-Q", mine, "-r"}, {"-Q", mine, "-T"}, {"-Q", mine, "-Tparent"}, {"-Q", mine, "-l"},
+		{"-P", "-Q", mine}, {"-P", "-Q", mine, "-o", "NS,TYPE,NPROCS,PID,UID,USER,NETNSID,NSFS,ONS,PNS"},
+		{"-t", "uts", "-Q", mine}, {"-t", "user", "-Q", mine}, {"-t", "net", "-Q", mine},
+		{"-t", "uts", "-t", "user", "-Q", mine, "-T"}, {"-Q", mine + " || NS == 4026531837", "-T"},
+		{"-p", strconv.Itoa(os.Getpid()), "-Q", mine},
+		// A namespace argument without processes lists nothing.
+		{uts}, {"-t", "net", uts}, {net}, {mounted, "-J"},
+	}
+	for _, args := range cases {
+		sameAsLsns(t, lsns, args...)
+	}
+}
+
+// TestLsNsxHeld checks what nsx ls adds for a namespace without processes:
+// PATH is the fd that holds it, which opens that very namespace, and -Q
+// works on a namespace argument's processes.
+func TestLsNsxHeld(t *testing.T) {
+	lsPrereq(t, "unshare")
+	nsx, _ := buildLs(t)
+	f := startFixture(t, "-u")
+	uts := nsInode(t, f.pid, "uts")
+	path := holdNS(t, f.pid, "uts")
+	killFixture(t, f)
+	r := run(nsx, "ls", "-t", "uts", "-Q", "NS == "+uts, "-o", "NS,NPROCS,PATH", "-r", "-n")
+	if want := uts + " 0 " + path + "\n"; r.stdout != want || r.code != 0 {
+		t.Fatalf("nsx ls: %d %q %q, want %q", r.code, r.stdout, r.stderr, want)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil || strconv.FormatUint(st.Ino, 10) != uts {
+		t.Fatalf("PATH %s is not namespace %s: %v %d", path, uts, err, st.Ino)
+	}
+	g := startFixture(t, "-n")
+	r = run(nsx, "ls", nsInode(t, g.pid, "net"), "-Q", `COMMAND =~ "^sleep"`, "-o", "PID,COMMAND", "-r", "-n")
+	if want := strconv.Itoa(g.pid) + ` sleep\x20600` + "\n"; r.stdout != want {
+		t.Fatalf("nsx ls NS -Q: %d %q %q, want %q", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+// TestLsnsEscapes compares how a command line with control characters and
+// bytes that are not UTF-8 is shown: escaped in the table, raw and tree
+// output, JSON-escaped in JSON.
+func TestLsnsEscapes(t *testing.T) {
+	lsPrereq(t, "unshare", "bash")
+	_, lsns := buildLs(t)
+	name := "nsx-lsns\x1b[31mred\nnew\ttab\x7f\xc3\xa9\xff\xc2\x85 end"
+	cmd := exec.Command("unshare", "-u", "-i", "--fork", "bash", "-c", `exec -a "$0" sleep 600`, name)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{cmd: cmd}
+	t.Cleanup(f.Close)
+	for i := 0; i < 200 && f.pid == 0; i++ {
+		if kids := children(cmd.Process.Pid); len(kids) > 0 {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", kids[0])); strings.HasPrefix(string(b), name) {
+				f.pid = kids[0]
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f.pid == 0 {
+		t.Fatal("no renamed child")
+	}
+	p, uts := strconv.Itoa(f.pid), nsInode(t, f.pid, "uts")
+	for _, args := range [][]string{
+		{"-p", p, "-t", "uts"}, {"-p", p, "-t", "uts", "-r"}, {"-p", p, "-t", "uts", "-J"},
+		{"-p", p, "-t", "uts", "-T"}, {"-p", p, "-t", "uts", "-l", "-o", "NS,COMMAND"}, {uts}, {uts, "-r"},
+	} {
+		sameAsLsns(t, lsns, args...)
+	}
+	// The escape character never reaches the terminal, in ls, ps or
+	// inspect.
+	nsx := filepath.Join(filepath.Dir(lsns), "nsx")
+	for _, args := range [][]string{{lsns, "-p", p, "-t", "uts"}, {nsx, "ls", "-p", p, "-t", "uts", "-T"}, {nsx, "ps", p}, {nsx, "inspect", p}} {
+		r := run(args[0], args[1:]...)
+		if r.code != 0 || strings.ContainsAny(r.stdout, "\x1b\x7f") || !strings.Contains(r.stdout, `nsx-lsns\x1b[31mred\x0anew\x09tab\x7f`) {
+			t.Errorf("%v: not escaped (rc %d): %q %q", args[1:], r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 // TestLsnsDefaultRows compares the default listing's rows for the fixtures'
 // namespaces, with both programs' own rows left out.
 func TestLsnsDefaultRows(t *testing.T) {
-	lsPrereq(t, "lsns", "unshare")
+	lsPrereq(t, "unshare")
 	_, lsns := buildLs(t)
+	oracle := lsnsOracle(t)
 	a := startFixture(t, "-n", "-u")
 	b := startFixture(t, "-U", "--map-root-user", "-p", "-n")
 	ids := map[string]bool{}
@@ -230,7 +547,7 @@ func TestLsnsDefaultRows(t *testing.T) {
 	var x, y []string
 	for try := 0; try < 8; try++ {
 		x = pick(run(lsns, "-l").stdout)
-		y = pick(run("lsns", "-l").stdout)
+		y = pick(run(oracle, "-l").stdout)
 		if strings.Join(x, "\n") == strings.Join(y, "\n") && len(x) == len(ids) {
 			return
 		}
@@ -263,8 +580,8 @@ func TestLsNsxColumns(t *testing.T) {
 	if r := run(lsns, "-o", "CONTAINER"); r.code != 1 || r.stderr != "lsns: unknown column: CONTAINER\n" {
 		t.Fatalf("lsns -o CONTAINER: %d %q", r.code, r.stderr)
 	}
-	// A container filter that matches nothing prints nothing.
-	if r := run(nsx, "ls", "--container", "docker:nonexistent-nsx-test"); r.code != 0 || r.stdout != "" {
+	// A container filter that matches nothing is an error (issue 9).
+	if r := run(nsx, "ls", "--container", "docker:nonexistent-nsx-test"); r.code != 1 || r.stdout != "" {
 		t.Fatalf("--container: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	// -l with -T is refused (lsns 2.38 silently takes both).
@@ -350,6 +667,9 @@ func TestPsUserNamespace(t *testing.T) {
 	r = run(nsx, "ps", strconv.Itoa(f.pid))
 	if r.code != 0 || !strings.Contains(r.stdout, "sleep 600") || !strings.Contains(r.stdout, "1000") {
 		t.Fatalf("nsx ps table: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, ", 1 process\n") {
+		t.Errorf("one process counted as: %s", r.stdout)
 	}
 	// Bad input.
 	for _, bad := range []string{"999999999", "0", "/nonexistent/ns"} {
@@ -456,7 +776,8 @@ func TestInspectUserNamespace(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, `"name": "lo"`) {
 		t.Fatalf("inspect netns file: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if r := run(nsx, "inspect", "999999999"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 {
+	// glibc's wording, never Go's lower-case errno text.
+	if r := run(nsx, "inspect", "999999999"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, ": No such process\n") {
 		t.Errorf("inspect bad pid: %d %q", r.code, r.stderr)
 	}
 }

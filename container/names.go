@@ -1,0 +1,345 @@
+package container
+
+// Names of containers found without a reference (in a cgroup path), from
+// what the runtimes leave on disk: listings name every container the way a
+// user would type it, and no daemon is asked for that.
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Identity is what the files a runtime leaves on disk say of a container
+// whose ID a cgroup path gave.
+type Identity struct {
+	// Runtime is the runtime a reference names it with: "cri" for a
+	// containerd task the CRI plugin made (its cgroup path says k8s.io).
+	Runtime string
+	// Name is what Resolve takes after "Runtime:": Docker's and podman's
+	// name, CRI's NAMESPACE/POD/CONTAINER (NAMESPACE/POD for a pod's
+	// sandbox), containerd's NAMESPACE/ID or NAMESPACE/NERDCTL-NAME; ""
+	// when none is recorded.
+	Name string
+}
+
+var (
+	identities   sync.Map // runtime+"\x00"+id -> Identity
+	podmanNameMu sync.Mutex
+	podmanNames  map[string]string // ID -> first name, from every containers.json read
+)
+
+// Identify returns the runtime and name of the container with this full
+// ID, as a cgroup path named the runtime ("docker", "podman",
+// "containerd", "cri"). It reads state files only (Docker's
+// config.v2.json, containers-storage's containers.json, runc's state
+// labels), each once per process, and never fails: what it cannot read
+// leaves Name empty.
+func Identify(runtime, id string) Identity {
+	key := runtime + "\x00" + id
+	if v, ok := identities.Load(key); ok {
+		return v.(Identity)
+	}
+	ident := Identity{Runtime: runtime}
+	if id != "" && !strings.ContainsAny(id, "/\x00") && id != "." && id != ".." {
+		switch runtime {
+		case "docker":
+			ident.Name = dockerName(id)
+		case "podman":
+			ident.Name = podmanName(id)
+		case "cri":
+			ident.Name = criName(id)
+		case "containerd":
+			ident = containerdIdentity(id)
+		}
+	}
+	identities.Store(key, ident)
+	return ident
+}
+
+// maxStateFile bounds what is read of a state file a name comes from.
+const maxStateFile = 16 << 20
+
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
+	if err == nil && len(b) > maxStateFile {
+		err = os.ErrInvalid
+	}
+	return b, err
+}
+
+func dockerName(id string) string {
+	b, err := readBounded(filepath.Join(dockerDataRoot(), "containers", id, "config.v2.json"))
+	if err != nil {
+		return ""
+	}
+	cfg, err := parseDockerConfig(b)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(cfg.Name, "/")
+}
+
+// podmanName looks id up in containers-storage's containers.json files:
+// the rootful (or the caller's own) storage.
+func podmanName(id string) string {
+	podmanNameMu.Lock()
+	defer podmanNameMu.Unlock()
+	if podmanNames == nil {
+		podmanNames = map[string]string{}
+		graph, _ := podmanStorageRoots()
+		lists, _ := filepath.Glob(filepath.Join(graph, "*-containers", "containers.json"))
+		for _, l := range lists {
+			b, err := readBounded(l)
+			if err != nil {
+				continue
+			}
+			es, err := parsePodmanContainers(b)
+			if err != nil {
+				continue
+			}
+			for _, e := range es {
+				if len(e.Names) > 0 {
+					podmanNames[e.ID] = e.Names[0]
+				}
+			}
+		}
+	}
+	return podmanNames[id]
+}
+
+// criName reads the Kubernetes names from runc's state labels:
+// containerd's (k8s.io namespace) or CRI-O's.
+func criName(id string) string {
+	for _, root := range []string{filepath.Join(containerdRuncRoot, "k8s.io"), "/run/runc"} {
+		if st, err := readRuncState(root, id); err == nil {
+			return criStateName(st)
+		}
+	}
+	return ""
+}
+
+// criStateName is NAMESPACE/POD/CONTAINER for an application container,
+// NAMESPACE/POD for a pod's sandbox (whose process holds the pod's
+// network, IPC and UTS namespaces), "" for anything else.
+func criStateName(st *runcState) string {
+	if ns, pod, ctr, ok := criLabels(st); ok {
+		if ns != "" && pod != "" && ctr != "" {
+			return ns + "/" + pod + "/" + ctr
+		}
+		return ""
+	}
+	ns, pod := st.label("io.kubernetes.cri.sandbox-namespace"), st.label("io.kubernetes.cri.sandbox-name")
+	if st.label("io.kubernetes.cri.container-type") != "sandbox" {
+		if st.label("io.kubernetes.container.name") != "POD" {
+			return ""
+		}
+		ns, pod = st.label("io.kubernetes.pod.namespace"), st.label("io.kubernetes.pod.name")
+	}
+	if ns == "" || pod == "" {
+		return ""
+	}
+	return ns + "/" + pod
+}
+
+// containerdIdentity finds the namespace whose runc state holds id: a task
+// of k8s.io that carries CRI labels is a CRI container; others are named
+// NAMESPACE/ID, or NAMESPACE/NAME with a nerdctl name.
+func containerdIdentity(id string) Identity {
+	nss, _ := os.ReadDir(containerdRuncRoot)
+	for _, ns := range nss {
+		st, err := readRuncState(filepath.Join(containerdRuncRoot, ns.Name()), id)
+		if err != nil {
+			continue
+		}
+		if ns.Name() == "k8s.io" {
+			if name := criStateName(st); name != "" {
+				return Identity{Runtime: "cri", Name: name}
+			}
+		}
+		name := st.label("nerdctl/name")
+		if name == "" || strings.ContainsAny(name, "/\x00") {
+			name = id
+		}
+		return Identity{Runtime: "containerd", Name: ns.Name() + "/" + name}
+	}
+	return Identity{Runtime: "containerd"}
+}
+
+// Rootless containers (rootless podman on a host without systemd, or with
+// cgroups disabled) get no cgroup of their own, so no cgroup path names
+// them. Their OCI runtime does record their main process, in the user's
+// runtime directory: runc's state.json or crun's status, whose bundle is
+// <graphroot>/<driver>-containers/<id>/userdata; the containers.json beside
+// it names the container.
+
+type rootlessEntry struct {
+	id, name string
+	start    uint64
+}
+
+var (
+	rootlessOnce  sync.Once
+	rootlessByPID map[int]rootlessEntry
+)
+
+// rootlessStateRoots are the runc and crun roots of users' runtime
+// directories: every user's when the caller can read them (root), else
+// the caller's own.
+func rootlessStateRoots() []string {
+	var dirs []string
+	if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" {
+		dirs = append(dirs, xdg)
+	}
+	users, _ := filepath.Glob("/run/user/[0-9]*")
+	dirs = append(dirs, users...)
+	var roots []string
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		for _, rt := range []string{"runc", "crun"} {
+			r := filepath.Join(d, rt)
+			if !seen[r] {
+				seen[r] = true
+				roots = append(roots, r)
+			}
+		}
+	}
+	return roots
+}
+
+// PodmanByInitPID names the rootless podman container whose main process
+// is pid, from the OCI runtime state in users' runtime directories; ok is
+// false when none records pid (or the process there now is another one).
+func PodmanByInitPID(pid int) (id, name string, ok bool) {
+	rootlessOnce.Do(indexRootless)
+	e, ok := rootlessByPID[pid]
+	if !ok {
+		return "", "", false
+	}
+	if _, err := procStatAlive(pid, e.start); err != nil {
+		return "", "", false
+	}
+	return e.id, e.name, true
+}
+
+func indexRootless() {
+	rootlessByPID = map[int]rootlessEntry{}
+	for _, root := range rootlessStateRoots() {
+		ents, err := os.ReadDir(root)
+		if err != nil {
+			continue
+		}
+		owner, ok := ownerOf(root)
+		if !ok {
+			continue
+		}
+		for _, e := range ents {
+			id := e.Name()
+			if !isHexID(id) {
+				continue
+			}
+			var pid int
+			var start uint64
+			var bundle string
+			if filepath.Base(root) == "runc" {
+				st, err := readRuncState(root, id)
+				if err != nil || st.label("io.container.manager") != "libpod" {
+					continue
+				}
+				pid, start, bundle = st.InitPID, st.InitStart, st.label("bundle")
+			} else {
+				b, err := readBounded(filepath.Join(root, id, "status"))
+				if err != nil {
+					continue
+				}
+				st, err := parseCrunStatus(b)
+				if err != nil {
+					continue
+				}
+				pid, start, bundle = st.PID, st.StartTime, st.Bundle
+			}
+			if pid <= 0 {
+				continue
+			}
+			rootlessByPID[pid] = rootlessEntry{id: id, name: podmanNameBeside(bundle, id, owner), start: start}
+		}
+	}
+}
+
+// podmanNameBeside reads the name of container id from the containers.json
+// of the storage that holds its bundle; the file must belong to the user
+// whose runtime directory recorded the container, so a state file cannot
+// make nsx read someone else's.
+func podmanNameBeside(bundle, id string, owner uint32) string {
+	if filepath.Base(bundle) != "userdata" || filepath.Base(filepath.Dir(bundle)) != id {
+		return ""
+	}
+	list := filepath.Join(filepath.Dir(filepath.Dir(bundle)), "containers.json")
+	if !strings.HasSuffix(filepath.Dir(list), "-containers") {
+		return ""
+	}
+	if uid, ok := ownerOf(list); !ok || uid != owner {
+		return ""
+	}
+	b, err := readBounded(list)
+	if err != nil {
+		return ""
+	}
+	es, err := parsePodmanContainers(b)
+	if err != nil {
+		return ""
+	}
+	for _, e := range es {
+		if e.ID == id && len(e.Names) > 0 {
+			return e.Names[0]
+		}
+	}
+	return ""
+}
+
+// podmanRootless resolves name among the rootless podman containers that
+// users' runtime directories record (found when the caller's own podman
+// storage does not know it: root entering a user's container). It returns
+// nil, nil when none matches.
+func podmanRootless(ref, name string) (*Found, error) {
+	rootlessOnce.Do(indexRootless)
+	var exact, prefix []int
+	for pid, e := range rootlessByPID {
+		switch {
+		case e.id == name || (e.name != "" && e.name == name):
+			exact = append(exact, pid)
+		case isHex(name) && strings.HasPrefix(e.id, name):
+			prefix = append(prefix, pid)
+		}
+	}
+	set := exact
+	if len(set) == 0 {
+		set = prefix
+	}
+	switch len(set) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		var cands []string
+		for _, pid := range set {
+			cands = append(cands, candidateRef("podman", rootlessByPID[pid].name, rootlessByPID[pid].id))
+		}
+		sortStrings(cands)
+		return nil, ambiguous(ref, "reference", cands)
+	}
+	pid := set[0]
+	e := rootlessByPID[pid]
+	start, err := validate(ref, pid, e.id, e.start, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Found{PID: pid, StartTime: start, Runtime: "podman", ID: e.id, Name: e.name, Source: "rootless podman's OCI runtime state"}, nil
+}

@@ -1,0 +1,309 @@
+package e2e
+
+// Signals, driven as a terminal or a supervisor would: the program must see
+// what it would see if nsenter had executed it in place, and nsx must end
+// with the program's status. The 2.41.5 oracle executes in place unless it
+// enters a PID namespace; with -p it forks and dies of the signal itself,
+// orphaning the program (nsx forwards there: docs/compat.md).
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/testutil"
+)
+
+// sigScript traps INT and TERM with status 5, cleaning up its background
+// sleep, and says when the trap is set.
+const sigScript = `trap 'kill $! 2>/dev/null; exit 5' INT TERM; sleep 20 & echo ready; wait; echo woke`
+
+// sigRun is one started nsenter with its output.
+type sigRun struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	pty  *os.File // the master, when on a terminal
+	done chan struct{}
+	eof  chan struct{} // the output is complete
+	err  error
+}
+
+func (r *sigRun) output() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.out.String()
+}
+
+// startSig starts bin as "nsenter" (or as given by argv0) in a new session:
+// with a pseudo-terminal as its controlling terminal and stdio when onPty,
+// else with pipes. It returns once the program has printed "ready".
+func startSig(t *testing.T, bin string, onPty bool, args ...string) *sigRun {
+	t.Helper()
+	r := &sigRun{done: make(chan struct{}), eof: make(chan struct{})}
+	cmd := exec.Command(bin, args[1:]...)
+	cmd.Args[0] = args[0]
+	cmd.Env = []string{"LC_ALL=C", "PATH=" + diffPath}
+	var reader *os.File
+	if onPty {
+		master, slave := openPty(t)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		defer slave.Close()
+		r.pty, reader = master, master
+	} else {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = pw, pw
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		defer pw.Close()
+		reader = pr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.cmd = cmd
+	t.Cleanup(func() {
+		// The whole session: an orphaned program, its sleep.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-r.done
+		reader.Close()
+	})
+	go func() {
+		defer close(r.eof)
+		buf := make([]byte, 512)
+		for {
+			n, err := reader.Read(buf)
+			r.mu.Lock()
+			r.out.Write(buf[:n])
+			r.mu.Unlock()
+			if err != nil {
+				return // EOF, or EIO once the terminal's last user is gone
+			}
+		}
+	}()
+	go func() { r.err = cmd.Wait(); close(r.done) }()
+	deadline := time.Now().Add(20 * time.Second) // a hang guard, not a measurement
+	for !strings.Contains(r.output(), "ready") {
+		select {
+		case <-r.done:
+			t.Fatalf("%q ended before the program was ready: %v\n%s", args, r.err, r.output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q: program never ready:\n%s", args, r.output())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return r
+}
+
+// status waits for nsenter and its output and returns its status as a
+// shell shows it (128+N for a death by signal).
+func (r *sigRun) status(t *testing.T) int {
+	t.Helper()
+	return r.statusOnly(t, true)
+}
+
+// statusOnly is status that may skip waiting for the output, which an
+// orphaned program holds open.
+func (r *sigRun) statusOnly(t *testing.T, output bool) int {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second): // a hang guard
+		t.Fatalf("%q still running:\n%s", r.cmd.Args, r.output())
+	}
+	if output {
+		select {
+		case <-r.eof:
+		case <-time.After(30 * time.Second): // a hang guard
+			t.Fatalf("%q: output still open:\n%s", r.cmd.Args, r.output())
+		}
+	}
+	ws := r.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+func openPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(m, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := unix.Open(fmt.Sprintf("/dev/pts/%d", n), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return os.NewFile(uintptr(m), "ptmx"), os.NewFile(uintptr(s), "pts")
+}
+
+// sigDeliver sends sig the way named: "pid" to nsenter's PID only, "group"
+// to its whole process group, "tty" as the terminal's Ctrl-C.
+func sigDeliver(t *testing.T, r *sigRun, how string, sig syscall.Signal) {
+	t.Helper()
+	var err error
+	switch how {
+	case "pid":
+		err = syscall.Kill(r.cmd.Process.Pid, sig)
+	case "group":
+		err = syscall.Kill(-r.cmd.Process.Pid, sig)
+	case "tty":
+		_, err = r.pty.Write([]byte{3}) // ^C: INT to the foreground group
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNsenterSignals(t *testing.T) {
+	oracleBin := testutil.OracleAs(t, "nsenter", "nsenter")
+	_, nsx := diffBins(t)
+	tg := testutil.SharedUser(t)
+	userTg := testutil.AllKinds(t)
+	T, U := fmt.Sprint(tg.PID), fmt.Sprint(userTg.PID)
+	type mode struct {
+		name string
+		args []string
+		// forks: the oracle forks here (a PID namespace) and so dies of
+		// a signal sent to it alone instead of passing it on.
+		forks bool
+	}
+	modes := []mode{
+		{"thread", []string{"-t", T, "-n", "-u"}, false},
+		{"raw child", []string{"-t", T, "-n", "-S", "0", "-G", "0"}, false},
+		{"pid namespace", []string{"-t", T, "-p", "-m"}, true},
+		{"user namespace", []string{"-t", U, "-U", "-n", "--preserve-credentials"}, false},
+		{"time namespace", []string{"-t", U, "-T", "-n"}, false},
+		{"user and pid namespaces", []string{"-t", U, "-U", "-p", "-m", "--preserve-credentials"}, true},
+	}
+	for _, m := range modes {
+		for _, d := range []struct {
+			how string
+			sig syscall.Signal
+		}{{"pid", syscall.SIGTERM}, {"pid", syscall.SIGINT}, {"group", syscall.SIGINT}, {"tty", syscall.SIGINT}} {
+			name := fmt.Sprintf("%s/%s-%s", m.name, d.how, unix.SignalName(d.sig))
+			t.Run(name, func(t *testing.T) {
+				args := append(append([]string{"nsenter"}, m.args...), "--", "sh", "-c", sigScript)
+				ul := startSig(t, oracleBin, d.how == "tty", args...)
+				sigDeliver(t, ul, d.how, d.sig)
+				ulRC := ul.statusOnly(t, !m.forks)
+				nx := startSig(t, nsx, d.how == "tty", args...)
+				sigDeliver(t, nx, d.how, d.sig)
+				nxRC := nx.status(t)
+				if nxRC != 5 {
+					t.Errorf("nsx: status %d, want the program's 5\n%s", nxRC, nx.output())
+				}
+				oracleDies := m.forks
+				switch {
+				case oracleDies && ulRC != 128+int(d.sig):
+					t.Errorf("util-linux (forking): status %d, want death by %v (documented deviation)", ulRC, d.sig)
+				case !oracleDies && ulRC != nxRC:
+					t.Errorf("util-linux: status %d, nsx %d", ulRC, nxRC)
+				}
+				if strings.Contains(nx.output(), "woke") {
+					t.Errorf("nsx: the program's wait was not interrupted:\n%s", nx.output())
+				}
+			})
+		}
+	}
+}
+
+// TestEnterSignalsReadOnly covers nsx enter's own modes, which util-linux
+// lacks: --read-only's private mount namespace copy.
+func TestEnterSignalsReadOnly(t *testing.T) {
+	_, nsx := diffBins(t)
+	tg := testutil.SharedUser(t)
+	for _, how := range []string{"pid", "tty"} {
+		args := []string{"nsx", "enter", "--read-only", "-m", "-t", fmt.Sprint(tg.PID), "--", "sh", "-c", sigScript}
+		for _, extra := range [][]string{nil, {"-S", "0"}} {
+			a := append(append(append([]string{}, args[:3]...), extra...), args[3:]...)
+			r := startSig(t, nsx, how == "tty", a...)
+			sigDeliver(t, r, how, syscall.SIGINT)
+			if rc := r.status(t); rc != 5 {
+				t.Errorf("%q by %s: status %d, want 5\n%s", a, how, rc, r.output())
+			}
+		}
+	}
+}
+
+// TestEnterSignalsDocker enters a docker container (busybox's sh, all its
+// namespaces) and sends TERM to nsx and Ctrl-C on its terminal.
+func TestEnterSignalsDocker(t *testing.T) {
+	enginetest.Require(t, "docker")
+	_, nsx := diffBins(t)
+	name := enginetest.Name("nsx-exact-sig")
+	enginetest.RunDocker(t, name)
+	for _, d := range []struct {
+		how string
+		sig syscall.Signal
+	}{{"pid", syscall.SIGTERM}, {"tty", syscall.SIGINT}} {
+		r := startSig(t, nsx, d.how == "tty", "nsx", "enter", "docker:"+name, "--", "sh", "-c", sigScript)
+		sigDeliver(t, r, d.how, d.sig)
+		if rc := r.status(t); rc != 5 {
+			t.Errorf("%s %v: status %d, want 5\n%s", d.how, d.sig, rc, r.output())
+		}
+	}
+}
+
+// TestEnterForwardsEverySignal sends each forwarded signal to nsx's PID and
+// checks the program saw each one exactly once, in order, as it would if
+// it had been executed in place (the oracle, with -n, executes in place).
+func TestEnterForwardsEverySignal(t *testing.T) {
+	oracleBin := testutil.OracleAs(t, "nsenter", "nsenter")
+	_, nsx := diffBins(t)
+	tg := testutil.SharedUser(t)
+	sigs := []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
+		syscall.SIGALRM, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGTERM}
+	var traps strings.Builder
+	for _, s := range sigs {
+		n := strings.TrimPrefix(unix.SignalName(s), "SIG")
+		fmt.Fprintf(&traps, `trap 'echo got-%s' %s; `, n, n)
+	}
+	// Each trap runs once the read returns; the fifo-free way to wait for
+	// the next signal is a short sleep loop, which a trap interrupts.
+	script := traps.String() + `trap 'echo got-TERM; exit 5' TERM; echo ready; while :; do sleep 0.05; done`
+	for _, bin := range []struct{ who, path string }{{"util-linux", oracleBin}, {"nsx", nsx}} {
+		for _, mode := range [][]string{{"-n"}, {"-n", "-S", "0"}} {
+			args := append(append([]string{"nsenter", "-t", fmt.Sprint(tg.PID)}, mode...), "--", "sh", "-c", script)
+			r := startSig(t, bin.path, false, args...)
+			var want strings.Builder
+			want.WriteString("ready\n")
+			for _, s := range sigs {
+				line := "got-" + strings.TrimPrefix(unix.SignalName(s), "SIG") + "\n"
+				if err := syscall.Kill(r.cmd.Process.Pid, s); err != nil {
+					t.Fatal(err)
+				}
+				want.WriteString(line)
+				deadline := time.Now().Add(20 * time.Second) // a hang guard
+				for !strings.HasSuffix(r.output(), line) && time.Now().Before(deadline) && s != syscall.SIGTERM {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			if rc := r.status(t); rc != 5 || r.output() != want.String() {
+				t.Errorf("%s %q: status %d, output %q; want 5, %q", bin.who, mode, rc, r.output(), want.String())
+			}
+		}
+	}
+}
