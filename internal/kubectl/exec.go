@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -62,6 +64,9 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 	if endpoint != "" {
 		mounts = hostMounts(socketDir(endpoint))
 	}
+	if s.req.mode == modeDebug {
+		mounts = append(mounts, "/")
+	}
 	cmd := s.nsxCommand(tgt, endpoint)
 
 	tty := s.req.tty
@@ -114,6 +119,11 @@ func (s *session) nsxCommand(t *containerTarget, endpoint string) []string {
 		return cmd
 	case modeDebug:
 		cmd = []string{nsxPath, "debug"}
+		// The helper's own root holds only nsx: the toolbox is the node's
+		// root, mounted into the helper.
+		if !slices.ContainsFunc(s.req.nsxArgs, func(a string) bool { return strings.HasPrefix(a, "--toolbox=") }) {
+			cmd = append(cmd, "--toolbox="+hostRootMount)
+		}
 	default:
 		cmd = []string{nsxPath, "enter"}
 	}

@@ -61,6 +61,19 @@ func hostMounts(sockDir string) []string {
 	return []string{"/run", sockDir}
 }
 
+// hostRootMount is where a debug helper sees the node's root: nsx debug's
+// toolbox (the helper's own root holds only nsx).
+const hostRootMount = "/host"
+
+// inHelperMount is where the helper mounts a host directory: at the same
+// path, except the node's root.
+func inHelperMount(hostPath string) string {
+	if hostPath == "/" {
+		return hostRootMount
+	}
+	return hostPath
+}
+
 // inHelperPath maps a host socket path to the helper's view: /var/run is a
 // symbolic link to /run on the node, and the image has no /var.
 func inHelperPath(endpoint string) string {
@@ -107,7 +120,7 @@ func helperPodSpec(image string, idle time.Duration, mounts []string) corev1.Pod
 			Name:         name,
 			VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: m, Type: &hostPathDir}},
 		})
-		spec.Containers[0].VolumeMounts = append(spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: name, MountPath: m})
+		spec.Containers[0].VolumeMounts = append(spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: name, MountPath: inHelperMount(m)})
 	}
 	return spec
 }

@@ -82,7 +82,7 @@ func TestNsxCommand(t *testing.T) {
 	r, _ = parseArgs([]string{"debug", "web"})
 	s = &session{req: r}
 	got = s.nsxCommand(&containerTarget{runtime: "docker", id: "d1"}, "unix:///var/run/docker.sock")
-	if want := []string{"/nsx", "debug", "docker:d1"}; !slices.Equal(got, want) {
+	if want := []string{"/nsx", "debug", "--toolbox=/host", "docker:d1"}; !slices.Equal(got, want) {
 		t.Errorf("debug: got %q, want %q", got, want)
 	}
 }
