@@ -111,10 +111,17 @@ func setup() {
 	}
 	// The helper image, as `make image` builds it, imported into the
 	// kubelet's containerd as a user would push it to a registry.
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "k8s.sh"), "image", env.nsx, testImage)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		env.err = fmt.Errorf("building %s: %v\n%s", testImage, err, out)
-		return
+	// Other packages' tests stop and restart dockerd while these run
+	// (go test runs packages in parallel): retry while it is away.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Second) {
+		cmd := exec.Command("bash", filepath.Join(root, "scripts", "k8s.sh"), "image", env.nsx, testImage)
+		if out, err = cmd.CombinedOutput(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			env.err = fmt.Errorf("building %s: %v\n%s", testImage, err, out)
+			return
+		}
 	}
 	ls, err := exec.Command("ctr", "--address", k8sContainerdSock, "-n", "k8s.io", "images", "ls", "-q").Output()
 	if err != nil || !strings.Contains(string(ls), testImage) {
