@@ -276,6 +276,8 @@ cmd_image() {
 	if file -b "$nsx" 2>/dev/null | grep -q 'dynamically linked'; then die "$nsx is not static"; fi
 	local dir
 	dir=$(mktemp -d /tmp/nsx-k8s-image.XXXXXX)
+	# shellcheck disable=SC2064
+	trap "rm -rf '$dir'" EXIT
 	install -m 0755 "$nsx" "$dir/nsx"
 	tar -C "$dir" --owner=0 --group=0 --numeric-owner -c nsx |
 		docker import --change 'ENTRYPOINT ["/nsx"]' --change 'CMD ["helper-idle"]' - "$ref" >/dev/null
