@@ -13,7 +13,7 @@ body=$(mktemp)
 trap 'rm -f "$BENCH_TSV" "$body"' EXIT
 export BENCH_TSV
 bash "$dir/enter.sh" "$NSX" >"$body"
-for extra in container ls audit; do
+for extra in container ls audit k8s; do
 	[ -f "$dir/$extra.sh" ] && { echo; bash "$dir/$extra.sh" "$NSX"; } >>"$body"
 done
 echo "# nsx benchmarks"

@@ -152,6 +152,8 @@ func Main(argv []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return env.printOut(usage)
 	case "help":
 		return runHelp(env, args)
+	case "helper-idle": // hidden: the main process of kubectl-nsx's helper pods
+		return runHelperIdle(env, args)
 	case "-V", "--version", "version":
 		return env.printOut(func(w io.Writer) { fmt.Fprintf(w, "nsx %s\n", Version) })
 	}

@@ -1,0 +1,266 @@
+package kubectl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
+	"k8s.io/streaming/pkg/httpstream"
+
+	"golang.org/x/term"
+)
+
+// enter runs nsx in a helper on the target's node: enter or debug a
+// container, or enter the node's own namespaces (node/NAME).
+func (s *session) enter(ctx context.Context, stdio Stdio) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Ctrl-C (without a TTY), a closed terminal or a kill end the command
+	// remotely and delete a helper that is not kept: nothing is left.
+	var caught atomic.Value
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigc)
+	go func() {
+		select {
+		case sig := <-sigc:
+			caught.Store(sig)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	interrupted := func(err error) error {
+		if sig, ok := caught.Load().(syscall.Signal); ok {
+			return &ExitError{Code: 128 + int(sig)}
+		}
+		return err
+	}
+
+	var node, endpoint string
+	var tgt *containerTarget
+	if s.req.mode == modeNode {
+		node = s.req.pod
+	} else {
+		var err error
+		if tgt, err = s.findContainer(ctx, s.req.pod, s.req.container); err != nil {
+			return interrupted(err)
+		}
+		node = tgt.node
+		endpoint = s.runtimeEndpoint(ctx, node, tgt.runtime)
+	}
+	mounts := hostMounts("/run")
+	if endpoint != "" {
+		mounts = hostMounts(socketDir(endpoint))
+	}
+	if s.req.mode == modeDebug {
+		mounts = append(mounts, "/")
+	}
+	cmd := s.nsxCommand(tgt, endpoint)
+
+	tty := s.req.tty
+	in, _ := stdio.In.(*os.File)
+	if tty && (in == nil || !term.IsTerminal(int(in.Fd()))) {
+		fmt.Fprintln(stdio.Err, "Unable to use a TTY - input is not a terminal or the right kind of file")
+		tty = false
+	}
+
+	for attempt := 0; ; attempt++ {
+		h, err := s.acquireHelper(ctx, stdio, node, mounts, attempt > 0)
+		if err != nil {
+			return interrupted(err)
+		}
+		used, err := s.stream(ctx, stdio, h, cmd, tty, in)
+		if h.remove {
+			s.deletePod(h.namespace, h.name)
+		}
+		if err == nil {
+			return nil
+		}
+		var exit utilexec.ExitError
+		if errors.As(err, &exit) && exit.Exited() {
+			return &ExitError{Code: exit.ExitStatus()}
+		}
+		if ctx.Err() != nil {
+			return interrupted(fmt.Errorf("interrupted"))
+		}
+		// A reused helper may have idled out between the lookup and the
+		// exec: try once more, with a new helper, if nothing was exchanged.
+		if !h.created && !used && attempt == 0 {
+			continue
+		}
+		return fmt.Errorf("running nsx in helper pod %s/%s: %s", h.namespace, h.name, oneLine(err))
+	}
+}
+
+// nsxCommand is the command line run in the helper.
+func (s *session) nsxCommand(t *containerTarget, endpoint string) []string {
+	var cmd []string
+	switch s.req.mode {
+	case modeNode:
+		// The host's PID 1 (or --node-pid), in the helper's (the host's)
+		// PID namespace.
+		cmd = []string{nsxPath, "enter", "--target=" + strconv.Itoa(s.req.nodePID), "--all"}
+		cmd = append(cmd, s.req.nsxArgs...)
+		if len(s.req.program) > 0 {
+			cmd = append(append(cmd, "--"), s.req.program...)
+		}
+		return cmd
+	case modeDebug:
+		cmd = []string{nsxPath, "debug"}
+		// The helper's own root holds only nsx: the toolbox is the node's
+		// root, mounted into the helper.
+		if !slices.ContainsFunc(s.req.nsxArgs, func(a string) bool { return strings.HasPrefix(a, "--toolbox=") }) {
+			cmd = append(cmd, "--toolbox="+hostRootMount)
+		}
+	default:
+		cmd = []string{nsxPath, "enter"}
+	}
+	if t.runtime != "docker" {
+		cmd = append(cmd, "--runtime-endpoint="+inHelperPath(endpoint))
+	}
+	cmd = append(cmd, s.req.nsxArgs...)
+	cmd = append(cmd, t.nsxRef())
+	if len(s.req.program) > 0 {
+		cmd = append(append(cmd, "--"), s.req.program...)
+	}
+	return cmd
+}
+
+// stream runs cmd in the helper through the pod exec API (WebSocket, else
+// SPDY) with the plugin's stdio. used reports whether any byte went either
+// way, after which a retry could repeat the command's effects.
+func (s *session) stream(ctx context.Context, stdio Stdio, h *helper, cmd []string, tty bool, in *os.File) (used bool, err error) {
+	req := s.client.CoreV1().RESTClient().Post().
+		Resource("pods").Namespace(h.namespace).Name(h.name).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{
+			Container: helperContainer,
+			Command:   cmd,
+			Stdin:     s.req.stdin,
+			Stdout:    true,
+			Stderr:    !tty,
+			TTY:       tty,
+		}, scheme.ParameterCodec)
+	ws, err := remotecommand.NewWebSocketExecutor(s.config, "GET", req.URL().String())
+	if err != nil {
+		return false, err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(s.config, "POST", req.URL())
+	if err != nil {
+		return false, err
+	}
+	ex, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+	if err != nil {
+		return false, err
+	}
+	var moved atomic.Bool
+	opts := remotecommand.StreamOptions{
+		Stdout: &flagWriter{w: stdio.Out, moved: &moved},
+		Tty:    tty,
+	}
+	if !tty {
+		opts.Stderr = &flagWriter{w: stdio.Err, moved: &moved}
+	}
+	if s.req.stdin {
+		opts.Stdin = &flagReader{r: stdio.In, moved: &moved}
+	}
+	if tty {
+		fd := int(in.Fd())
+		if s.req.stdin {
+			old, err := term.MakeRaw(fd)
+			if err != nil {
+				return false, fmt.Errorf("terminal: %w", err)
+			}
+			defer term.Restore(fd, old)
+		}
+		sizes := newSizeQueue(fd)
+		defer sizes.stop()
+		opts.TerminalSizeQueue = sizes
+	}
+	err = ex.StreamWithContext(ctx, opts)
+	return moved.Load(), err
+}
+
+// flagWriter and flagReader note that bytes moved.
+type flagWriter struct {
+	w     io.Writer
+	moved *atomic.Bool
+}
+
+func (f *flagWriter) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		f.moved.Store(true)
+	}
+	return f.w.Write(p)
+}
+
+type flagReader struct {
+	r     io.Reader
+	moved *atomic.Bool
+}
+
+func (f *flagReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if n > 0 {
+		f.moved.Store(true)
+	}
+	return n, err
+}
+
+// sizeQueue reports the terminal's size, then each change (SIGWINCH).
+type sizeQueue struct {
+	fd    int
+	winch chan os.Signal
+	done  chan struct{}
+	first atomic.Bool
+}
+
+func newSizeQueue(fd int) *sizeQueue {
+	q := &sizeQueue{fd: fd, winch: make(chan os.Signal, 1), done: make(chan struct{})}
+	signal.Notify(q.winch, syscall.SIGWINCH)
+	return q
+}
+
+func (q *sizeQueue) Next() *remotecommand.TerminalSize {
+	for {
+		if q.first.CompareAndSwap(false, true) {
+			if sz := q.size(); sz != nil {
+				return sz
+			}
+		}
+		select {
+		case <-q.done:
+			return nil
+		case <-q.winch:
+			if sz := q.size(); sz != nil {
+				return sz
+			}
+		}
+	}
+}
+
+func (q *sizeQueue) size() *remotecommand.TerminalSize {
+	w, h, err := term.GetSize(q.fd)
+	if err != nil || w <= 0 || h <= 0 {
+		return nil
+	}
+	return &remotecommand.TerminalSize{Width: uint16(w), Height: uint16(h)}
+}
+
+func (q *sizeQueue) stop() {
+	signal.Stop(q.winch)
+	close(q.done)
+}
