@@ -63,10 +63,25 @@ func (e *DebugError) Unwrap() error { return e.Err }
 // left out too (a toolbox that is itself a debug image may have one).
 var debugSkipped = map[string]bool{"proc": true, "sys": true, "dev": true, "tmp": true}
 
-// debugStage is where the new root is assembled in the private namespace
-// before pivot_root makes it the root. Any directory of the private copy
-// would do; the mount over it is seen by nobody else.
-const debugStage = "/tmp"
+// debugStages are where the new root may be assembled in the private
+// namespace before pivot_root makes it the root: the first that is a
+// directory. Any directory of the private copy would do (the mount over it
+// is seen by nobody else, and everything mirrored was cloned before), but an
+// image holding only nsx, such as kubectl-nsx's helper, has no /tmp; a
+// container always has /dev.
+var debugStages = []string{"/tmp", "/run", "/mnt", "/dev"}
+
+// pickDebugStage returns the first of debugStages that is a directory, not
+// a symlink.
+func pickDebugStage() (string, error) {
+	for _, d := range debugStages {
+		var st unix.Stat_t
+		if unix.Lstat(d, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return d, nil
+		}
+	}
+	return "", unix.ENOENT
+}
 
 // buildDebugRoot turns the calling thread's mount namespace into the debug
 // namespace and makes its root the new tmpfs. The caller has locked the
@@ -137,6 +152,10 @@ func buildDebugRoot(d *DebugRoot) error {
 	}
 
 	// 4. The new root.
+	debugStage, err := pickDebugStage()
+	if err != nil {
+		return fail("find a directory to build the new root on ("+strings.Join(debugStages, ", ")+")", err)
+	}
 	if err := unix.Mount("nsx-debug", debugStage, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 		return fail("mount the new root's tmpfs on "+debugStage, err)
 	}

@@ -368,3 +368,26 @@ func (c *clusterEnv) taskPID(t *testing.T, id string) int {
 	t.Fatalf("no task %s in\n%s", id, out)
 	return 0
 }
+
+// kubectl nsx debug: the node's tools (the helper mounts the node's root as
+// nsx debug's toolbox) in the container's namespaces, its files at /target,
+// read-only.
+func TestDebug(t *testing.T) {
+	c := cluster(t)
+	ns := c.namespace(t)
+	c.pod(t, ns, "dbg", busybox("app", "echo from-the-image > /marker"))
+	id := c.containerID(t, ns, "dbg", "app")
+	pid := c.taskPID(t, id)
+	r := c.plugin(t, c.kubeconfig, "debug", "-n", ns, "dbg", "--keep=0", "--", "/bin/sh", "-c",
+		`readlink /proc/self/ns/net; cat /target/marker; touch /target/x 2>&1; echo "NSX_TARGET=$NSX_TARGET"`)
+	net, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 4 || lines[0] != net || lines[1] != "from-the-image" ||
+		!strings.Contains(lines[2], "Read-only file system") || lines[3] != "NSX_TARGET=/target" {
+		t.Errorf("exit %d, stdout %q (want %s, the marker, EROFS, NSX_TARGET), stderr %q", r.code, r.stdout, net, r.stderr)
+	}
+	c.noHelperLeft(t, ns)
+}
