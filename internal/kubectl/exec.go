@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -220,13 +221,20 @@ func (f *flagReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sizeQueue reports the terminal's size, then each change (SIGWINCH).
+// sizeQueue reports the terminal's size, once more a moment later, then
+// each change (SIGWINCH). The repeat is for runtimes that drop a resize
+// arriving before the program's terminal exists: the program would
+// otherwise see a 0x0 terminal until the user resizes the window.
 type sizeQueue struct {
-	fd    int
-	winch chan os.Signal
-	done  chan struct{}
-	first atomic.Bool
+	fd     int
+	winch  chan os.Signal
+	done   chan struct{}
+	first  atomic.Bool
+	repeat atomic.Bool
 }
+
+// sizeRepeatDelay is how long after the first size it is sent again.
+const sizeRepeatDelay = 250 * time.Millisecond
 
 func newSizeQueue(fd int) *sizeQueue {
 	q := &sizeQueue{fd: fd, winch: make(chan os.Signal, 1), done: make(chan struct{})}
@@ -241,9 +249,18 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 				return sz
 			}
 		}
+		var again <-chan time.Time
+		if !q.repeat.Load() {
+			again = time.After(sizeRepeatDelay)
+		}
 		select {
 		case <-q.done:
 			return nil
+		case <-again:
+			q.repeat.Store(true)
+			if sz := q.size(); sz != nil {
+				return sz
+			}
 		case <-q.winch:
 			if sz := q.size(); sz != nil {
 				return sz

@@ -135,7 +135,10 @@ func TestTTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(c.pluginBin, "-n", ns, "web", "-it", "--keep=0", "--", "sh", "-c",
-		`test -t 0 && test -t 1 && echo TTY-YES; stty size; read line; echo "got:$line"; exit 3`)
+		// The size may arrive a moment after the program starts (the
+		// plugin sends it again after 250 ms), and the terminal may not
+		// answer stty in its first moments: wait up to 5 s for both.
+		`test -t 0 && test -t 1 && echo TTY-YES; i=0; until s=$(stty size 2>&1) && [ "$s" != "0 0" ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done; echo "$s"; read line; echo "got:$line"; exit 3`)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -154,7 +157,13 @@ func TestTTY(t *testing.T) {
 	if typed {
 		master.Write([]byte("typed words\r"))
 	}
+	// Never hang: a program that did not get its line is ended.
+	stop := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	if !typed {
+		cmd.Process.Kill()
+	}
 	err := cmd.Wait()
+	stop.Stop()
 	master.Close()
 	<-done
 	text := strings.ReplaceAll(out.String(), "\r", "")
