@@ -221,20 +221,21 @@ func (f *flagReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sizeQueue reports the terminal's size, once more a moment later, then
-// each change (SIGWINCH). The repeat is for runtimes that drop a resize
-// arriving before the program's terminal exists: the program would
-// otherwise see a 0x0 terminal until the user resizes the window.
+// sizeQueue reports the terminal's size, again a few times in the first
+// seconds, then each change (SIGWINCH). The repeats are for runtimes that
+// drop a resize arriving before the program's terminal exists (containerd
+// 1.6 does): the program would otherwise see a 0x0 terminal until the user
+// resizes the window.
 type sizeQueue struct {
-	fd     int
-	winch  chan os.Signal
-	done   chan struct{}
-	first  atomic.Bool
-	repeat atomic.Bool
+	fd      int
+	winch   chan os.Signal
+	done    chan struct{}
+	first   atomic.Bool
+	repeats atomic.Int32
 }
 
-// sizeRepeatDelay is how long after the first size it is sent again.
-const sizeRepeatDelay = 250 * time.Millisecond
+// sizeRepeats are the pauses before each repeat of the first size.
+var sizeRepeats = []time.Duration{250 * time.Millisecond, 750 * time.Millisecond, 2 * time.Second}
 
 func newSizeQueue(fd int) *sizeQueue {
 	q := &sizeQueue{fd: fd, winch: make(chan os.Signal, 1), done: make(chan struct{})}
@@ -250,14 +251,14 @@ func (q *sizeQueue) Next() *remotecommand.TerminalSize {
 			}
 		}
 		var again <-chan time.Time
-		if !q.repeat.Load() {
-			again = time.After(sizeRepeatDelay)
+		if n := int(q.repeats.Load()); n < len(sizeRepeats) {
+			again = time.After(sizeRepeats[n])
 		}
 		select {
 		case <-q.done:
 			return nil
 		case <-again:
-			q.repeat.Store(true)
+			q.repeats.Add(1)
 			if sz := q.size(); sz != nil {
 				return sz
 			}

