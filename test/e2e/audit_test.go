@@ -39,19 +39,15 @@ var auditBin struct {
 // run this tree's nsx.
 func auditNSX(t *testing.T) string {
 	t.Helper()
-	root := enginetest.ModuleRoot(t)
 	auditBin.once.Do(func() {
 		dir := fmt.Sprintf("/tmp/nsx-audit-bin-%d", os.Getuid())
 		if auditBin.err = os.MkdirAll(dir, 0o755); auditBin.err != nil {
 			return
 		}
 		tmp := filepath.Join(dir, "nsx."+strconv.Itoa(os.Getpid()))
-		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/nsx")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if err := buildNSXAt(tmp); err != nil {
 			os.Remove(tmp)
-			auditBin.err = fmt.Errorf("go build ./cmd/nsx: %v\n%s", err, out)
+			auditBin.err = err
 			return
 		}
 		auditBin.path = filepath.Join(dir, "nsx")

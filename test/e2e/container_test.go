@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,13 +40,9 @@ func ctrNSX(t *testing.T) string {
 		os.Chmod(dir, 0o755)
 		os.Chmod(filepath.Dir(dir), 0o755)
 		tmp := filepath.Join(dir, "nsx."+strconv.Itoa(os.Getpid()))
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/nsx")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if err := buildNSXAt(tmp); err != nil {
 			os.Remove(tmp)
-			ctrBin.err = &buildError{err, string(out)}
+			ctrBin.err = err
 			return
 		}
 		ctrBin.path = filepath.Join(dir, "nsx")
@@ -58,13 +53,6 @@ func ctrNSX(t *testing.T) string {
 	}
 	return ctrBin.path
 }
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return "go build ./cmd/nsx: " + e.err.Error() + "\n" + e.out }
 
 type ctrResult struct {
 	stdout, stderr string

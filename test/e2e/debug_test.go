@@ -205,12 +205,9 @@ func debugNSX(t *testing.T) string {
 			return
 		}
 		tmp := filepath.Join(dir, "nsx."+strconv.Itoa(os.Getpid()))
-		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/nsx")
-		cmd.Dir = enginetest.ModuleRoot(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if err := buildNSXAt(tmp); err != nil {
 			os.Remove(tmp)
-			debugBin.err = &buildError{err, string(out)}
+			debugBin.err = err
 			return
 		}
 		debugBin.path = filepath.Join(dir, "nsx")

@@ -58,13 +58,8 @@ func buildLs(t *testing.T) (nsx, lsns string) {
 			t.Fatal(err)
 		}
 		lsBin.dir = dir
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "nsx"), "./cmd/nsx")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			lsBin.err = fmt.Errorf("go build: %v\n%s", err, out)
+		if err := buildNSXAt(filepath.Join(dir, "nsx")); err != nil {
+			lsBin.err = err
 		} else if err := os.Symlink(filepath.Join(dir, "nsx"), filepath.Join(dir, "lsns")); err != nil {
 			lsBin.err = err
 		} else {

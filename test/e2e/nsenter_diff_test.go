@@ -46,6 +46,9 @@ func TestMain(m *testing.M) {
 	if diffBuild.dir != "" {
 		os.RemoveAll(diffBuild.dir)
 	}
+	if nsxBuild.dir != "" {
+		os.RemoveAll(nsxBuild.dir)
+	}
 	os.Exit(code)
 }
 
@@ -104,12 +107,8 @@ func diffBins(t *testing.T) (oracle, nsx string) {
 				return
 			}
 		}
-		wd, _ := os.Getwd()
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "nsx", "nsx"), "./cmd/nsx")
-		cmd.Dir = filepath.Join(wd, "..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			diffBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
+		if err := buildNSXAt(filepath.Join(dir, "nsx", "nsx")); err != nil {
+			diffBuild.err = err
 			return
 		}
 		if err := os.Symlink("nsx", filepath.Join(dir, "nsx", "nsenter")); err != nil {
@@ -177,19 +176,7 @@ func diffRun(t *testing.T, bin string, o diffOpts, args ...string) diffResult {
 		t.Fatalf("%s %q: timed out", bin, args)
 	}
 	r := diffResult{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		ws := ee.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			r.code, r.signal = -1, ws.Signal()
-		} else {
-			r.code = ws.ExitStatus()
-		}
-	default:
-		t.Fatalf("%s %q: %v", bin, args, err)
-	}
+	r.code, r.signal = exitOf(t, err, bin, args)
 	return r
 }
 

@@ -10,7 +10,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,12 +44,8 @@ func unshareSetup(t *testing.T) *unshareTools {
 		testutil.RequireTool(t, tool)
 	}
 	bin := t.TempDir()
-	wd, _ := os.Getwd()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(bin, "nsx"), "./cmd/nsx")
-	cmd.Dir = filepath.Join(wd, "..", "..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := buildNSXAt(filepath.Join(bin, "nsx")); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.Symlink("nsx", filepath.Join(bin, "unshare")); err != nil {
 		t.Fatal(err)
@@ -99,19 +94,7 @@ func unshareRun(t *testing.T, bin string, o unshareOpts, args ...string) unshare
 		t.Fatalf("%s %q: timed out", bin, args)
 	}
 	r := unshareResult{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		ws := ee.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			r.code, r.signal = -1, ws.Signal()
-		} else {
-			r.code = ws.ExitStatus()
-		}
-	default:
-		t.Fatalf("%s %q: %v", bin, args, err)
-	}
+	r.code, r.signal = exitOf(t, err, bin, args)
 	return r
 }
 
