@@ -30,7 +30,9 @@ run: build
 # every test. Meant for a root shell on a fresh machine, as CI runs it.
 test: engines build debug-build k8s-up image
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 30m ./...
+	# The cluster goes down whatever the tests did: the kubelet's sysctls,
+	# iptables chains and cgroups are not left on the host.
+	$(GO) test -count=1 -timeout 30m ./...; rc=$$?; bash scripts/k8s.sh down; exit $$rc
 
 test-deps:
 	bash scripts/test-deps.sh
