@@ -34,9 +34,7 @@ func (c *Cmd) auditStart(b *build, inPlace bool) error {
 	if cfg.Sink == audit.SinkOff {
 		return nil
 	}
-	for _, fill := range b.fillIDs {
-		fill()
-	}
+	b.readIDs()
 	info := audit.Info{
 		Mode:        auditMode(&c.Options),
 		Pidfd:       -1,
