@@ -384,6 +384,10 @@ func sameTimeNamespace(f *facts, inPlace bool) (Skip, bool) {
 // plan decides everything a run does, from options and facts alone.
 func plan(f *facts, r *request) (*Plan, error) {
 	o := &r.opts
+	if o.WorkDir && o.WdnsGiven {
+		// util-linux refuses the pair as it parses the options.
+		return nil, errorf(nil, "mutually exclusive arguments: --wdns --wd")
+	}
 	if f.gone {
 		return nil, goneError(f.pid, o)
 	}
@@ -606,9 +610,6 @@ func planDirs(p *Plan, f *facts, o *Options, want namespace.Set) error {
 		}
 		x.checkCwd = true
 		p.Cwd = "/ of the new root"
-	}
-	if o.WorkDir && o.WdnsGiven {
-		return errorf(nil, "mutually exclusive arguments: --wdns --wd")
 	}
 	if o.WorkDir {
 		if o.WorkDirFile != nil {
