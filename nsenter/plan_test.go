@@ -167,7 +167,7 @@ func ids(v int) string {
 var planCases = []planCase{
 	// The differential suite's "same" and "deviations" cases.
 	{name: "net", facts: factsA, opts: sel(net), program: prog("readlink", "/proc/self/ns/net"),
-		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=readlink /proc/self/ns/net",
+		want:  "steps=net skip= fork=yes uid=- gid=- groups=keep prog=readlink /proc/self/ns/net",
 		check: joinsAre("pidfd:net")},
 	{name: "uts", facts: factsA, opts: sel(uts), program: prog("cat", "/proc/sys/kernel/hostname"),
 		want: "steps=uts skip= fork=yes uid=- gid=- groups=keep prog=cat /proc/sys/kernel/hostname"},
@@ -374,8 +374,11 @@ var planCases = []planCase{
 		}
 		return f
 	}, opts: sel(net, pidk, usr), program: prog("true"),
-		want:  "steps=net,pid,user skip= fork=prejoin uid=0 gid=0 groups=drop prog=true",
-		check: func(t *testing.T, p *Plan, f *facts) { joinsAre("targetfile:net", "targetfile:pid", "targetfile:user")(t, p, f); prejoin(joinTargetFile)(t, p, f) }},
+		want: "steps=net,pid,user skip= fork=prejoin uid=0 gid=0 groups=drop prog=true",
+		check: func(t *testing.T, p *Plan, f *facts) {
+			joinsAre("targetfile:net", "targetfile:pid", "targetfile:user")(t, p, f)
+			prejoin(joinTargetFile)(t, p, f)
+		}},
 	{name: "no-pidfd-open-fails", facts: func() *facts {
 		f := factsA()
 		f.pidfd, f.pidfdSetns = false, false
