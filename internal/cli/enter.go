@@ -316,7 +316,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 		if r.opts.Kinds == 0 && len(r.opts.Files) == 0 && !r.opts.All && r.opts.NetSocketFd < 0 && !r.opts.UserParent {
 			r.opts.All = true
 		}
-		if !r.hasTarget && needsTarget(&r.opts) {
+		if !r.hasTarget && r.opts.NeedsTarget() {
 			if len(operands) == 0 {
 				return fail("no target given: name a PID, PID:INODE, namespace file or container (e.g. docker:web1)")
 			}
@@ -388,17 +388,6 @@ func kindOfOption(c rune) namespace.Kind {
 	return 0
 }
 
-// needsTarget reports whether the options refer to the target process.
-func needsTarget(o *nsenter.Options) bool {
-	for _, k := range o.Kinds.Kinds() {
-		if _, ok := o.Files[k]; !ok {
-			return true
-		}
-	}
-	return o.All || (o.Root && o.RootDir == nil) || (o.WorkDir && o.WorkDirFile == nil) ||
-		o.TargetEnv || o.FollowUID || o.FollowGID || o.JoinCgroup || o.NetSocketFd >= 0 || o.UserParent || o.FollowContext
-}
-
 func unwrap(err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
@@ -430,7 +419,7 @@ func runEnter(env *Env, args []string) int {
 	}
 
 	var t *target.Pinned
-	if r.hasTarget && needsTarget(&r.opts) {
+	if r.hasTarget && r.opts.NeedsTarget() {
 		var err error
 		t, err = pinTarget(env, r)
 		if err != nil {
@@ -528,25 +517,9 @@ func pinTarget(env *Env, r *enterRequest) (*target.Pinned, error) {
 	if ref.Inode != 0 {
 		return nil, err
 	}
-	enoent := nsenter.Strerror(unix.ENOENT)
-	o := &r.opts
-	if o.All {
-		return nil, fmt.Errorf("stat of /proc/%d/ns/user failed: %s", ref.PID, enoent)
-	}
-	for _, k := range namespace.All {
-		if _, file := o.Files[k]; o.Kinds.Has(k) && !file {
-			return nil, fmt.Errorf("cannot open /proc/%d/ns/%s: %s", ref.PID, k.ProcName(), enoent)
-		}
-	}
-	switch {
-	case o.Root && o.RootDir == nil:
-		return nil, fmt.Errorf("cannot open /proc/%d/root: %s", ref.PID, enoent)
-	case o.WorkDir && o.WorkDirFile == nil:
-		return nil, fmt.Errorf("cannot open /proc/%d/cwd: %s", ref.PID, enoent)
-	case o.TargetEnv:
-		return nil, fmt.Errorf("cannot open /proc/%d/environ: %s", ref.PID, enoent)
-	}
-	return nil, fmt.Errorf("failed to pidfd_open() for %d: %s", ref.PID, nsenter.Strerror(unix.ESRCH))
+	// util-linux names the first file of the target it would have
+	// opened; the planner knows which.
+	return nil, r.opts.MissingTargetError(ref.PID)
 }
 
 func enterHelp(w io.Writer, env *Env) {
