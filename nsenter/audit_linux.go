@@ -1,8 +1,6 @@
 package nsenter
 
 import (
-	"errors"
-
 	"github.com/nsxproject/nsx/internal/audit"
 )
 
@@ -49,8 +47,8 @@ func (c *Cmd) auditStart(b *build, inPlace bool) error {
 		}
 	}
 	if t := c.Target; t != nil {
-		info.Target, info.PID, info.Pidfd = t.Ref.String(), t.PID, t.Pidfd
-		if f := t.Container; f != nil {
+		info.Target, info.PID, info.Pidfd = t.Ref().String(), t.PID(), t.Pidfd()
+		if f := t.Container(); f != nil {
 			info.Container = &audit.Container{Runtime: f.Runtime, Name: f.Name, ID: f.ID}
 		}
 	}
@@ -64,10 +62,5 @@ func (c *Cmd) auditStart(b *build, inPlace bool) error {
 
 // auditFailed writes the end record of a run whose program never started.
 func (c *Cmd) auditFailed(err error) {
-	code := 1
-	var ne *Error
-	if errors.As(err, &ne) {
-		code = ne.ExitCode
-	}
-	c.auditRun.EndError(code, err)
+	c.auditRun.EndError(exitCode(err), err)
 }

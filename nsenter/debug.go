@@ -90,17 +90,17 @@ func debugLabel(name string) string {
 func debugRefused(o *Options, f *facts, inPlace bool) error {
 	switch {
 	case f.pid == 0:
-		return errorf(nil, "debug needs a target process (a PID or a container), not a namespace file")
+		return unsupportedf("debug needs a target process (a PID or a container), not a namespace file")
 	case inPlace:
-		return errorf(nil, "debug cannot run without a fork: the new /proc is mounted by a process born in the target's PID namespace")
+		return unsupportedf("debug cannot run without a fork: the new /proc is mounted by a process born in the target's PID namespace")
 	case o.Root:
-		return errorf(nil, "debug cannot change the root: the root is the toolbox, and the target's root is at %s", DebugMountPoint)
+		return unsupportedf("debug cannot change the root: the root is the toolbox, and the target's root is at %s", DebugMountPoint)
 	case o.WorkDir:
-		return errorf(nil, "debug cannot start in a directory of the host or the target's mount namespace: use --wdns=DIR with a directory of the debug root, e.g. --wdns=%s/app", DebugMountPoint)
+		return unsupportedf("debug cannot start in a directory of the host or the target's mount namespace: use --wdns=DIR with a directory of the debug root, e.g. --wdns=%s/app", DebugMountPoint)
 	case o.ReadOnly:
-		return errorf(nil, "debug and --read-only cannot be combined: %s is read-only already unless writable was asked for", DebugMountPoint)
+		return unsupportedf("debug and --read-only cannot be combined: %s is read-only already unless writable was asked for", DebugMountPoint)
 	case o.Kinds.Has(namespace.Mount) || o.Files[namespace.Mount] != nil:
-		return errorf(nil, "debug does not enter the target's mount namespace: its files are at %s", DebugMountPoint)
+		return unsupportedf("debug does not enter the target's mount namespace: its files are at %s", DebugMountPoint)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/internal/errtext"
+
 	"github.com/nsxproject/nsx/target"
 )
 
@@ -48,7 +50,7 @@ func inToolbox(toolbox, path string) bool {
 func debugCause(err error) string {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
-		return pe.Path + ": " + Strerror(pe.Err)
+		return pe.Path + ": " + errtext.Strerror(pe.Err)
 	}
-	return Strerror(err)
+	return errtext.Strerror(err)
 }

@@ -31,7 +31,7 @@ func programRoot(o *Options, t *target.Pinned, want namespace.Set) (int, error) 
 	case o.Root && o.RootDir != nil:
 		return unix.FcntlInt(o.RootDir.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	case o.Root || want.Has(namespace.Mount):
-		if t == nil || t.PID == 0 {
+		if t == nil || t.PID() == 0 {
 			return -1, nil
 		}
 		return t.OpenAt("root", unix.O_PATH|unix.O_DIRECTORY)

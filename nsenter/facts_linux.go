@@ -10,10 +10,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/internal/errtext"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/procfs"
 	"github.com/nsxproject/nsx/target"
 )
+
+// targetPidfd is the pidfd a join through the target's pidfd uses; a
+// test stands in for a kernel whose setns refuses pidfds by swapping it.
+var targetPidfd = (*target.Pinned).Pidfd
 
 // gatherFacts reads, opens and looks up everything the plan for r depends
 // on that costs a system call, so that plan itself can be pure. A read that
@@ -38,20 +43,21 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 	}
 	if t != nil {
 		f.target = true
-		f.pid = t.PID
-		f.ref = t.Ref.String()
+		f.pid = t.PID()
+		f.ref = t.Ref().String()
 		f.desc = f.ref
-		if t.Container != nil {
+		if t.Container() != nil {
 			f.container = true
-			f.desc += fmt.Sprintf(" (%s %s, PID %d, found by %s)", t.Container.Runtime, shortID(t.Container.ID), t.PID, t.Container.Source)
-		} else if t.PID != 0 {
-			f.desc = fmt.Sprintf("PID %d", t.PID)
+			f.desc += fmt.Sprintf(" (%s %s, PID %d, found by %s)", t.Container().Runtime, shortID(t.Container().ID), t.PID(), t.Container().Source)
+		} else if t.PID() != 0 {
+			f.desc = fmt.Sprintf("PID %d", t.PID())
 		}
-		if t.File != nil {
-			f.nsFile, f.nsFileKind, f.nsFileName = true, t.FileKind, t.File.Name()
-			f.files[t.FileKind] = int(t.File.Fd())
+		if fd, kind, ok := t.NamespaceFile(); ok {
+			f.nsFile, f.nsFileKind, f.nsFileName = true, kind, t.Ref().Path
+			f.files[kind] = fd
 		}
-		f.pidfd = t.Pidfd >= 0
+		f.pidfdFd = targetPidfd(t)
+		f.pidfd = f.pidfdFd >= 0
 	}
 	f.pidfdSetns = f.pidfd && !perFile
 	f.gatherOwnEnv(r)
@@ -100,7 +106,7 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 		for _, k := range kinds {
 			fd, err := t.OpenNS(k)
 			if err != nil {
-				f.nsFds[k] = fdRead{fd: -1, err: errorf(unwrapErrno(err), "cannot open /proc/%d/ns/%s", t.PID, k.ProcName())}
+				f.nsFds[k] = fdRead{fd: -1, err: errorf(unwrapErrno(err), "cannot open /proc/%d/ns/%s", t.PID(), k.ProcName())}
 				break // the plan stops at the first that fails
 			}
 			f.nsFds[k] = fdRead{fd: f.keep(fd)}
@@ -175,6 +181,7 @@ type facts struct {
 	// pidfd: the target is pinned by a pidfd; pidfdSetns: setns through
 	// it is used (false on kernels that refuse it, see Start).
 	pidfd, pidfdSetns bool
+	pidfdFd           int
 	supported         namespace.Set
 
 	own   map[namespace.Kind]namespace.ID // nsx's own namespaces read so far
@@ -351,7 +358,7 @@ func (f *facts) readIDs(p *Plan) {
 			err = syscall.EBADF
 		}
 		if err != nil {
-			s.IDErr = Strerror(unwrapErrno(err))
+			s.IDErr = errtext.Strerror(unwrapErrno(err))
 		}
 	}
 	if d := p.Debug; d != nil && p.exec.debugPIDFromTarget && f.pid != 0 {
@@ -393,12 +400,12 @@ func unwrapErrno(err error) error {
 
 // socketNetns returns the net namespace of the target's socket fd.
 func socketNetns(t *target.Pinned, fd int) (int, error) {
-	if t.Pidfd < 0 {
-		return -1, errorf(nil, "failed to pidfd_open() for %d", t.PID)
+	if t.Pidfd() < 0 {
+		return -1, errorf(nil, "failed to pidfd_open() for %d", t.PID())
 	}
-	sock, err := unix.PidfdGetfd(t.Pidfd, fd, 0)
+	sock, err := unix.PidfdGetfd(t.Pidfd(), fd, 0)
 	if err != nil {
-		return -1, errorf(err, "pidfd_getfd(%d, %d)", t.Pidfd, fd)
+		return -1, errorf(err, "pidfd_getfd(%d, %d)", t.Pidfd(), fd)
 	}
 	defer unix.Close(sock)
 	var st unix.Stat_t
@@ -419,7 +426,7 @@ func targetEnviron(t *target.Pinned) ([]string, error) {
 	data, err := t.ReadFile("environ")
 	var pe *os.PathError
 	if errors.As(err, &pe) && pe.Op == "open" {
-		return nil, errorf(pe.Err, "cannot open /proc/%d/environ", t.PID)
+		return nil, errorf(pe.Err, "cannot open /proc/%d/environ", t.PID())
 	} else if err != nil {
 		return nil, errorf(unwrapErrno(err), "failed to get environment variables")
 	}
@@ -456,7 +463,7 @@ func targetCgroup(t *target.Pinned) (int, string, error) {
 	}
 	rel, ok := procfs.UnifiedPath(lines)
 	if !ok {
-		return -1, "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
+		return -1, "", unsupportedf("--join-cgroup is only supported in cgroup v2")
 	}
 	mnt, mntRoot, err := cgroup2Mount()
 	if err != nil {
@@ -481,7 +488,7 @@ func cgroup2Mount() (mountPoint, root string, err error) {
 	}
 	m, ok := visibleCgroup2(mounts)
 	if !ok {
-		return "", "", errorf(nil, "--join-cgroup is only supported in cgroup v2")
+		return "", "", unsupportedf("--join-cgroup is only supported in cgroup v2")
 	}
 	return m.MountPoint, m.Root, nil
 }
@@ -530,8 +537,8 @@ func cgroupUnder(mountRoot, cgroup string) (string, bool) {
 // target's user namespace when that is entered (-S follow, -G follow).
 func followIDs(t *target.Pinned, mapped bool) (int, int, error) {
 	var st unix.Stat_t
-	if err := unix.Fstat(t.ProcDir, &st); err != nil {
-		return -1, -1, errorf(err, "stat of /proc/%d failed", t.PID)
+	if err := unix.Fstat(t.ProcDir(), &st); err != nil {
+		return -1, -1, errorf(err, "stat of /proc/%d failed", t.PID())
 	}
 	uid, gid := int(st.Uid), int(st.Gid)
 	if !mapped {

@@ -337,7 +337,7 @@ func selectKinds(f *facts, r *request) (selection, error) {
 		return sel, errorf(nil, "no namespace specified")
 	}
 	if r.inPlace && (want.Has(namespace.User) || want.Has(namespace.Time) || o.UserParent) {
-		return sel, errorf(nil, "--no-fork cannot enter a user or time namespace: the kernel lets only a single-threaded process join those, and nsx (a Go program) is multithreaded; drop -F and nsx forks a single-threaded child for them")
+		return sel, unsupportedf("--no-fork cannot enter a user or time namespace: the kernel lets only a single-threaded process join those, and nsx (a Go program) is multithreaded; drop -F and nsx forks a single-threaded child for them")
 	}
 	// The net namespace of a socket of the target (-N) replaces the
 	// target's net namespace.
@@ -357,7 +357,7 @@ func selectKinds(f *facts, r *request) (selection, error) {
 	// reports as EINVAL; say so before doing anything.
 	if fromTarget.Has(namespace.User) {
 		if id, err := f.targetIDOf(namespace.User); err == nil && id == f.ownIDOf(namespace.User) {
-			return sel, errorf(syscall.EINVAL, "reassociate to namespace 'ns/user' failed")
+			return sel, joinError(syscall.EINVAL, "reassociate to namespace 'ns/user' failed")
 		}
 	}
 	sel.want, sel.fromTarget = want, fromTarget
@@ -435,7 +435,7 @@ func plan(f *facts, r *request) (*Plan, error) {
 			return nil, errorf(nil, "--read-only needs the mount namespace entered (-m or -a)")
 		}
 		if o.Root || o.WorkDir {
-			return nil, errorf(nil, "--read-only cannot be combined with --root or --wd: their directories are in the target's writable mounts, not in the read-only copy (use --wdns for a directory inside)")
+			return nil, unsupportedf("--read-only cannot be combined with --root or --wd: their directories are in the target's writable mounts, not in the read-only copy (use --wdns for a directory inside)")
 		}
 		x.readOnly, p.ReadOnly = true, true
 	}
@@ -480,7 +480,7 @@ func plan(f *facts, r *request) (*Plan, error) {
 		}
 		x.cgroup, p.Cgroup = true, f.cgroup.path
 		if r.inPlace {
-			return nil, errorf(nil, "--join-cgroup with --no-fork is not supported: nsx starts the program directly in the cgroup (clone3 CLONE_INTO_CGROUP), which needs a fork")
+			return nil, unsupportedf("--join-cgroup with --no-fork is not supported: nsx starts the program directly in the cgroup (clone3 CLONE_INTO_CGROUP), which needs a fork")
 		}
 	}
 	if err := planCredentials(p, f, o, want.Has(namespace.User)); err != nil {
@@ -743,24 +743,37 @@ func programEnv(f *facts, r *request) []string {
 // goneError is util-linux's message for a target PID that does not exist:
 // it names the first file of the target it would have failed to open.
 func goneError(pid int, o *Options) error {
-	enoent := syscall.ENOENT
-	if o.All {
-		return errorf(enoent, "stat of /proc/%d/ns/user failed", pid)
-	}
-	for _, k := range namespace.All {
-		if _, file := o.Files[k]; o.Kinds.Has(k) && !file {
-			return errorf(enoent, "cannot open /proc/%d/ns/%s", pid, k.ProcName())
-		}
+	e := errorf(syscall.ESRCH, "failed to pidfd_open() for %d", pid)
+	enoent := func(format string, args ...any) {
+		e = errorf(syscall.ENOENT, format, args...)
 	}
 	switch {
+	case o.All:
+		enoent("stat of /proc/%d/ns/user failed", pid)
+	case o.Kinds&^kindsOf(o.Files) != 0:
+		for _, k := range namespace.All {
+			if _, file := o.Files[k]; o.Kinds.Has(k) && !file {
+				enoent("cannot open /proc/%d/ns/%s", pid, k.ProcName())
+				break
+			}
+		}
 	case o.Root && o.RootDir == nil:
-		return errorf(enoent, "cannot open /proc/%d/root", pid)
+		enoent("cannot open /proc/%d/root", pid)
 	case o.WorkDir && o.WorkDirFile == nil:
-		return errorf(enoent, "cannot open /proc/%d/cwd", pid)
+		enoent("cannot open /proc/%d/cwd", pid)
 	case o.TargetEnv:
-		return errorf(enoent, "cannot open /proc/%d/environ", pid)
+		enoent("cannot open /proc/%d/environ", pid)
 	}
-	return errorf(syscall.ESRCH, "failed to pidfd_open() for %d", pid)
+	e.Kind = ErrTargetGone
+	return e
+}
+
+func kindsOf[V any](m map[namespace.Kind]V) namespace.Set {
+	var s namespace.Set
+	for k := range m {
+		s = s.Add(k)
+	}
+	return s
 }
 
 // lookupEnv finds a variable in an environment list; the first one wins,

@@ -1,6 +1,8 @@
 package nsenter
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/nsxproject/nsx/internal/errtext"
 	"github.com/nsxproject/nsx/namespace"
 )
 
@@ -569,6 +572,18 @@ func dropsEarly(want bool) func(*testing.T, *Plan, *facts) {
 	}
 }
 
+// utilLinux is err as nsx's CLI words it, util-linux's way (internal/cli).
+func utilLinux(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return fmt.Sprint(err)
+	}
+	if e.Err == nil {
+		return e.Op
+	}
+	return e.Op + ": " + errtext.Strerror(e.Err)
+}
+
 func TestPlan(t *testing.T) {
 	seen := map[string]bool{}
 	for _, c := range planCases {
@@ -589,7 +604,7 @@ func TestPlan(t *testing.T) {
 				if err == nil {
 					t.Fatalf("planned %s; want the error %q", summary(p), c.err)
 				}
-				if err.Error() != c.err {
+				if utilLinux(err) != c.err {
 					t.Fatalf("error %q, want %q", err, c.err)
 				}
 				return
@@ -665,12 +680,12 @@ func TestPlanCoversDiffSuite(t *testing.T) {
 func TestMissingTargetError(t *testing.T) {
 	o := DefaultOptions()
 	o.Kinds = kinds(net, uts)
-	if err := o.MissingTargetError(7); err == nil || err.Error() != "cannot open /proc/7/ns/uts: No such file or directory" {
+	if err := o.MissingTargetError(7); utilLinux(err) != "cannot open /proc/7/ns/uts: No such file or directory" || !errors.Is(err, ErrTargetGone) {
 		t.Errorf("-n -u: %v", err)
 	}
 	o = DefaultOptions()
 	o.NetSocketFd = 3
-	if err := o.MissingTargetError(7); err == nil || err.Error() != "failed to pidfd_open() for 7: No such process" {
+	if err := o.MissingTargetError(7); utilLinux(err) != "failed to pidfd_open() for 7: No such process" || !errors.Is(err, ErrTargetGone) {
 		t.Errorf("-N: %v", err)
 	}
 }

@@ -97,7 +97,7 @@ func spawnJoin(f *facts, j join) spawn.Join {
 	k := namespace.Kind(j.kinds)
 	switch j.from {
 	case joinPidfd, joinTarget:
-		fd = f.t.Pidfd
+		fd = f.pidfdFd
 	case joinTargetFile:
 		fd = f.nsFds[k].fd
 	case joinFile:
@@ -134,9 +134,9 @@ func (b *build) childError(err error) error {
 	switch ce.Stage {
 	case spawn.StageJoin:
 		if ce.Index >= 0 && ce.Index < len(b.joins) {
-			return errorf(e, "%s", b.joins[ce.Index].failed)
+			return joinError(e, b.joins[ce.Index].failed)
 		}
-		return errorf(e, "reassociate to namespaces failed")
+		return joinError(e, "reassociate to namespaces failed")
 	case spawn.StagePrivateMounts:
 		return errorf(e, "--read-only: cannot make a private copy of the mount namespace")
 	case spawn.StageReadOnly:
@@ -182,11 +182,7 @@ func (b *build) childError(err error) error {
 	case spawn.StageDebugProc:
 		return errorf(e, "debug: cannot mount /proc of the target's PID namespace")
 	case spawn.StageExec:
-		code := 126
-		if e == syscall.ENOENT {
-			code = 127
-		}
-		return &Error{Msg: "failed to execute " + b.plan.exec.program, Err: e, ExitCode: code}
+		return &Error{Op: "failed to execute " + b.plan.exec.program, Kind: ErrExec, Path: b.plan.exec.program, Err: e}
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/container"
+	"github.com/nsxproject/nsx/internal/errtext"
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
@@ -156,7 +157,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			if env.Compat {
 				if _, _, err := target.ParsePID(strings.TrimLeft(v, " \t+")); err != nil {
 					if neg, n, st := parseCNumber(strings.Split(v, ":")[0]); st == numRange || st == numOK && neg && n != 0 {
-						return fail("failed to parse pid: '%s': %s", v, nsenter.Strerror(syscall.ERANGE))
+						return fail("failed to parse pid: '%s': %s", v, errtext.Strerror(syscall.ERANGE))
 					}
 					return fail("failed to parse pid: '%s'", v)
 				}
@@ -170,7 +171,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			}
 			f, err := namespace.OpenFile(v)
 			if err != nil {
-				return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+				return fail("cannot open %s: %s", v, errtext.Strerror(unwrap(err)))
 			}
 			if r.opts.Files == nil {
 				r.opts.Files = map[namespace.Kind]*os.File{}
@@ -187,7 +188,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			case st == numBad:
 				return fail("failed to parse file descriptor: '%s'", v)
 			case st == numRange || neg && n != 0 || n > math.MaxInt32:
-				return fail("failed to parse file descriptor: '%s': %s", v, nsenter.Strerror(syscall.ERANGE))
+				return fail("failed to parse file descriptor: '%s': %s", v, errtext.Strerror(syscall.ERANGE))
 			}
 			r.opts.NetSocketFd = int(n)
 		case 'S', 'G':
@@ -207,7 +208,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			case st == numBad:
 				return fail("failed to parse %s: '%s'", what, v)
 			case st == numRange || neg && n != 0:
-				return fail("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(syscall.ERANGE))
+				return fail("failed to parse %s: '%s': %s", what, v, errtext.Strerror(syscall.ERANGE))
 			}
 			if o.Short == 'S' {
 				r.opts.UID = int(uint32(n))
@@ -219,7 +220,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			if res.HasValue {
 				f, err := namespace.OpenFile(v)
 				if err != nil {
-					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+					return fail("cannot open %s: %s", v, errtext.Strerror(unwrap(err)))
 				}
 				r.opts.RootDir = f
 			}
@@ -232,7 +233,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			if res.HasValue {
 				f, err := namespace.OpenFile(v)
 				if err != nil {
-					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+					return fail("cannot open %s: %s", v, errtext.Strerror(unwrap(err)))
 				}
 				r.opts.WorkDirFile = f
 			}
@@ -488,13 +489,31 @@ func fileOf(w io.Writer) io.Writer {
 	return w
 }
 
+// reportEnterError prints a failure to enter as util-linux nsenter does
+// and returns its exit status: 126 for a program that could not be
+// executed, 127 for one that was not found, else 1.
 func reportEnterError(env *Env, err error) int {
 	var ne *nsenter.Error
-	if errors.As(err, &ne) {
-		env.Errorf("%s", ne)
-		return ne.ExitCode
+	if !errors.As(err, &ne) {
+		return env.Errorf("%s", err)
 	}
-	return env.Errorf("%s", err)
+	env.Errorf("%s", nsenterText(ne))
+	if errors.Is(ne, nsenter.ErrExec) {
+		if errors.Is(ne.Err, syscall.ENOENT) {
+			return 127
+		}
+		return 126
+	}
+	return 1
+}
+
+// nsenterText words an nsenter failure as util-linux does: the operation,
+// then the cause in glibc's words.
+func nsenterText(e *nsenter.Error) string {
+	if e.Err == nil {
+		return e.Op
+	}
+	return e.Op + ": " + errtext.Strerror(e.Err)
 }
 
 // pinTarget pins the target. A PID that does not exist is reported as
