@@ -45,7 +45,7 @@ func Do(s *Spec, fn func() error) error {
 			done <- os.NewSyscallError("unshare", err)
 			return
 		}
-		if err := threadSteps(s); err != nil {
+		if _, err := walkThread(s, execDo); err != nil {
 			done <- err
 			return
 		}
@@ -60,24 +60,8 @@ func Do(s *Spec, fn func() error) error {
 
 // checkDo refuses a spec one thread cannot carry out.
 func checkDo(s *Spec) error {
-	var what string
-	switch {
-	case s.Unshare != nil:
-		what = "creating namespaces"
-	case s.Debug != nil:
-		what = "a debug mount namespace"
-	case s.User != nil:
-		what = "joining a user namespace"
-	case s.SetGroups || s.DropGroupsEarly || s.UID >= 0 || s.GID >= 0:
-		what = "changing credentials"
-	case s.KeepCaps:
-		what = "ambient capabilities"
-	case s.CgroupFd >= 0:
-		what = "entering a cgroup"
-	case !threadJoinable(s):
-		what = "joining a user or time namespace"
-	default:
-		return nil
+	if row := unsupported(s, execDo); row != nil {
+		return fmt.Errorf("spawn.Do: %s %w", row.what, ErrNeedsProcess)
 	}
-	return fmt.Errorf("spawn.Do: %s %w", what, ErrNeedsProcess)
+	return nil
 }

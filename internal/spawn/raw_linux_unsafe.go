@@ -48,6 +48,13 @@ type report struct {
 
 const maxJoins = 24
 
+// Passes of the joins (rawJoin.pass), one step of the table each.
+const (
+	joinTolerant uint8 = iota + 1
+	joinUser
+	joinRetry
+)
+
 // maxExtraFiles bounds Spec.ExtraFiles: the raw child keeps them in fixed
 // arrays.
 const maxExtraFiles = 64
@@ -57,11 +64,11 @@ const maxExtraFiles = 64
 type rawJoin struct {
 	fd     int32
 	nstype uint32
-	// fatal entries run in the second pass and fail the child; the others
-	// run in the first pass and may fail silently.
-	fatal bool
-	// sameAs, for a second-pass entry, is the index of the first-pass entry
-	// joining the same namespaces; it is skipped when that one succeeded.
+	// pass is the step that makes the call: joinTolerant (failures
+	// forgiven), joinUser or joinRetry (failures fail the child).
+	pass uint8
+	// sameAs, for a retry, is the index of the tolerant entry joining the
+	// same namespaces; it is skipped when that one succeeded.
 	sameAs int8
 }
 

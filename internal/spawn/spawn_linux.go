@@ -152,27 +152,27 @@ type prepared struct {
 func prepare(s *Spec) (*prepared, error) {
 	p := &prepared{}
 	r := &p.raw
-	addJoin := func(j Join, fatal bool, sameAs int, callerIndex int) error {
+	addJoin := func(j Join, pass uint8, sameAs int, callerIndex int) error {
 		if r.njoins >= maxJoins {
 			return errors.New("spawn: too many namespaces to join")
 		}
-		r.joins[r.njoins] = rawJoin{fd: int32(j.Fd), nstype: j.Mask, fatal: fatal, sameAs: int8(sameAs)}
+		r.joins[r.njoins] = rawJoin{fd: int32(j.Fd), nstype: j.Mask, pass: pass, sameAs: int8(sameAs)}
 		r.njoins++
 		p.joinOf = append(p.joinOf, callerIndex)
 		return nil
 	}
 	for i, j := range s.Tolerant {
-		if err := addJoin(j, false, -1, i); err != nil {
+		if err := addJoin(j, joinTolerant, -1, i); err != nil {
 			return nil, err
 		}
 	}
 	if s.User != nil {
-		if err := addJoin(*s.User, true, -1, len(s.Tolerant)); err != nil {
+		if err := addJoin(*s.User, joinUser, -1, len(s.Tolerant)); err != nil {
 			return nil, err
 		}
 	}
 	for i, j := range s.Tolerant {
-		if err := addJoin(j, true, i, i); err != nil {
+		if err := addJoin(j, joinRetry, i, i); err != nil {
 			return nil, err
 		}
 	}
@@ -313,7 +313,7 @@ func Start(s *Spec) (*Process, error) {
 	if err := checkExtraFiles(s); err != nil {
 		return nil, err
 	}
-	if s.Unshare == nil && s.Debug == nil && threadJoinable(s) && !s.ForkForPID {
+	if threadJoinable(s) { // the step table says what only the raw child can do
 		return startOnThread(s)
 	}
 	p, err := prepare(s)
@@ -436,16 +436,11 @@ func readFull(fd int, b []byte) (int, error) {
 // namespaces cannot be joined this way. It returns only on failure; the
 // thread is then unusable and the caller should exit.
 func ExecInPlace(s *Spec) error {
-	if s.Unshare != nil {
-		return errors.New("spawn: creating namespaces needs a forked child")
-	}
-	if s.User != nil {
-		return errors.New("spawn: a user namespace needs a forked child")
-	}
-	if len(s.ExtraFiles) > 0 {
-		// Placing them would replace fds of this still running process
-		// (the runtime's epoll fd among them) before the exec.
-		return errors.New("spawn: extra files need a forked child")
+	// Extra files are refused too: placing them would replace fds of this
+	// still running process (the runtime's epoll fd among them) before
+	// the exec.
+	if err := refuseInPlace(s); err != nil {
+		return err
 	}
 	p, err := prepare(s)
 	if err != nil {
