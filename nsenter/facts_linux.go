@@ -36,7 +36,10 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 	f := &facts{
 		t: t, own: map[namespace.Kind]namespace.ID{}, ids: map[namespace.Kind]idRead{},
 		files: map[namespace.Kind]int{}, nsFds: map[namespace.Kind]fdRead{},
-		supported: namespace.Supported(),
+	}
+	if o.All {
+		// Only -a asks which kinds the kernel has.
+		f.supported = namespace.Supported()
 	}
 	for k, file := range o.Files {
 		f.files[k] = int(file.Fd())
