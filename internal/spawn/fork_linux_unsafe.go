@@ -168,6 +168,9 @@ func sequence(s *rawSpec, inChild bool) Stage {
 	if s.nodump {
 		sys(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
 	}
+	if s.nextra > 0 && extraAside(s) != StageNone {
+		return StageStdio
+	}
 	if st := arrangeStdio(s); st != StageNone {
 		return st
 	}
@@ -223,6 +226,9 @@ func sequence(s *rawSpec, inChild bool) Stage {
 		if st := raiseAmbient(s); st != StageNone {
 			return st
 		}
+	}
+	if s.nextra > 0 && extraInPlace(s) != StageNone {
+		return StageStdio
 	}
 	return failWith(s, StageExec, execute(s))
 }
@@ -481,6 +487,7 @@ var (
 //go:norace
 //go:nocheckptr
 func arrangeStdio(s *rawSpec) Stage {
+	s.fail.index = -1
 	if e := stdioAside(s.stdio[0], &s.scratch.stdio[0]); e != 0 {
 		return failWith(s, StageStdio, e)
 	}
@@ -531,6 +538,64 @@ func stdioInPlace(tmp int32, dst uintptr) syscall.Errno {
 	}
 	_, e := sys(syscall.SYS_DUP3, uintptr(tmp), dst, 0)
 	return e
+}
+
+// extraAt returns &a[i] without a bounds check; i < maxExtraFiles.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func extraAt(a *[maxExtraFiles]int32, i int) *int32 {
+	return (*int32)(unsafe.Add(unsafe.Pointer(a), uintptr(i)*unsafe.Sizeof(a[0])))
+}
+
+// extraAside copies every extra file (Spec.ExtraFiles) to a close-on-exec fd
+// at or above 3+nextra, before anything else can change the fd table: the
+// sources are then the caller's fds even when one of them is 0-2 or lies in
+// 3… where another one goes. The error pipe moves up there too, so that
+// placing the files cannot close it. The fds stay where they are until
+// extraInPlace, because the joins and the directory changes still use the
+// fds below.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func extraAside(s *rawSpec) Stage {
+	top := uintptr(3 + s.nextra)
+	if uintptr(s.errPipe) < top {
+		fd, e := sys(syscall.SYS_FCNTL, uintptr(s.errPipe), fDupfdCloexec, top)
+		if e != 0 {
+			s.fail.index = -1
+			return failWith(s, StageStdio, e)
+		}
+		s.errPipe = int32(fd)
+	}
+	for i := 0; i < s.nextra && i < maxExtraFiles; i++ {
+		fd, e := sys(syscall.SYS_FCNTL, uintptr(*extraAt(&s.extra, i)), fDupfdCloexec, top)
+		if e != 0 {
+			s.fail.index = int32(3 + i)
+			return failWith(s, StageStdio, e)
+		}
+		*extraAt(&s.scratch.extra, i) = int32(fd)
+	}
+	return StageNone
+}
+
+// extraInPlace makes the copies fds 3, 4, … without close-on-exec, as the
+// last step before execve: whatever was there (a namespace fd, a stdio
+// copy) is no longer needed.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func extraInPlace(s *rawSpec) Stage {
+	for i := 0; i < s.nextra && i < maxExtraFiles; i++ {
+		if _, e := sys(syscall.SYS_DUP3, uintptr(*extraAt(&s.scratch.extra, i)), uintptr(3+i), 0); e != 0 {
+			s.fail.index = int32(3 + i)
+			return failWith(s, StageStdio, e)
+		}
+	}
+	return StageNone
 }
 
 // raiseAmbient makes every permitted capability inheritable and raises every

@@ -48,6 +48,10 @@ type report struct {
 
 const maxJoins = 24
 
+// maxExtraFiles bounds Spec.ExtraFiles: the raw child keeps them in fixed
+// arrays.
+const maxExtraFiles = 64
+
 // rawJoin is one setns call: fd is a namespace file or a pidfd, nstype the
 // kind or, for a pidfd, the mask of kinds.
 type rawJoin struct {
@@ -100,6 +104,11 @@ type rawSpec struct {
 	setgroupsEarly bool
 
 	stdio [3]int32 // source fd for 0, 1, 2, or -1 to inherit
+
+	// extra are the fds to become 3, 4, … in the program
+	// (Spec.ExtraFiles), nextra how many.
+	extra  [maxExtraFiles]int32
+	nextra int
 
 	rootFd   int32
 	wdnsPath uintptr // NUL-terminated path, or 0
@@ -166,8 +175,9 @@ type rawSpec struct {
 type childScratch struct {
 	joined            uint32 // bit i: first-pass join i succeeded
 	earlyGroupsFailed bool
-	stdio             [3]int32 // close-on-exec copies of the stdio sources
-	status            uint32   // wait4 status
+	stdio             [3]int32             // close-on-exec copies of the stdio sources
+	extra             [maxExtraFiles]int32 // close-on-exec copies of the extra files, all >= 3+nextra
+	status            uint32               // wait4 status
 	siginfo           [128]byte
 	sigact            [4]uint64 // struct sigaction
 	sigset            uint64    // the relaying process's blocked signals

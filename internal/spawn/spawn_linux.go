@@ -54,6 +54,11 @@ type Spec struct {
 
 	// Stdio are the fds to become 0, 1 and 2; -1 leaves the inherited one.
 	Stdio [3]int
+	// ExtraFiles are fds to become 3, 4, … in the program, as
+	// exec.Cmd.ExtraFiles: entry i is fd 3+i, without close-on-exec.
+	// Every other fd is closed at exec (the caller's are close-on-exec).
+	// The in-place executor (ExecInPlace) refuses them.
+	ExtraFiles []int
 
 	// ReadOnly gives the program a private copy of the joined mount
 	// namespace in which every mount is read-only, and withholds
@@ -116,7 +121,8 @@ var ReadOnlyDroppedCaps = []int{unix.CAP_SYS_ADMIN, unix.CAP_SYS_RAWIO, unix.CAP
 type ChildError struct {
 	Stage Stage
 	// Index is the failing join, counted over Tolerant then User, for
-	// StageJoin.
+	// StageJoin; the program's fd that could not be set up (3 and up:
+	// ExtraFiles) for StageStdio; otherwise -1.
 	Index int
 	Errno syscall.Errno
 }
@@ -180,6 +186,13 @@ func prepare(s *Spec) (*prepared, error) {
 			r.stdio[i] = -1
 		}
 	}
+	if err := checkExtraFiles(s); err != nil {
+		return nil, err
+	}
+	for i, fd := range s.ExtraFiles {
+		r.extra[i] = int32(fd)
+	}
+	r.nextra = len(s.ExtraFiles)
 	if s.ReadOnly {
 		r.readOnly = true
 		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV // attr_set; attr_clr, propagation, userns_fd stay 0
@@ -254,6 +267,20 @@ func prepare(s *Spec) (*prepared, error) {
 	return p, nil
 }
 
+// checkExtraFiles refuses ExtraFiles that no executor can place, so that a
+// spec fails the same way whichever executor it takes.
+func checkExtraFiles(s *Spec) error {
+	if len(s.ExtraFiles) > maxExtraFiles {
+		return fmt.Errorf("spawn: %d extra files; at most %d", len(s.ExtraFiles), maxExtraFiles)
+	}
+	for i, fd := range s.ExtraFiles {
+		if fd < 0 {
+			return fmt.Errorf("spawn: extra file %d is fd %d", i, fd)
+		}
+	}
+	return nil
+}
+
 // Candidates lists the paths execvp(3) would try for program in env's PATH.
 func Candidates(program string, env []string) []string {
 	if program == "" {
@@ -283,6 +310,9 @@ func Candidates(program string, env []string) []string {
 // executes the program. It returns once the program runs (or the child
 // failed, as a *ChildError after reaping the child).
 func Start(s *Spec) (*Process, error) {
+	if err := checkExtraFiles(s); err != nil {
+		return nil, err
+	}
 	if s.Unshare == nil && s.Debug == nil && threadJoinable(s) && !s.ForkForPID {
 		return startOnThread(s)
 	}
@@ -367,11 +397,20 @@ func Start(s *Spec) (*Process, error) {
 	// The child failed before exec and exits on its own; reap it.
 	proc.Wait(false)
 	proc.Release()
-	ce := &ChildError{Stage: rep.stage, Index: -1, Errno: syscall.Errno(rep.errno)}
-	if rep.stage == StageJoin && int(rep.index) < len(p.joinOf) {
-		ce.Index = p.joinOf[rep.index]
+	return nil, p.childError(rep.stage, rep.index, syscall.Errno(rep.errno))
+}
+
+// childError turns the raw child's report into a ChildError: a raw join
+// index becomes the caller's.
+func (p *prepared) childError(st Stage, index int32, e syscall.Errno) *ChildError {
+	ce := &ChildError{Stage: st, Index: -1, Errno: e}
+	switch {
+	case st == StageJoin && index >= 0 && int(index) < len(p.joinOf):
+		ce.Index = p.joinOf[index]
+	case st == StageStdio && index >= 3:
+		ce.Index = int(index)
 	}
-	return nil, ce
+	return ce
 }
 
 func readFull(fd int, b []byte) (int, error) {
@@ -403,6 +442,11 @@ func ExecInPlace(s *Spec) error {
 	if s.User != nil {
 		return errors.New("spawn: a user namespace needs a forked child")
 	}
+	if len(s.ExtraFiles) > 0 {
+		// Placing them would replace fds of this still running process
+		// (the runtime's epoll fd among them) before the exec.
+		return errors.New("spawn: extra files need a forked child")
+	}
 	p, err := prepare(s)
 	if err != nil {
 		return err
@@ -415,11 +459,7 @@ func ExecInPlace(s *Spec) error {
 	}
 	st, idx, e := runInPlace(&p.raw)
 	runtime.KeepAlive(p)
-	ce := &ChildError{Stage: st, Index: -1, Errno: e}
-	if st == StageJoin && int(idx) < len(p.joinOf) {
-		ce.Index = p.joinOf[idx]
-	}
-	return ce
+	return p.childError(st, idx, e)
 }
 
 // Wait waits for the process to end and returns its status. With

@@ -58,11 +58,7 @@ var dumpableMu sync.Mutex
 
 func runOnThread(s *Spec) (*Process, error) {
 	fail := func(st Stage, idx int, err error) (*Process, error) {
-		var errno syscall.Errno
-		if !errors.As(err, &errno) {
-			return nil, err
-		}
-		return nil, &ChildError{Stage: st, Index: idx, Errno: errno}
+		return nil, threadFail(st, idx, err)
 	}
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return nil, os.NewSyscallError("unshare", err)
@@ -76,80 +72,22 @@ func runOnThread(s *Spec) (*Process, error) {
 		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 		defer unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
 	}
-	if s.PrejoinPID >= 0 {
-		if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err != nil {
-			return fail(StageJoin, pidJoinIndex(s), err)
-		}
-	}
-	for i, j := range s.Tolerant {
-		if err := unix.Setns(j.Fd, int(j.Mask)); err != nil {
-			return fail(StageJoin, i, err)
-		}
-	}
-	if s.ReadOnly {
-		// The thread has its own fs_struct, so it may take a private
-		// copy of the mount namespace it joined; the bounding set is per
-		// thread too, and the vfork child inherits both.
-		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-			return fail(StagePrivateMounts, 0, err)
-		}
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			return fail(StagePrivateMounts, 0, err)
-		}
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV}
-		if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, attr); err != nil {
-			return fail(StageReadOnly, 0, err)
-		}
-		// As rawAllowDevices: a device that cannot be allowed stays
-		// unusable.
-		for _, dev := range ReadOnlyDevices {
-			if unix.Mount(dev, dev, "", unix.MS_BIND, "") == nil {
-				unix.MountSetattr(unix.AT_FDCWD, dev, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_NODEV})
-			}
-		}
-		for _, c := range ReadOnlyDroppedCaps {
-			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-				return fail(StageReadOnly, 0, err)
-			}
-		}
-	}
-	if s.RootFd >= 0 {
-		if err := unix.Fchdir(s.RootFd); err != nil {
-			return fail(StageRootDir, 0, err)
-		}
-		if err := unix.Chroot("."); err != nil {
-			return fail(StageChroot, 0, err)
-		}
-		if err := unix.Chdir("/"); err != nil {
-			return fail(StageChdirRoot, 0, err)
-		}
-	}
-	if s.WdnsPath != "" {
-		if err := unix.Chdir(s.WdnsPath); err != nil {
-			return fail(StageWdns, 0, err)
-		}
-	} else if s.CwdFd >= 0 {
-		if err := unix.Fchdir(s.CwdFd); err != nil {
-			return fail(StageCwd, 0, err)
-		}
-	}
-	if s.CheckCwd {
-		var buf [4096]byte
-		n, err := unix.Getcwd(buf[:])
-		if err != nil || n == 0 || buf[0] != '/' {
-			return fail(StageCwdEscape, 0, syscall.EXDEV)
-		}
+	if err := threadSteps(s); err != nil {
+		return nil, err
 	}
 	path, err := lookPath(s.Path, s.Env)
 	if err != nil {
 		return fail(StageExec, 0, err)
 	}
-	files := make([]uintptr, 3)
+	files := make([]uintptr, 3, 3+len(s.ExtraFiles))
 	for i := range files {
 		files[i] = uintptr(i)
 		if s.Stdio[i] >= 0 {
 			files[i] = uintptr(s.Stdio[i])
 		}
+	}
+	for _, fd := range s.ExtraFiles {
+		files = append(files, uintptr(fd)) // checked by Start
 	}
 	pidfd := -1
 	sys := &syscall.SysProcAttr{PidFD: &pidfd}
@@ -205,4 +143,85 @@ func lookPath(program string, env []string) (string, error) {
 		return "", syscall.EACCES
 	}
 	return "", last
+}
+
+// threadSteps runs, on the calling locked thread (whose fs_struct is its
+// own), the steps a thread can carry out for the program or for Do's fn:
+// the PID pre-join, the joins, the read-only copy, the root and the
+// working directory. Failures are ChildErrors as the raw child reports them.
+func threadSteps(s *Spec) error {
+	if s.PrejoinPID >= 0 {
+		if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err != nil {
+			return threadFail(StageJoin, pidJoinIndex(s), err)
+		}
+	}
+	for i, j := range s.Tolerant {
+		if err := unix.Setns(j.Fd, int(j.Mask)); err != nil {
+			return threadFail(StageJoin, i, err)
+		}
+	}
+	if s.ReadOnly {
+		// The thread has its own fs_struct, so it may take a private
+		// copy of the mount namespace it joined; the bounding set is per
+		// thread too, and the vfork child inherits both.
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			return threadFail(StagePrivateMounts, 0, err)
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return threadFail(StagePrivateMounts, 0, err)
+		}
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV}
+		if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, attr); err != nil {
+			return threadFail(StageReadOnly, 0, err)
+		}
+		// As rawAllowDevices: a device that cannot be allowed stays
+		// unusable.
+		for _, dev := range ReadOnlyDevices {
+			if unix.Mount(dev, dev, "", unix.MS_BIND, "") == nil {
+				unix.MountSetattr(unix.AT_FDCWD, dev, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_NODEV})
+			}
+		}
+		for _, c := range ReadOnlyDroppedCaps {
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+				return threadFail(StageReadOnly, 0, err)
+			}
+		}
+	}
+	if s.RootFd >= 0 {
+		if err := unix.Fchdir(s.RootFd); err != nil {
+			return threadFail(StageRootDir, 0, err)
+		}
+		if err := unix.Chroot("."); err != nil {
+			return threadFail(StageChroot, 0, err)
+		}
+		if err := unix.Chdir("/"); err != nil {
+			return threadFail(StageChdirRoot, 0, err)
+		}
+	}
+	if s.WdnsPath != "" {
+		if err := unix.Chdir(s.WdnsPath); err != nil {
+			return threadFail(StageWdns, 0, err)
+		}
+	} else if s.CwdFd >= 0 {
+		if err := unix.Fchdir(s.CwdFd); err != nil {
+			return threadFail(StageCwd, 0, err)
+		}
+	}
+	if s.CheckCwd {
+		var buf [4096]byte
+		n, err := unix.Getcwd(buf[:])
+		if err != nil || n == 0 || buf[0] != '/' {
+			return threadFail(StageCwdEscape, 0, syscall.EXDEV)
+		}
+	}
+	return nil
+}
+
+// threadFail is a thread step's failure as the raw child would report it.
+func threadFail(st Stage, idx int, err error) error {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err
+	}
+	return &ChildError{Stage: st, Index: idx, Errno: errno}
 }
