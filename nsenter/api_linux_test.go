@@ -4,14 +4,19 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/nsxproject/nsx/internal/testutil"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/nsenter"
 	"github.com/nsxproject/nsx/target"
@@ -245,4 +250,129 @@ func TestExitErrorLikeExec(t *testing.T) {
 	if ee.Error() != xe.Error() || ee.ExitCode() != xe.ExitCode() || ee.String() != xe.String() {
 		t.Errorf("nsenter %q/%d, exec %q/%d", ee, ee.ExitCode(), xe, xe.ExitCode())
 	}
+}
+
+// The program's fds are exactly its standard streams and ExtraFiles, in
+// order, whichever way it was started: the raw child (a user namespace is
+// joined) or the thread path (only thread-joinable kinds). The fds this
+// test process inherited without close-on-exec are passed on, as exec.Cmd
+// and util-linux do; nothing of nsenter's own reaches the program.
+func TestExtraFilesAreTheOnlyOtherFds(t *testing.T) {
+	tg, opts := sandbox(t)
+	thread := opts
+	thread.Kinds = namespace.SetOf(namespace.UTS)
+	for _, c := range []struct {
+		name string
+		opts nsenter.Options
+		root bool
+	}{{"raw child", opts, false}, {"thread", thread, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.root {
+				// Joining the sandbox's UTS namespace from outside its
+				// user namespace needs CAP_SYS_ADMIN over it.
+				testutil.RequireRoot(t)
+			}
+			var files []*os.File
+			for _, content := range []string{"three", "four"} {
+				f, err := os.CreateTemp("", "nsx-api-extra-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.Remove(f.Name())
+				defer f.Close()
+				if _, err := f.WriteString(content + "\n"); err != nil {
+					t.Fatal(err)
+				}
+				f.Seek(0, io.SeekStart)
+				files = append(files, f)
+			}
+			want := inheritedFds(t)
+			for fd := range 5 {
+				want[fd] = true
+			}
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			cmd := nsenter.Command(tg, c.opts, "sh", "-c", `hostname; cat <&3; cat <&4; exec sleep 600`)
+			cmd.Stdout, cmd.ExtraFiles = w, files
+			err = cmd.Start()
+			w.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait()
+			defer cmd.Process.Kill()
+			br := bufio.NewReader(r)
+			var out string
+			for range 3 {
+				line, _ := br.ReadString('\n')
+				out += line
+			}
+			if out != "sandbox\nthree\nfour\n" {
+				t.Fatalf("program's output %q, want the sandbox's hostname and the extra files' contents", out)
+			}
+			// Once sh has executed sleep, the fds are the program's
+			// own, as the kernel reports them.
+			deadline := time.Now().Add(10 * time.Second)
+			for cmdline := ""; cmdline != "sleep\x00600\x00"; time.Sleep(time.Millisecond) {
+				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+				if err != nil || time.Now().After(deadline) {
+					t.Fatalf("the program did not become sleep 600 (%q, %v)", cmdline, err)
+				}
+				cmdline = string(b)
+			}
+			got := fdsOf(t, cmd.Process.Pid)
+			for fd := range want {
+				if !got[fd] {
+					t.Errorf("fd %d missing in the program", fd)
+				}
+			}
+			for fd := range got {
+				if !want[fd] {
+					link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", cmd.Process.Pid, fd))
+					t.Errorf("fd %d (%s) leaked into the program", fd, link)
+				}
+			}
+		})
+	}
+	cmd := nsenter.Command(tg, opts, "true")
+	cmd.ExtraFiles = []*os.File{nil}
+	if err := cmd.Run(); err == nil {
+		t.Error("a nil extra file accepted")
+	}
+}
+
+func fdsOf(t *testing.T, pid int) map[int]bool {
+	t.Helper()
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := map[int]bool{}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fds[fd] = true
+	}
+	return fds
+}
+
+// inheritedFds lists this process's fds above 2 that an exec would pass
+// on (no close-on-exec): those the test's own parent left open.
+func inheritedFds(t *testing.T) map[int]bool {
+	t.Helper()
+	out := map[int]bool{}
+	for fd := range fdsOf(t, os.Getpid()) {
+		if fd <= 2 {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			out[fd] = true
+		}
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +44,10 @@ type Cmd struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// ExtraFiles are open files the program gets as fds 3, 4, … (entry i
+	// is fd 3+i), as with exec.Cmd; every other fd of this process stays
+	// out of the program. Exec refuses them.
+	ExtraFiles []*os.File
 	// RelayStops makes Wait stop this process while the program is stopped
 	// and continue the program when this process is continued, as nsenter
 	// does for shells' job control.
@@ -112,6 +117,11 @@ func (c *Cmd) Start() error {
 		c.closeOwnEnds()
 		return err
 	}
+	if b.spec.ExtraFiles, err = c.extraFds(); err != nil {
+		c.closeFiles()
+		c.closeOwnEnds()
+		return err
+	}
 	if err := c.auditStart(b, false); err != nil {
 		c.closeFiles()
 		c.closeOwnEnds()
@@ -124,7 +134,7 @@ func (c *Cmd) Start() error {
 		// join: try again one namespace file at a time, which either
 		// works or names the namespace that failed. Nothing was joined:
 		// the failed child or thread is gone.
-		stdio := b.spec.Stdio
+		stdio, extra := b.spec.Stdio, b.spec.ExtraFiles
 		b.close()
 		if b, err = c.build(false, true); err != nil {
 			// The start record is out: end it, as for a failed start.
@@ -134,10 +144,11 @@ func (c *Cmd) Start() error {
 			return err
 		}
 		defer b.close()
-		b.spec.Stdio = stdio
+		b.spec.Stdio, b.spec.ExtraFiles = stdio, extra
 		p, err = spawn.Start(b.spec)
 	}
 	c.closeFiles()
+	runtime.KeepAlive(c.ExtraFiles) // their fds were in the spec
 	if err != nil {
 		c.closeOwnEnds()
 		err = b.childError(err)
@@ -226,6 +237,9 @@ func (c *Cmd) Signal(sig os.Signal) error {
 // cannot be entered this way: the kernel requires a single-threaded process
 // for them, and a Go program never is one.
 func (c *Cmd) Exec() error {
+	if len(c.ExtraFiles) > 0 {
+		return errors.New("nsenter: ExtraFiles cannot be passed to a program executed in place")
+	}
 	b, err := c.build(true, false)
 	if err != nil {
 		return err
@@ -1183,6 +1197,21 @@ func (c *Cmd) stdio(s *spawn.Spec) error {
 		}
 	}
 	return nil
+}
+
+// extraFds returns the fds of ExtraFiles, for the spec.
+func (c *Cmd) extraFds() ([]int, error) {
+	if len(c.ExtraFiles) == 0 {
+		return nil, nil
+	}
+	fds := make([]int, len(c.ExtraFiles))
+	for i, f := range c.ExtraFiles {
+		if f == nil {
+			return nil, fmt.Errorf("nsenter: ExtraFiles[%d] is nil", i)
+		}
+		fds[i] = int(f.Fd())
+	}
+	return fds, nil
 }
 
 // sameWriter reports whether a and b are one writer; values of types that
