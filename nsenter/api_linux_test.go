@@ -313,16 +313,10 @@ func TestExtraFilesAreTheOnlyOtherFds(t *testing.T) {
 			if out != "sandbox\nthree\nfour\n" {
 				t.Fatalf("program's output %q, want the sandbox's hostname and the extra files' contents", out)
 			}
-			// Once sh has executed sleep, the fds are the program's
-			// own, as the kernel reports them.
-			deadline := time.Now().Add(10 * time.Second)
-			for cmdline := ""; cmdline != "sleep\x00600\x00"; time.Sleep(time.Millisecond) {
-				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
-				if err != nil || time.Now().After(deadline) {
-					t.Fatalf("the program did not become sleep 600 (%q, %v)", cmdline, err)
-				}
-				cmdline = string(b)
-			}
+			// Once sh has executed sleep and sleep is sleeping (its
+			// start-up, which opens and closes files, is over), the fds
+			// are those the program got, as the kernel reports them.
+			waitSleeping(t, cmd.Process.Pid)
 			got := fdsOf(t, cmd.Process.Pid)
 			for fd := range want {
 				if !got[fd] {
@@ -341,6 +335,27 @@ func TestExtraFilesAreTheOnlyOtherFds(t *testing.T) {
 	cmd.ExtraFiles = []*os.File{nil}
 	if err := cmd.Run(); err == nil {
 		t.Error("a nil extra file accepted")
+	}
+}
+
+// waitSleeping polls until the process is in the kernel's nanosleep, as
+// /proc/PID/syscall reports it.
+func waitSleeping(t *testing.T, pid int) {
+	t.Helper()
+	sleeping := map[string]bool{strconv.Itoa(unix.SYS_CLOCK_NANOSLEEP): true, strconv.Itoa(unix.SYS_NANOSLEEP): true}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 && sleeping[f[0]] {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the program did not reach nanosleep (syscall %q)", b)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
