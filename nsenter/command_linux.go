@@ -45,8 +45,9 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	// ExtraFiles are open files the program gets as fds 3, 4, … (entry i
-	// is fd 3+i), as with exec.Cmd; every other fd of this process stays
-	// out of the program. Exec refuses them.
+	// is fd 3+i), as with exec.Cmd. No other fd this process opened
+	// close-on-exec (as Go opens every file) reaches the program. Exec
+	// refuses them.
 	ExtraFiles []*os.File
 	// RelayStops makes Wait stop this process while the program is stopped
 	// and continue the program when this process is continued, as nsenter
