@@ -103,6 +103,10 @@ func startReporting(t *testing.T, cmd *nsenter.Cmd) {
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
+	// Should what the test waits for never happen, end the program with a
+	// signal no test expects rather than hang.
+	watchdog := time.AfterFunc(2*time.Minute, func() { cmd.Process.Signal(syscall.SIGUSR2) })
+	t.Cleanup(func() { watchdog.Stop() })
 	line, _ := bufio.NewReader(r).ReadString('\n')
 	if line != "sandbox\n" {
 		cmd.Process.Kill()
