@@ -138,38 +138,38 @@ func readAt(t *target.Pinned, name string) (string, error) {
 
 func readlinkAt(t *target.Pinned, name string) (string, error) {
 	buf := make([]byte, 4096)
-	n, err := unix.Readlinkat(t.ProcDir, name, buf)
+	n, err := unix.Readlinkat(t.ProcDir(), name, buf)
 	if err != nil {
-		return "", fmt.Errorf("readlink /proc/%d/%s: %w", t.PID, name, err)
+		return "", fmt.Errorf("readlink /proc/%d/%s: %w", t.PID(), name, err)
 	}
 	return string(buf[:n]), nil
 }
 
 // Inspect gathers everything nsx inspect shows about a pinned target.
 func Inspect(t *target.Pinned) *InspectResult {
-	r := &InspectResult{Target: t.Ref.String(), PID: t.PID, Interfaces: []Interface{}, Namespaces: []NSInfo{}}
+	r := &InspectResult{Target: t.Ref().String(), PID: t.PID(), Interfaces: []Interface{}, Namespaces: []NSInfo{}}
 	fail := func(what string, err error) {
 		r.Errors = append(r.Errors, what+": "+err.Error())
 	}
-	if t.Container != nil {
-		r.Container = &ContainerRef{Runtime: t.Container.Runtime, ID: t.Container.ID, Name: t.Container.Name}
+	if t.Container() != nil {
+		r.Container = &ContainerRef{Runtime: t.Container().Runtime, ID: t.Container().ID, Name: t.Container().Name}
 	}
 	host := hostPID()
-	if t.File != nil {
-		info := nsFdInfo(int(t.File.Fd()), t.FileKind)
-		if h, err := namespace.StatPath("/proc/" + strconv.Itoa(host) + "/ns/" + t.FileKind.ProcName()); err == nil {
+	if fd, kind, ok := t.NamespaceFile(); ok {
+		info := nsFdInfo(fd, kind)
+		if h, err := namespace.StatPath("/proc/" + strconv.Itoa(host) + "/ns/" + kind.ProcName()); err == nil {
 			info.Host = uint64(h) == info.ID
 		}
 		r.Namespaces = append(r.Namespaces, info)
-		if t.FileKind == namespace.UTS || t.FileKind == namespace.Net {
-			r.gatherInNS(t, namespace.SetOf(t.FileKind), fail)
+		if kind == namespace.UTS || kind == namespace.Net {
+			r.gatherInNS(t, namespace.SetOf(kind), fail)
 		}
 		return r
 	}
 	if r.Container == nil {
-		r.Container = ContainerOf(t.PID)
+		r.Container = ContainerOf(t.PID())
 	}
-	r.Command = readProcInfo(t.PID).Command
+	r.Command = readProcInfo(t.PID()).Command
 	for _, k := range namespace.All {
 		fd, err := t.OpenNS(k)
 		if err != nil {
@@ -234,7 +234,7 @@ func Inspect(t *target.Pinned) *InspectResult {
 		}
 	}
 	r.LSM = readLSM(t)
-	if cs, err := ReadCgroupStats(t.PID); err == nil {
+	if cs, err := ReadCgroupStats(t.PID()); err == nil {
 		r.Cgroup = cs
 	} else {
 		fail("cgroup", err)
