@@ -1,12 +1,15 @@
 package nsenter
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"sync"
+	"os/exec"
+	"runtime"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -37,20 +40,37 @@ type Cmd struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// ExtraFiles are open files the program gets as fds 3, 4, … (entry i
+	// is fd 3+i), as with exec.Cmd. No other fd this process opened
+	// close-on-exec (as Go opens every file) reaches the program. Exec
+	// refuses them.
+	ExtraFiles []*os.File
 	// RelayStops makes Wait stop this process while the program is stopped
 	// and continue the program when this process is continued, as nsenter
 	// does for shells' job control.
 	RelayStops bool
 
 	// Process is the started program (or the process relaying for it).
-	Process *spawn.Process
-	// ProcessState is set by Wait.
-	ProcessState *unix.WaitStatus
+	Process *Process
+	// ProcessState is how the program ended, set by Wait.
+	ProcessState *ProcessState
 
-	// signalMu orders Signal against Wait's release of the pidfd, so a
-	// signal never goes to a reused fd number; released is set under it.
-	signalMu sync.Mutex
-	released bool
+	// Cancel, for a Cmd made by CommandContext, is called when the
+	// context is done before the program ends; nil means Process.Kill.
+	// As with exec.Cmd, a nil result makes Wait return the context's
+	// error if the program then exits with status 0, and an error that
+	// is not os.ErrProcessDone is returned by Wait.
+	Cancel func() error
+	// WaitDelay, when positive, bounds the wait after the context is done
+	// (the program is then killed) and, once the program has ended, the
+	// wait for the copies of Stdin, Stdout and Stderr through pipes
+	// (Wait then returns exec.ErrWaitDelay if nothing else went wrong).
+	WaitDelay time.Duration
+
+	// The context's watch (cancel_linux.go).
+	ctx       context.Context
+	ctxStop   chan struct{} // closed by Wait once the program is collected
+	ctxResult chan error    // the watcher's verdict: nil, ctx.Err() or a Cancel failure
 
 	closeAfter []io.Closer // the child's ends of pipes, closed once it runs
 	ownEnds    []io.Closer // nsx's ends, closed by the copiers or on failure
@@ -66,18 +86,6 @@ func Command(t *target.Pinned, opts Options, name string, args ...string) *Cmd {
 	return &Cmd{Target: t, Options: opts, Path: name, Args: append([]string{name}, args...)}
 }
 
-// ExitError reports a program that did not exit with status 0.
-type ExitError struct {
-	Status unix.WaitStatus
-}
-
-func (e *ExitError) Error() string {
-	if e.Status.Signaled() {
-		return "signal: " + e.Status.Signal().String()
-	}
-	return "exit status " + strconv.Itoa(e.Status.ExitStatus())
-}
-
 // Run starts the program and waits for it.
 func (c *Cmd) Run() error {
 	if err := c.Start(); err != nil {
@@ -87,9 +95,14 @@ func (c *Cmd) Run() error {
 }
 
 // Start enters and starts the program; it returns once the program runs.
+// With a context that is already done it enters nothing and returns the
+// context's error.
 func (c *Cmd) Start() error {
 	if c.Process != nil {
 		return errors.New("nsenter: already started")
+	}
+	if err := c.checkCtx(); err != nil {
+		return err
 	}
 	b, err := c.build(false, false)
 	if err != nil {
@@ -97,6 +110,11 @@ func (c *Cmd) Start() error {
 	}
 	defer b.close()
 	if err := c.stdio(b.spec); err != nil {
+		c.closeFiles()
+		c.closeOwnEnds()
+		return err
+	}
+	if b.spec.ExtraFiles, err = c.extraFds(); err != nil {
 		c.closeFiles()
 		c.closeOwnEnds()
 		return err
@@ -113,7 +131,7 @@ func (c *Cmd) Start() error {
 		// join: try again one namespace file at a time, which either
 		// works or names the namespace that failed. Nothing was joined:
 		// the failed child or thread is gone.
-		stdio := b.spec.Stdio
+		stdio, extra := b.spec.Stdio, b.spec.ExtraFiles
 		b.close()
 		if b, err = c.build(false, true); err != nil {
 			// The start record is out: end it, as for a failed start.
@@ -123,21 +141,23 @@ func (c *Cmd) Start() error {
 			return err
 		}
 		defer b.close()
-		b.spec.Stdio = stdio
+		b.spec.Stdio, b.spec.ExtraFiles = stdio, extra
 		p, err = spawn.Start(b.spec)
 	}
 	c.closeFiles()
+	runtime.KeepAlive(c.ExtraFiles) // their fds were in the spec
 	if err != nil {
 		c.closeOwnEnds()
 		err = b.childError(err)
 		c.auditFailed(err)
 		return err
 	}
-	c.Process = p
+	c.Process = newProcess(p)
 	c.copyErr = make(chan error, len(c.copiers))
 	for _, f := range c.copiers {
 		go func() { c.copyErr <- f() }()
 	}
+	c.watchCtx()
 	return nil
 }
 
@@ -147,43 +167,66 @@ func (c *Cmd) Wait() error {
 	if c.Process == nil {
 		return errors.New("nsenter: not started")
 	}
-	ws, err := c.Process.Wait(c.RelayStops)
-	c.signalMu.Lock()
-	c.Process.Release()
-	c.released = true
-	c.signalMu.Unlock()
+	if c.ProcessState != nil {
+		return errors.New("nsenter: Wait was already called")
+	}
+	state, ws, err := c.Process.wait(c.RelayStops)
+	ctxErr := c.endCtxWatch()
 	if err != nil {
 		c.auditRun.EndError(1, err)
 		return err
 	}
 	c.auditRun.End(ws)
-	c.ProcessState = &ws
-	var copyErr error
-	for range c.copiers {
-		if e := <-c.copyErr; e != nil && copyErr == nil {
-			copyErr = e
-		}
+	c.ProcessState = state
+	copyErr := c.awaitCopies()
+	switch {
+	case !state.Success():
+		return &ExitError{ProcessState: state}
+	case ctxErr != nil:
+		return ctxErr
 	}
-	if ws.Exited() && ws.ExitStatus() == 0 {
-		return copyErr
-	}
-	return &ExitError{Status: ws}
+	return copyErr
 }
 
-// Signal sends sig to the started program (or to the process relaying for
-// it, which passes it on). Once Wait has collected the program, it does
-// nothing and returns nil: the program is gone and its pidfd released.
-// It may be called concurrently with Wait.
-func (c *Cmd) Signal(sig syscall.Signal) error {
-	c.signalMu.Lock()
-	defer c.signalMu.Unlock()
+// awaitCopies waits for the I/O copies, at most WaitDelay when it is set,
+// and returns the first error.
+func (c *Cmd) awaitCopies() error {
+	var timeout <-chan time.Time
+	if c.WaitDelay > 0 {
+		timer := time.NewTimer(c.WaitDelay)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	var copyErr error
+	for range c.copiers {
+		select {
+		case e := <-c.copyErr:
+			if e != nil && copyErr == nil {
+				copyErr = e
+			}
+		case <-timeout:
+			// Something the program started still holds a pipe: stop
+			// copying. copyErr is buffered, so late copiers never block.
+			c.closeOwnEnds()
+			if copyErr == nil {
+				copyErr = exec.ErrWaitDelay
+			}
+			return copyErr
+		}
+	}
+	return copyErr
+}
+
+// Signal sends sig to the started program, as c.Process.Signal does. Once
+// Wait has collected the program, it does nothing and returns nil.
+func (c *Cmd) Signal(sig os.Signal) error {
 	if c.Process == nil {
 		return errors.New("nsenter: not started")
 	}
-	if c.released {
-		return nil
+	if err := c.Process.Signal(sig); err != os.ErrProcessDone {
+		return err
 	}
-	return c.Process.Signal(sig)
+	return nil
 }
 
 // Exec enters and executes the program in place of this process, without a
@@ -191,6 +234,9 @@ func (c *Cmd) Signal(sig syscall.Signal) error {
 // cannot be entered this way: the kernel requires a single-threaded process
 // for them, and a Go program never is one.
 func (c *Cmd) Exec() error {
+	if len(c.ExtraFiles) > 0 {
+		return errors.New("nsenter: ExtraFiles cannot be passed to a program executed in place")
+	}
 	b, err := c.build(true, false)
 	if err != nil {
 		return err
@@ -230,6 +276,12 @@ func (c *Cmd) stdio(s *spawn.Spec) error {
 				return err
 			}
 		default:
+			if i == 2 && sameWriter(c.Stderr, c.Stdout) {
+				// One pipe for both, as exec.Cmd: the program's writes
+				// stay in order and one copier writes to the writer.
+				s.Stdio[2] = s.Stdio[1]
+				continue
+			}
 			r, w, err := os.Pipe()
 			if err != nil {
 				return err
@@ -242,6 +294,11 @@ func (c *Cmd) stdio(s *spawn.Spec) error {
 				c.copiers = append(c.copiers, func() error {
 					_, err := io.Copy(w, src)
 					w.Close()
+					if errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) {
+						// The program closed its input or ended
+						// without reading it all: not an error.
+						err = nil
+					}
 					return err
 				})
 			} else {
@@ -258,6 +315,32 @@ func (c *Cmd) stdio(s *spawn.Spec) error {
 		}
 	}
 	return nil
+}
+
+// extraFds returns the fds of ExtraFiles, for the spec.
+func (c *Cmd) extraFds() ([]int, error) {
+	if len(c.ExtraFiles) == 0 {
+		return nil, nil
+	}
+	fds := make([]int, len(c.ExtraFiles))
+	for i, f := range c.ExtraFiles {
+		if f == nil {
+			return nil, fmt.Errorf("nsenter: ExtraFiles[%d] is nil", i)
+		}
+		fds[i] = int(f.Fd())
+	}
+	return fds, nil
+}
+
+// sameWriter reports whether a and b are one writer; values of types that
+// cannot be compared are never the same.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 func (c *Cmd) devNull(s *spawn.Spec, i int) error {

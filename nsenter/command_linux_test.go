@@ -158,11 +158,11 @@ func TestExitStatusAndSignal(t *testing.T) {
 	tg := pin(t, fx.PID)
 	err := nsenter.Command(tg, withKinds(namespace.PID), "sh", "-c", "exit 42").Run()
 	var ee *nsenter.ExitError
-	if !errors.As(err, &ee) || ee.Status.ExitStatus() != 42 {
+	if !errors.As(err, &ee) || ee.ExitCode() != 42 {
 		t.Errorf("exit 42: got %v", err)
 	}
 	err = nsenter.Command(tg, withKinds(namespace.PID), "sh", "-c", "kill -USR1 $$").Run()
-	if !errors.As(err, &ee) || !ee.Status.Signaled() || ee.Status.Signal() != syscall.SIGUSR1 {
+	if !errors.As(err, &ee) || !ee.Signaled() || ee.Signal() != syscall.SIGUSR1 {
 		t.Errorf("kill -USR1: got %v", err)
 	}
 	// In the PID namespace the program is a child of the namespace, not

@@ -464,7 +464,7 @@ func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 		signals.stop()
 		return reportEnterError(env, err)
 	}
-	signals.forwardTo(cmd.Process.Pid, cmd.Signal)
+	signals.forwardTo(cmd.Process.Pid, func(sig syscall.Signal) error { return cmd.Signal(sig) })
 	err := cmd.Wait()
 	signals.stop()
 	var ee *nsenter.ExitError
@@ -472,11 +472,11 @@ func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ee):
-		if ee.Status.Signaled() {
-			spawn.DieOfSignal(ee.Status.Signal())
+		if ee.Signaled() {
+			spawn.DieOfSignal(ee.Signal())
 			return 1 // the signal was ignored
 		}
-		return ee.Status.ExitStatus()
+		return ee.ExitCode()
 	}
 	return env.Errorf("%s", err)
 }
