@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 )
 
 // captureManifest records what the captured replies must decode to.
