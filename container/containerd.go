@@ -85,20 +85,20 @@ func splitContainerdRef(ref, rest string) (ns, id string, err error) {
 	return ns, id, nil
 }
 
-func resolveContainerd(ctx context.Context, ref, rest string) (*Found, error) {
+func (rs *Resolver) resolveContainerd(ctx context.Context, ref, rest string) (*Found, error) {
 	ns, id, err := splitContainerdRef(ref, rest)
 	if err != nil {
 		return nil, err
 	}
 	var apiErr error
 	where := ""
-	for _, sock := range containerdSockets() {
+	for _, sock := range rs.containerdSockets() {
 		if !exists(sock) {
 			continue
 		}
 		where = sock
 		c := newGRPCClient(sock)
-		cctx, cancel := withTimeout(ctx)
+		cctx, cancel := rs.withTimeout(ctx)
 		f, err := containerdFromAPI(cctx, c, ref, ns, id)
 		cancel()
 		c.close()
@@ -125,7 +125,7 @@ func resolveContainerd(ctx context.Context, ref, rest string) (*Found, error) {
 		nsDesc = "namespace " + ns
 	}
 	if apiErr == nil && where == "" {
-		return nil, newErr(ref, ErrUnreachable, "containerd is unreachable (no socket at "+strings.Join(containerdSockets(), ", ")+") and no daemonless source found the container in "+nsDesc+" ("+containerdTaskRoot+", "+containerdRuncRoot+", /proc cgroups)")
+		return nil, newErr(ref, ErrUnreachable, "containerd is unreachable (no socket at "+strings.Join(rs.containerdSockets(), ", ")+") and no daemonless source found the container in "+nsDesc+" ("+containerdTaskRoot+", "+containerdRuncRoot+", /proc cgroups)")
 	}
 	kind := ErrUnreachable
 	if apiErr != nil && errorsIsPermission(apiErr) {

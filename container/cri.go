@@ -114,12 +114,12 @@ func parseCRIInfo(s string) (*criInfo, error) {
 	return &i, nil
 }
 
-func resolveCRI(ctx context.Context, ref, rest string) (*Found, error) {
+func (rs *Resolver) resolveCRI(ctx context.Context, ref, rest string) (*Found, error) {
 	r, err := parseCRIRef(ref, rest)
 	if err != nil {
 		return nil, err
 	}
-	socks, explicit := criSockets()
+	socks, explicit := rs.criSockets()
 	var tried []string
 	var lastErr error
 	for _, sock := range socks {
@@ -127,7 +127,7 @@ func resolveCRI(ctx context.Context, ref, rest string) (*Found, error) {
 			continue
 		}
 		c := newGRPCClient(sock)
-		cctx, cancel := withTimeout(ctx)
+		cctx, cancel := rs.withTimeout(ctx)
 		f, err := criFromAPI(cctx, c, ref, r)
 		cancel()
 		c.close()

@@ -20,11 +20,11 @@ import (
 
 const dockerRuncRoot = "/run/docker/runtime-runc/moby"
 
-func resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
+func (rs *Resolver) resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 	if err := checkEngineName(ref, name); err != nil {
 		return nil, err
 	}
-	ep := dockerEndpoint()
+	ep := rs.dockerEndpoint()
 	if f := dockerCacheLookup(name, ep); f != nil {
 		return f, nil
 	}
@@ -34,7 +34,7 @@ func resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 	}
 	defer api.close()
 	api.version = getenv("DOCKER_API_VERSION")
-	cctx, cancel := withTimeout(ctx)
+	cctx, cancel := rs.withTimeout(ctx)
 	defer cancel()
 	c, apiErr := api.inspect(cctx, name)
 	switch {

@@ -27,20 +27,20 @@ func podmanRuncRoots() []string {
 	return roots
 }
 
-func resolvePodman(ctx context.Context, ref, name string) (*Found, error) {
+func (rs *Resolver) resolvePodman(ctx context.Context, ref, name string) (*Found, error) {
 	if err := checkEngineName(ref, name); err != nil {
 		return nil, err
 	}
 	var apiErr error
 	where := ""
-	if ep := podmanEndpoint(); ep != "" {
+	if ep := rs.podmanEndpoint(); ep != "" {
 		api, err := newEngineAPI("podman", ep)
 		if err != nil {
 			return nil, newErr(ref, ErrUnreachable, "CONTAINER_HOST="+err.Error())
 		}
 		defer api.close()
 		where = api.where()
-		cctx, cancel := withTimeout(ctx)
+		cctx, cancel := rs.withTimeout(ctx)
 		defer cancel()
 		c, err := api.inspect(cctx, name)
 		switch {
