@@ -291,7 +291,7 @@ func ctrFoundFromTask(ref string, m *ctrMatch, source string) (*Found, error) {
 	if m.name != "" {
 		name = m.ns + "/" + m.name
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "containerd", ID: m.id, Name: name, Source: source}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "containerd", ID: m.id, Name: name, Source: source}}, nil
 }
 
 // containerdRuncRoots are where runc keeps state for a namespace's
@@ -513,7 +513,7 @@ func containerdFromFiles(ref, ns, id string) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "containerd", ID: m.id, Name: m.ns + "/" + m.id, Source: "containerd state files"}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "containerd", ID: m.id, Name: m.ns + "/" + m.id, Source: "containerd state files"}}, nil
 }
 
 // containerdCgroupScan finds a container of the cgroupfs layout
@@ -535,5 +535,5 @@ func containerdCgroupScan(ref, ns, id string) (*Found, error) {
 	if pid == 0 {
 		return nil, nil
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "containerd", ID: id, Name: ns + "/" + id, Source: "cgroup scan"}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "containerd", ID: id, Name: ns + "/" + id, Source: "cgroup scan"}}, nil
 }

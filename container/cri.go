@@ -204,7 +204,7 @@ func criFromAPI(ctx context.Context, c *grpcClient, ref string, r criRef) (*Foun
 		var one *criContainer
 		for i := range list {
 			if strings.HasPrefix(list[i].ID, r.id) {
-				cands = append(cands, "cri:"+short(list[i].ID)+" ("+list[i].Name+")")
+				cands = append(cands, "cri:"+shortID(list[i].ID)+" ("+list[i].Name+")")
 				one = &list[i]
 			}
 		}
@@ -354,7 +354,7 @@ func criFound(ref string, st *criStatus, name string) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: info.PID, StartTime: start, Runtime: "cri", ID: st.ID, Name: name, Source: "CRI API"}, nil
+	return &Found{PID: info.PID, StartTime: start, Container: Container{Runtime: "cri", ID: st.ID, Name: name, Source: "CRI API"}}, nil
 }
 
 // criNameFrom builds NAMESPACE/POD/CONTAINER from kubelet's labels or the
@@ -608,7 +608,7 @@ func criFromFiles(ref string, r criRef) (*Found, error) {
 	default:
 		var cands []string
 		for _, h := range hits {
-			cands = append(cands, "cri:"+h.name+" ("+short(h.st.ID)+")")
+			cands = append(cands, "cri:"+h.name+" ("+shortID(h.st.ID)+")")
 		}
 		sortStrings(cands)
 		return nil, ambiguous(ref, "reference", cands)
@@ -618,7 +618,7 @@ func criFromFiles(ref string, r criRef) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: st.InitPID, StartTime: start, Runtime: "cri", ID: st.ID, Name: hits[0].name, Source: "runc state"}, nil
+	return &Found{PID: st.InitPID, StartTime: start, Container: Container{Runtime: "cri", ID: st.ID, Name: hits[0].name, Source: "runc state"}}, nil
 }
 
 // criLabels reads the Kubernetes names of an application container (not a

@@ -116,7 +116,7 @@ func foundFromEngine(ref, runtime string, c *engineContainer, runcRoots []string
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: s.Pid, StartTime: start, Runtime: runtime, ID: c.ID, Name: engineName(c.Name), Source: runtime + " API"}, nil
+	return &Found{PID: s.Pid, StartTime: start, Container: Container{Runtime: runtime, ID: c.ID, Name: engineName(c.Name), Source: runtime + " API"}}, nil
 }
 
 // dockerDataRoot is the daemon's data-root from /etc/docker/daemon.json,
@@ -164,7 +164,7 @@ func dockerFromFiles(ref, name string) (*Found, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Found{PID: pid, StartTime: start, Runtime: "docker", ID: cfg.ID, Name: engineName(cfg.Name), Source: "docker state file"}, nil
+		return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "docker", ID: cfg.ID, Name: engineName(cfg.Name), Source: "docker state file"}}, nil
 	}
 	// No readable config.v2.json (e.g. nsx in a container with only /run
 	// mounted): runc's state, named by full ID.
@@ -257,7 +257,7 @@ func fromRuncRoot(ref, runtime, root, prefix string) (*Found, error) {
 	default:
 		var cands []string
 		for _, id := range ids {
-			cands = append(cands, runtime+":"+short(id))
+			cands = append(cands, runtime+":"+shortID(id))
 		}
 		sortStrings(cands)
 		return nil, ambiguous(ref, "ID prefix "+prefix, cands)
@@ -270,5 +270,5 @@ func fromRuncRoot(ref, runtime, root, prefix string) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: st.InitPID, StartTime: start, Runtime: runtime, ID: st.ID, Source: "runc state"}, nil
+	return &Found{PID: st.InitPID, StartTime: start, Container: Container{Runtime: runtime, ID: st.ID, Source: "runc state"}}, nil
 }

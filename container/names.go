@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // Identity is what the files a runtime leaves on disk say of a container
@@ -31,13 +33,13 @@ var (
 	podmanNames  map[string]string // ID -> first name, from every containers.json read
 )
 
-// Identify returns the runtime and name of the container with this full
+// identify returns the runtime and name of the container with this full
 // ID, as a cgroup path named the runtime ("docker", "podman",
 // "containerd", "cri"). It reads state files only (Docker's
 // config.v2.json, containers-storage's containers.json, runc's state
 // labels), each once per process, and never fails: what it cannot read
 // leaves Name empty.
-func Identify(runtime, id string) Identity {
+func identify(runtime, id string) Identity {
 	key := runtime + "\x00" + id
 	if v, ok := identities.Load(key); ok {
 		return v.(Identity)
@@ -51,12 +53,41 @@ func Identify(runtime, id string) Identity {
 			ident.Name = podmanName(id)
 		case "cri":
 			ident.Name = criName(id)
+			if ident.Name == "" {
+				// A task of containerd's k8s.io namespace that the CRI
+				// plugin did not make (ctr -n k8s.io run).
+				if c := containerdIdentity(id); c.Name != "" {
+					ident = c
+				}
+			}
 		case "containerd":
 			ident = containerdIdentity(id)
 		}
 	}
 	identities.Store(key, ident)
 	return ident
+}
+
+// OfProcess says which container process pid belongs to, given the text of
+// its /proc/PID/cgroup: the container its cgroup path names (FromCgroup),
+// named as the runtime's files on disk name it (no daemon is asked), else a
+// rootless podman container whose recorded main process pid is. It returns
+// nil when the process is in no container it can tell.
+func OfProcess(pid int, cgroup []byte) *Container {
+	if lines, err := procfs.ParseCgroup(string(cgroup)); err == nil {
+		if c, ok := FromCgroup(lines); ok {
+			if c.Name == "" {
+				id := identify(c.Runtime, c.ID)
+				c.Runtime, c.Name = id.Runtime, id.Name
+			}
+			return &c
+		}
+	}
+	// A rootless container without a cgroup of its own.
+	if id, name, ok := podmanByInitPID(pid); ok {
+		return &Container{Runtime: "podman", ID: id, Name: name, Source: "rootless podman's OCI runtime state"}
+	}
+	return nil
 }
 
 // maxStateFile bounds what is read of a state file a name comes from.
@@ -214,10 +245,10 @@ func rootlessStateRoots() []string {
 	return roots
 }
 
-// PodmanByInitPID names the rootless podman container whose main process
+// podmanByInitPID names the rootless podman container whose main process
 // is pid, from the OCI runtime state in users' runtime directories; ok is
 // false when none records pid (or the process there now is another one).
-func PodmanByInitPID(pid int) (id, name string, ok bool) {
+func podmanByInitPID(pid int) (id, name string, ok bool) {
 	rootlessOnce.Do(indexRootless)
 	e, ok := rootlessByPID[pid]
 	if !ok {
@@ -341,5 +372,5 @@ func podmanRootless(ref, name string) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "podman", ID: e.id, Name: e.name, Source: "rootless podman's OCI runtime state"}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "podman", ID: e.id, Name: e.name, Source: "rootless podman's OCI runtime state"}}, nil
 }

@@ -189,13 +189,13 @@ func podmanFromFiles(ref, name, graph, run string) (*Found, error) {
 		pid, _ = readPIDFile(filepath.Join(run, driverOf[e.ID], e.ID, "userdata", "pidfile"))
 	}
 	if pid == 0 {
-		return nil, newErr(ref, ErrNotRunning, "container is not running (podman's state files show no process for "+short(e.ID)+")")
+		return nil, newErr(ref, ErrNotRunning, "container is not running (podman's state files show no process for "+shortID(e.ID)+")")
 	}
 	start, err := validate(ref, pid, e.ID, recorded, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "podman", ID: e.ID, Name: ename, Source: "podman state files"}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "podman", ID: e.ID, Name: ename, Source: "podman state files"}}, nil
 }
 
 // matchPodmanEntry picks name among containers-storage entries: full ID,

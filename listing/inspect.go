@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/container"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/procfs"
 	"github.com/nsxproject/nsx/target"
@@ -43,25 +44,25 @@ type Capabilities struct {
 
 // InspectResult is `nsx inspect`'s model.
 type InspectResult struct {
-	Target      string        `json:"target"`
-	PID         int           `json:"pid"`
-	Command     string        `json:"command,omitempty"`
-	Container   *ContainerRef `json:"container"`
-	Namespaces  []NSInfo      `json:"namespaces"`
-	UIDMap      string        `json:"uid_map"`
-	GIDMap      string        `json:"gid_map"`
-	Setgroups   string        `json:"setgroups"`
-	Hostname    string        `json:"hostname"`
-	Interfaces  []Interface   `json:"interfaces"`
-	Root        string        `json:"root"`
-	Cwd         string        `json:"cwd"`
-	Cgroup      *CgroupStats  `json:"cgroup"`
-	Caps        *Capabilities `json:"capabilities"`
-	NoNewPrivs  bool          `json:"no_new_privs"`
-	Seccomp     string        `json:"seccomp"`
-	LSM         string        `json:"lsm_label"`
-	Errors      []string      `json:"errors,omitempty"`
-	UID, GID    int           `json:"-"`
+	Target      string               `json:"target"`
+	PID         int                  `json:"pid"`
+	Command     string               `json:"command,omitempty"`
+	Container   *container.Container `json:"container"`
+	Namespaces  []NSInfo             `json:"namespaces"`
+	UIDMap      string               `json:"uid_map"`
+	GIDMap      string               `json:"gid_map"`
+	Setgroups   string               `json:"setgroups"`
+	Hostname    string               `json:"hostname"`
+	Interfaces  []Interface          `json:"interfaces"`
+	Root        string               `json:"root"`
+	Cwd         string               `json:"cwd"`
+	Cgroup      *CgroupStats         `json:"cgroup"`
+	Caps        *Capabilities        `json:"capabilities"`
+	NoNewPrivs  bool                 `json:"no_new_privs"`
+	Seccomp     string               `json:"seccomp"`
+	LSM         string               `json:"lsm_label"`
+	Errors      []string             `json:"errors,omitempty"`
+	UID, GID    int                  `json:"-"`
 	statusValid bool
 }
 
@@ -158,7 +159,8 @@ func Inspect(t *target.Pinned, enter Enter) *InspectResult {
 		r.Errors = append(r.Errors, what+": "+err.Error())
 	}
 	if t.Container != nil {
-		r.Container = &ContainerRef{Runtime: t.Container.Runtime, ID: t.Container.ID, Name: t.Container.Name}
+		c := t.Container.Container
+		r.Container = &c
 	}
 	host := hostPID()
 	if t.File != nil {
@@ -173,7 +175,7 @@ func Inspect(t *target.Pinned, enter Enter) *InspectResult {
 		return r
 	}
 	if r.Container == nil {
-		r.Container = ContainerOf(t.PID)
+		r.Container = containerOf(t.PID)
 	}
 	r.Command = readProcInfo(t.PID).Command
 	for _, k := range namespace.All {
