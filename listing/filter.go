@@ -384,8 +384,6 @@ func compileERE(s string) (*regexp.Regexp, error) {
 	return nil, &FilterSyntaxError{msg}
 }
 
-
-
 // Bind resolves the filter's column names with lookup, which returns the
 // column's index or -1.
 func (f *Filter) Bind(lookup func(name string) int) ([]int, error) {

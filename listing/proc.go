@@ -195,4 +195,3 @@ func UserName(uid int) string {
 	}
 	return strconv.Itoa(uid)
 }
-

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/nsxproject/nsx/container"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/procfs"
