@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -167,7 +166,7 @@ func (rs *Resolver) resolveCRI(ctx context.Context, ref, rest string) (*Found, e
 	if lastErr != nil && errorsIsPermission(lastErr) {
 		kind = ErrPermission
 	}
-	return nil, newErr(ref, kind, note+"; and no daemonless source found the container (runc state under "+containerdRuncRoot+"/k8s.io and /run/runc, /proc cgroups)")
+	return nil, newErr(ref, kind, note+"; and no daemonless source found the container (runc state under "+strings.Join(criRuncRoots(), ", ")+", /proc cgroups)")
 }
 
 func describeCRIErr(err error) string {
@@ -345,7 +344,7 @@ func criFound(ref string, st *criStatus, name string) (*Found, error) {
 		name = criNameFrom(st.Labels, info.RuntimeSpec.Annotations, st.Name)
 	}
 	start, err := validate(ref, info.PID, st.ID, 0, func() uint64 {
-		p, s := ociStartTime([]string{filepath.Join(containerdRuncRoot, "k8s.io"), "/run/runc"}, st.ID)
+		p, s := ociStartTime(criRuncRoots(), st.ID)
 		if p != info.PID {
 			return 0
 		}
@@ -569,7 +568,7 @@ func parseCRIStatus(b []byte) (*criStatus, error) {
 // io.kubernetes.pod.* / io.kubernetes.container.name. It returns nil, nil
 // when nothing matches.
 func criFromFiles(ref string, r criRef) (*Found, error) {
-	roots := []string{filepath.Join(containerdRuncRoot, "k8s.io"), "/run/runc"}
+	roots := criRuncRoots()
 	type hit struct {
 		st   *runcState
 		name string
@@ -635,4 +634,10 @@ func criLabels(st *runcState) (ns, pod, ctr string, ok bool) {
 		return "", "", "", false
 	}
 	return st.label("io.kubernetes.pod.namespace"), st.label("io.kubernetes.pod.name"), ctr, true
+}
+
+// criRuncRoots are where runc keeps CRI containers' state: containerd's
+// k8s.io namespace under every runc shim root, and CRI-O's runc.
+func criRuncRoots() []string {
+	return append(containerdRuncNamespaceRoots("k8s.io"), "/run/runc")
 }

@@ -10,7 +10,6 @@ package container
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -18,7 +17,6 @@ import (
 	"strings"
 )
 
-const dockerRuncRoot = "/run/docker/runtime-runc/moby"
 
 func (rs *Resolver) resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 	if err := checkEngineName(ref, name); err != nil {
@@ -39,7 +37,7 @@ func (rs *Resolver) resolveDocker(ctx context.Context, ref, name string) (*Found
 	c, apiErr := api.inspect(cctx, name)
 	switch {
 	case apiErr == nil:
-		f, err := foundFromEngine(ref, "docker", c, []string{dockerRuncRoot})
+		f, err := foundFromEngine(ref, "docker", c, []string{dockerRuncRoot()})
 		if err == nil {
 			dockerCacheStore(name, ep, f)
 		}
@@ -68,7 +66,7 @@ func (rs *Resolver) resolveDocker(ctx context.Context, ref, name string) (*Found
 	if errors.Is(transportError(apiErr), ErrPermission) {
 		kind = ErrPermission
 	}
-	detail := why + " and no daemonless source found the container (" + dockerDataRoot() + "/containers, " + dockerRuncRoot + ", /proc cgroups)"
+	detail := why + " and no daemonless source found the container (" + dockerDataRoot() + "/containers, " + dockerRuncRoot() + ", /proc cgroups)"
 	if ferr != nil && errKind(ferr) == nil {
 		detail += ": " + ferr.Error()
 	}
@@ -119,26 +117,6 @@ func foundFromEngine(ref, runtime string, c *engineContainer, runcRoots []string
 	return &Found{PID: s.Pid, StartTime: start, Container: Container{Runtime: runtime, ID: c.ID, Name: engineName(c.Name), Source: runtime + " API"}}, nil
 }
 
-// dockerDataRoot is the daemon's data-root from /etc/docker/daemon.json,
-// else /var/lib/docker.
-func dockerDataRoot() string {
-	if b, err := os.ReadFile("/etc/docker/daemon.json"); err == nil {
-		var cfg struct {
-			DataRoot string `json:"data-root"`
-			Graph    string `json:"graph"`
-		}
-		if json.Unmarshal(b, &cfg) == nil {
-			if cfg.DataRoot != "" {
-				return cfg.DataRoot
-			}
-			if cfg.Graph != "" {
-				return cfg.Graph
-			}
-		}
-	}
-	return "/var/lib/docker"
-}
-
 // dockerFromFiles resolves name without the daemon. It returns nil, nil
 // when no source knows the container, and nil plus a non-*Error error when
 // a source could not be read at all.
@@ -157,7 +135,7 @@ func dockerFromFiles(ref, name string) (*Found, error) {
 		}
 		pid := cfg.State.Pid
 		recorded := uint64(0)
-		if rp, rs := ociStartTime([]string{dockerRuncRoot}, cfg.ID); rp == pid {
+		if rp, rs := ociStartTime([]string{dockerRuncRoot()}, cfg.ID); rp == pid {
 			recorded = rs
 		}
 		start, err := validate(ref, pid, cfg.ID, recorded, nil)
@@ -168,7 +146,7 @@ func dockerFromFiles(ref, name string) (*Found, error) {
 	}
 	// No readable config.v2.json (e.g. nsx in a container with only /run
 	// mounted): runc's state, named by full ID.
-	if f, err := fromRuncRoot(ref, "docker", dockerRuncRoot, name); f != nil || err != nil {
+	if f, err := fromRuncRoot(ref, "docker", dockerRuncRoot(), name); f != nil || err != nil {
 		return f, err
 	}
 	f, err := fromCgroupScan(ref, "docker", name)

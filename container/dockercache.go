@@ -206,7 +206,6 @@ func readDockerCacheEntry(name string) (dockerCacheEntry, bool) {
 	return e, true
 }
 
-const dockerDaemonJSON = "/etc/docker/daemon.json"
 
 // fileIdentity names a file's current version: device, inode, size and
 // modification time, or "absent". Editors and the daemon's tooling replace

@@ -183,7 +183,7 @@ func TestDockerDaemonlessSources(t *testing.T) {
 				t.Errorf("Name %q", f.Name)
 			}
 		}
-		f, err := fromRuncRoot("docker:x", "docker", dockerRuncRoot, id[:12])
+		f, err := fromRuncRoot("docker:x", "docker", dockerRuncRoot(), id[:12])
 		if err != nil || f == nil {
 			t.Fatalf("fromRuncRoot: %v, %v", f, err)
 		}

@@ -149,7 +149,7 @@ func podmanName(id string) string {
 // criName reads the Kubernetes names from runc's state labels:
 // containerd's (k8s.io namespace) or CRI-O's.
 func criName(id string) string {
-	for _, root := range []string{filepath.Join(containerdRuncRoot, "k8s.io"), "/run/runc"} {
+	for _, root := range criRuncRoots() {
 		if st, err := readRuncState(root, id); err == nil {
 			return criStateName(st)
 		}
@@ -184,24 +184,34 @@ func criStateName(st *runcState) string {
 // of k8s.io that carries CRI labels is a CRI container; others are named
 // NAMESPACE/ID, or NAMESPACE/NAME with a nerdctl name.
 func containerdIdentity(id string) Identity {
-	nss, _ := os.ReadDir(containerdRuncRoot)
+	for _, base := range configuredContainerdDirs().runcBases {
+		if ident, ok := containerdIdentityIn(base, id); ok {
+			return ident
+		}
+	}
+	return Identity{Runtime: "containerd"}
+}
+
+// containerdIdentityIn looks for id in every namespace of one runc root.
+func containerdIdentityIn(base, id string) (Identity, bool) {
+	nss, _ := os.ReadDir(base)
 	for _, ns := range nss {
-		st, err := readRuncState(filepath.Join(containerdRuncRoot, ns.Name()), id)
+		st, err := readRuncState(filepath.Join(base, ns.Name()), id)
 		if err != nil {
 			continue
 		}
 		if ns.Name() == "k8s.io" {
 			if name := criStateName(st); name != "" {
-				return Identity{Runtime: "cri", Name: name}
+				return Identity{Runtime: "cri", Name: name}, true
 			}
 		}
 		name := st.label("nerdctl/name")
 		if name == "" || strings.ContainsAny(name, "/\x00") {
 			name = id
 		}
-		return Identity{Runtime: "containerd", Name: ns.Name() + "/" + name}
+		return Identity{Runtime: "containerd", Name: ns.Name() + "/" + name}, true
 	}
-	return Identity{Runtime: "containerd"}
+	return Identity{}, false
 }
 
 // Rootless containers (rootless podman on a host without systemd, or with
