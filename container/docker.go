@@ -17,7 +17,6 @@ import (
 	"strings"
 )
 
-
 func (rs *Resolver) resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 	if err := checkEngineName(ref, name); err != nil {
 		return nil, err

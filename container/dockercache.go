@@ -206,7 +206,6 @@ func readDockerCacheEntry(name string) (dockerCacheEntry, bool) {
 	return e, true
 }
 
-
 // fileIdentity names a file's current version: device, inode, size and
 // modification time, or "absent". Editors and the daemon's tooling replace
 // or rewrite the file, which changes at least one of them.
