@@ -59,10 +59,17 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 			return interrupted(err)
 		}
 		node = tgt.node
-		endpoint = s.runtimeEndpoint(ctx, node, tgt.runtime)
+		tracef("pod found")
 	}
-	mounts := hostMounts("/run")
-	if endpoint != "" {
+	// A helper without volumes starts about 300 ms sooner (the kubelet
+	// polls for volume mounts at that interval before it creates the
+	// sandbox). nsx, in the host's PID namespace, finds a container by its
+	// ID through /proc without the runtime's socket; the socket is mounted
+	// only when asked for (--runtime-endpoint) or for nsx debug, which
+	// mounts the node's root anyway.
+	var mounts []string
+	if tgt != nil && (s.req.endpoint != "" || s.req.mode == modeDebug) {
+		endpoint = s.runtimeEndpoint(ctx, node, tgt.runtime)
 		mounts = hostMounts(socketDir(endpoint))
 	}
 	if s.req.mode == modeDebug {
@@ -82,9 +89,12 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 		if err != nil {
 			return interrupted(err)
 		}
+		tracef("helper %s acquired (created %v)", h.name, h.created)
 		used, err := s.stream(ctx, stdio, h, cmd, tty, in)
+		tracef("exec ended")
 		if h.remove {
 			s.deletePod(h.namespace, h.name)
+			tracef("helper deleted")
 		}
 		if err == nil {
 			return nil
@@ -128,7 +138,7 @@ func (s *session) nsxCommand(t *containerTarget, endpoint string) []string {
 	default:
 		cmd = []string{nsxPath, "enter"}
 	}
-	if t.runtime != "docker" {
+	if t.runtime != "docker" && endpoint != "" {
 		cmd = append(cmd, "--runtime-endpoint="+inHelperPath(endpoint))
 	}
 	cmd = append(cmd, s.req.nsxArgs...)

@@ -99,6 +99,7 @@ func helperPodSpec(image string, idle time.Duration, mounts []string) corev1.Pod
 	}
 	spec := corev1.PodSpec{
 		HostPID:                       true,
+		HostNetwork:                   true,
 		RestartPolicy:                 corev1.RestartPolicyNever,
 		AutomountServiceAccountToken:  &automount,
 		EnableServiceLinks:            &links,
@@ -263,6 +264,7 @@ func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 					return false, nil
 				}
 				last, rv = p, p.ResourceVersion
+				tracef("watch: %s %s %s", ev.Type, p.Status.Phase, watchState(p))
 				if ev.Type == watch.Deleted {
 					return true, fmt.Errorf("helper pod %s was deleted while starting", p.Name)
 				}
@@ -414,4 +416,20 @@ func (s *session) cleanup(ctx context.Context, stdio Stdio) error {
 	}
 	fmt.Fprintf(stdio.Out, "deleted %d helper pod(s) in namespace %s\n", n, s.namespace)
 	return nil
+}
+
+// watchState is a pod's conditions and container states, for the trace.
+func watchState(p *corev1.Pod) string {
+	var b strings.Builder
+	for _, c := range p.Status.Conditions {
+		fmt.Fprintf(&b, "%s=%s ", c.Type, c.Status)
+	}
+	for _, st := range p.Status.ContainerStatuses {
+		if st.State.Running != nil {
+			b.WriteString("running")
+			continue
+		}
+		b.WriteString(stateOf(st.State))
+	}
+	return b.String()
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -335,6 +336,10 @@ func connect(r *request) (*session, error) {
 	}
 	// A few calls in a row: do not let client-side throttling add latency.
 	cfg.QPS, cfg.Burst = 50, 100
+	if traceOn {
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return tracedTransport{rt} }
+	}
+	tracef("kubeconfig loaded")
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %s", oneLine(err))
