@@ -3,6 +3,7 @@ package kubectl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -135,25 +136,30 @@ func helperLabels(component string, kept bool) map[string]string {
 }
 
 // usable reports whether pod is a running helper with the wanted image and
-// mounts.
+// exactly the wanted host mounts: a helper with the runtime's socket
+// directory mounted would have nsx ask that socket even where this call
+// passes no --runtime-endpoint (and on a node with two runtimes, the wrong
+// one).
 func usable(pod *corev1.Pod, image string, mounts []string) bool {
-	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || len(pod.Spec.Containers) != 1 {
+	if !running(pod) || pod.Spec.Containers[0].Image != image {
 		return false
 	}
-	c := pod.Spec.Containers[0]
-	if c.Image != image {
-		return false
-	}
-	have := map[string]bool{}
+	var have []string
 	for _, v := range pod.Spec.Volumes {
 		if v.HostPath != nil {
-			have[v.HostPath.Path] = true
+			have = append(have, v.HostPath.Path)
 		}
 	}
-	for _, m := range mounts {
-		if !have[m] {
-			return false
-		}
+	want := slices.Clone(mounts)
+	slices.Sort(have)
+	slices.Sort(want)
+	return slices.Equal(have, want)
+}
+
+// running reports whether pod is a helper whose container runs.
+func running(pod *corev1.Pod) bool {
+	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || len(pod.Spec.Containers) != 1 {
+		return false
 	}
 	for _, st := range pod.Status.ContainerStatuses {
 		if st.Name == helperContainer && st.State.Running != nil {
@@ -163,43 +169,90 @@ func usable(pod *corev1.Pod, image string, mounts []string) bool {
 	return false
 }
 
-// acquireHelper finds or makes a helper on node: the agent's pod, else a
-// kept helper in the namespace, else (or when fresh) a new pod.
-func (s *session) acquireHelper(ctx context.Context, stdio Stdio, node string, mounts []string, fresh bool) (*helper, error) {
+// Label selectors of the plugin's pods.
+const (
+	agentSelector  = labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentAgent
+	helperSelector = labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentHelp
+	keptSelector   = helperSelector + "," + labelKept + "=true"
+)
+
+// podLookup is a pod list asked for in the background, so that the
+// lookups of one call overlap instead of adding up their round trips.
+type podLookup struct {
+	done chan struct{}
+	pods []corev1.Pod
+}
+
+// lookupPods lists pods in the background; a failed list is an empty one
+// (the caller then creates a helper, and that call reports what is wrong).
+func (s *session) lookupPods(ctx context.Context, namespace string, opts metav1.ListOptions) *podLookup {
+	l := &podLookup{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		if list, err := s.api.listPods(ctx, namespace, opts); err == nil {
+			l.pods = list.Items
+		}
+	}()
+	return l
+}
+
+// wait returns the pods; a nil lookup has none.
+func (l *podLookup) wait() []corev1.Pod {
+	if l == nil {
+		return nil
+	}
+	<-l.done
+	return l.pods
+}
+
+// lookupKept lists the kept helpers of the session's namespace, all nodes:
+// there are few (one per node recently used), so the list can be asked for
+// at the same time as the target pod, before its node is known. nil with
+// --keep=0, which never reuses one.
+func (s *session) lookupKept(ctx context.Context) *podLookup {
+	if s.req.keep == 0 {
+		return nil
+	}
+	return s.lookupPods(ctx, s.namespace, metav1.ListOptions{LabelSelector: keptSelector})
+}
+
+// lookupAgent lists the agent's pods on node (one per node, so never the
+// whole DaemonSet's).
+func (s *session) lookupAgent(ctx context.Context, node string) *podLookup {
+	return s.lookupPods(ctx, s.req.agentNamespace, metav1.ListOptions{
+		LabelSelector: agentSelector,
+		FieldSelector: fields.OneTermEqualSelector("spec.nodeName", node).String(),
+	})
+}
+
+// acquireHelper finds or makes a helper on node: a kept helper of the
+// namespace (kept, the lookup started earlier), else the agent's pod, else
+// (or when fresh) a new pod.
+func (s *session) acquireHelper(ctx context.Context, stdio Stdio, node string, mounts []string, fresh bool, kept *podLookup) (*helper, error) {
 	if fresh {
 		return s.createHelper(ctx, stdio, node, mounts)
 	}
-	onNode := fields.OneTermEqualSelector("spec.nodeName", node).String()
+	agent := s.lookupAgent(ctx, node)
 	image := s.req.image
-	if list, err := s.client.CoreV1().Pods(s.req.agentNamespace).List(ctx, metav1.ListOptions{
-		LabelSelector: labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentAgent,
-		FieldSelector: onNode,
-	}); err == nil {
-		for i := range list.Items {
-			if usable(&list.Items[i], image, mounts) {
-				return &helper{name: list.Items[i].Name, namespace: s.req.agentNamespace}, nil
-			}
+	var found *helper
+	for i, p := range kept.wait() {
+		if p.Spec.NodeName != node {
+			continue
+		}
+		switch {
+		case found == nil && usable(&p, image, mounts):
+			found = &helper{name: p.Name, namespace: p.Namespace}
+		case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
+			// A kept helper that idled out: its record is all that is left.
+			s.deletePod(p.Namespace, kept.pods[i].Name)
 		}
 	}
-	if s.req.keep > 0 {
-		if list, err := s.client.CoreV1().Pods(s.namespace).List(ctx, metav1.ListOptions{
-			LabelSelector: labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentHelp + "," + labelKept + "=true",
-			FieldSelector: onNode,
-		}); err == nil {
-			var found *helper
-			for i := range list.Items {
-				p := &list.Items[i]
-				switch {
-				case found == nil && usable(p, image, mounts):
-					found = &helper{name: p.Name, namespace: s.namespace}
-				case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
-					// A kept helper that idled out: its record is all that is left.
-					s.deletePod(p.Namespace, p.Name)
-				}
-			}
-			if found != nil {
-				return found, nil
-			}
+	if found != nil {
+		return found, nil
+	}
+	for _, p := range agent.wait() {
+		if usable(&p, image, mounts) {
+			return &helper{name: p.Name, namespace: p.Namespace}, nil
 		}
 	}
 	return s.createHelper(ctx, stdio, node, mounts)
@@ -220,7 +273,7 @@ func (s *session) createHelper(ctx context.Context, stdio Stdio, node string, mo
 		Spec: helperPodSpec(s.req.image, idle, mounts),
 	}
 	pod.Spec.NodeName = node
-	created, err := s.client.CoreV1().Pods(s.namespace).Create(ctx, pod, metav1.CreateOptions{})
+	created, err := s.api.createPod(ctx, pod)
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return nil, forbidden(err, "create", "pods", s.namespace)
@@ -241,11 +294,10 @@ func (s *session) createHelper(ctx context.Context, stdio Stdio, node string, mo
 func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 	wctx, cancel := context.WithTimeout(ctx, s.req.timeout)
 	defer cancel()
-	pods := s.client.CoreV1().Pods(pod.Namespace)
 	last := pod
 	rv := pod.ResourceVersion
 	for {
-		w, err := pods.Watch(wctx, metav1.ListOptions{
+		w, err := s.api.watchPods(wctx, pod.Namespace, metav1.ListOptions{
 			FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
 			ResourceVersion: rv,
 		})
@@ -268,7 +320,7 @@ func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 				if ev.Type == watch.Deleted {
 					return true, fmt.Errorf("helper pod %s was deleted while starting", p.Name)
 				}
-				if usable(p, p.Spec.Containers[0].Image, nil) {
+				if running(p) {
 					return true, nil
 				}
 				if err := startFailure(p); err != nil {
@@ -284,7 +336,7 @@ func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 			break
 		}
 		// The watch ended early: start again from the current state.
-		p, err := pods.Get(wctx, pod.Name, metav1.GetOptions{})
+		p, err := s.api.getPod(wctx, pod.Namespace, pod.Name)
 		if err != nil {
 			if wctx.Err() != nil {
 				break
@@ -292,7 +344,7 @@ func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 			return fmt.Errorf("helper pod %s: %s", pod.Name, oneLine(err))
 		}
 		last, rv = p, p.ResourceVersion
-		if usable(p, p.Spec.Containers[0].Image, nil) {
+		if running(p) {
 			return nil
 		}
 		if err := startFailure(p); err != nil {
@@ -345,7 +397,7 @@ func (s *session) whyPending(p *corev1.Pod) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	evs, err := s.client.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{
+	evs, err := s.api.listEvents(ctx, p.Namespace, metav1.ListOptions{
 		FieldSelector: fields.Set{"involvedObject.name": p.Name, "involvedObject.kind": "Pod"}.String(),
 	})
 	if err == nil && len(evs.Items) > 0 {
@@ -385,36 +437,78 @@ func (s *session) deletePod(namespace, name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	zero := int64(0)
-	err := s.client.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	err := s.api.deletePod(ctx, namespace, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	return err
 }
 
-// cleanup deletes every helper pod of the namespace: kept ones and those a
-// crashed run left.
+// cleanup deletes the plugin's helper pods, kept ones and those a crashed
+// run left: in the namespace of -n when it is given, else in every
+// namespace the user can list pods in. It names each pod it deletes.
 func (s *session) cleanup(ctx context.Context, stdio Stdio) error {
-	list, err := s.client.CoreV1().Pods(s.namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentHelp,
-	})
-	if err != nil {
-		if apierrors.IsForbidden(err) {
-			return forbidden(err, "list", "pods", s.namespace)
+	var namespaces []string
+	switch {
+	case s.req.namespace != "":
+		namespaces = []string{s.req.namespace}
+	default:
+		// One list for the whole cluster when allowed; else namespace by
+		// namespace, as far as the user may list them.
+		list, err := s.api.listPods(ctx, "", metav1.ListOptions{LabelSelector: helperSelector})
+		if err == nil {
+			return s.deleteHelpers(stdio, list.Items, "in all namespaces")
 		}
-		return fmt.Errorf("listing helper pods: %s", oneLine(err))
+		if !apierrors.IsForbidden(err) {
+			return fmt.Errorf("listing helper pods: %s", oneLine(err))
+		}
+		nss, nerr := s.api.listNamespaces(ctx)
+		if nerr != nil {
+			// Neither: the context's namespace is all one may see.
+			namespaces = []string{s.namespace}
+			break
+		}
+		for _, n := range nss.Items {
+			namespaces = append(namespaces, n.Name)
+		}
 	}
+	var pods []corev1.Pod
+	listed := 0
+	for _, ns := range namespaces {
+		list, err := s.api.listPods(ctx, ns, metav1.ListOptions{LabelSelector: helperSelector})
+		if err != nil {
+			if apierrors.IsForbidden(err) && len(namespaces) > 1 {
+				continue
+			}
+			if apierrors.IsForbidden(err) {
+				return forbidden(err, "list", "pods", ns)
+			}
+			return fmt.Errorf("listing helper pods in namespace %s: %s", ns, oneLine(err))
+		}
+		listed++
+		pods = append(pods, list.Items...)
+	}
+	where := fmt.Sprintf("in %d namespace(s)", listed)
+	if len(namespaces) == 1 {
+		where = "in namespace " + namespaces[0]
+	}
+	return s.deleteHelpers(stdio, pods, where)
+}
+
+// deleteHelpers deletes pods, one line each, and says how many.
+func (s *session) deleteHelpers(stdio Stdio, pods []corev1.Pod, where string) error {
 	n := 0
-	for _, p := range list.Items {
+	for _, p := range pods {
 		if err := s.deletePod(p.Namespace, p.Name); err != nil {
 			if apierrors.IsForbidden(err) {
-				return forbidden(err, "delete", "pods", s.namespace)
+				return forbidden(err, "delete", "pods", p.Namespace)
 			}
-			return fmt.Errorf("deleting helper pod %s: %s", p.Name, oneLine(err))
+			return fmt.Errorf("deleting helper pod %s/%s: %s", p.Namespace, p.Name, oneLine(err))
 		}
+		fmt.Fprintf(stdio.Out, "deleted helper pod %s/%s (node %s, %s)\n", p.Namespace, p.Name, p.Spec.NodeName, strings.ToLower(string(p.Status.Phase)))
 		n++
 	}
-	fmt.Fprintf(stdio.Out, "deleted %d helper pod(s) in namespace %s\n", n, s.namespace)
+	fmt.Fprintf(stdio.Out, "deleted %d helper pod(s) %s\n", n, where)
 	return nil
 }
 

@@ -24,7 +24,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -310,7 +309,7 @@ func Run(ctx context.Context, stdio Stdio, args []string) error {
 type session struct {
 	req       *request
 	config    *rest.Config
-	client    kubernetes.Interface
+	api       *apiClients
 	namespace string
 }
 
@@ -340,11 +339,11 @@ func connect(r *request) (*session, error) {
 		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return tracedTransport{rt} }
 	}
 	tracef("kubeconfig loaded")
-	cs, err := kubernetes.NewForConfig(cfg)
+	api, err := newAPIClients(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %s", oneLine(err))
 	}
-	return &session{req: r, config: cfg, client: cs, namespace: ns}, nil
+	return &session{req: r, config: cfg, api: api, namespace: ns}, nil
 }
 
 // oneLine folds an error message onto one line: API and TLS errors can
@@ -364,8 +363,8 @@ Run COMMAND (default: a shell) in the namespaces of a container of POD, with
 nsx on the pod's node: exact, read-only if asked (--read-only), with the
 node's tools if asked (debug). node/NODE gives a shell on the node itself.
 
-A helper pod on the node runs nsx (privileged, host PID namespace, the
-runtime socket mounted). The agent DaemonSet's pod is used when present;
+A helper pod on the node runs nsx (privileged, in the host's PID and network
+namespaces, nothing mounted unless debug or --runtime-endpoint needs it). The agent DaemonSet's pod is used when present;
 otherwise a helper is created and kept idle for --keep, then it exits by
 itself. --keep=0 deletes it when the command ends.
 
@@ -387,7 +386,8 @@ kubectl-nsx options:
       --agent-namespace NAME  where the agent DaemonSet lives (default kube-system)
       --node-pid PID        node/NODE enters this host process's namespaces
                               (default 1)
-      --cleanup             delete every helper pod in the namespace
+      --cleanup             delete the plugin's helper pods: in -n's namespace,
+                              else in every namespace you may list pods in
   -h, --help                this help
       --version             print the version
 

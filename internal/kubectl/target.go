@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // defaultContainerAnnotation names a pod's default container, as kubectl
@@ -40,7 +39,7 @@ func (t *containerTarget) nsxRef() string {
 // findContainer looks the pod up and picks the container: -c, else the
 // default-container annotation, else the first container.
 func (s *session) findContainer(ctx context.Context, podName, want string) (*containerTarget, error) {
-	pod, err := s.client.CoreV1().Pods(s.namespace).Get(ctx, podName, metav1.GetOptions{})
+	pod, err := s.api.getPod(ctx, s.namespace, podName)
 	if err != nil {
 		switch {
 		case apierrors.IsNotFound(err):
@@ -139,7 +138,7 @@ func (s *session) runtimeEndpoint(ctx context.Context, node, runtime string) str
 	if s.req.endpoint != "" {
 		return s.req.endpoint
 	}
-	if n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil {
+	if n, err := s.api.getNode(ctx, node); err == nil {
 		if e := n.Annotations[criSocketAnnotation]; e != "" {
 			return e
 		}
