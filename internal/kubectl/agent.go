@@ -15,9 +15,9 @@ const agentName = "nsx-agent"
 
 // agentInstall deploys the agent: a DaemonSet whose pods idle on every node
 // (the helper image, nothing listening) for the plugin to exec into, which
-// saves creating a pod per call. Its pods mount nothing, as a helper for
-// `kubectl nsx POD` does; nsx debug and --runtime-endpoint, which need host
-// mounts, get a helper of their own.
+// saves creating a pod per call. Its pods mount the host's /run, where
+// runtimes keep their sockets; nsx debug, which needs the node's root too,
+// gets a helper of its own.
 func (s *session) agentInstall(ctx context.Context, stdio Stdio) error {
 	ns := s.req.agentNamespace
 	labels := helperLabels(componentAgent, false)
@@ -27,7 +27,7 @@ func (s *session) agentInstall(ctx context.Context, stdio Stdio) error {
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       helperPodSpec(s.req.image, 0, nil),
+				Spec:       helperPodSpec(s.req.image, 0, hostMounts("/run")),
 			},
 		},
 	}

@@ -50,7 +50,7 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 		return err
 	}
 
-	var node, endpoint string
+	var node string
 	var tgt *containerTarget
 	// Kept helpers are listed while the pod is looked up.
 	kept := s.lookupKept(ctx)
@@ -64,21 +64,7 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 		node = tgt.node
 		tracef("pod found")
 	}
-	// A helper without volumes starts about 300 ms sooner (the kubelet
-	// polls for volume mounts at that interval before it creates the
-	// sandbox). nsx, in the host's PID namespace, finds a container by its
-	// ID through /proc without the runtime's socket; the socket is mounted
-	// only when asked for (--runtime-endpoint) or for nsx debug, which
-	// mounts the node's root anyway.
-	var mounts []string
-	if tgt != nil && (s.req.endpoint != "" || s.req.mode == modeDebug) {
-		endpoint = s.runtimeEndpoint(ctx, node, tgt.runtime)
-		mounts = hostMounts(socketDir(endpoint))
-	}
-	if s.req.mode == modeDebug {
-		mounts = append(mounts, "/")
-	}
-	cmd := s.nsxCommand(tgt, endpoint)
+	defer s.spares.Wait()
 
 	tty := s.req.tty
 	in, _ := stdio.In.(*os.File)
@@ -88,11 +74,12 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 	}
 
 	for attempt := 0; ; attempt++ {
-		h, err := s.acquireHelper(ctx, stdio, node, mounts, attempt > 0, kept)
+		h, err := s.acquireHelper(ctx, node, tgt, attempt > 0, kept)
 		if err != nil {
 			return interrupted(err)
 		}
-		tracef("helper %s acquired (created %v)", h.name, h.created)
+		tracef("helper %s acquired (created %v, endpoint %q)", h.name, h.created, h.endpoint)
+		cmd := s.nsxCommand(tgt, h.endpoint)
 		used, err := s.stream(ctx, stdio, h, cmd, tty, in)
 		tracef("exec ended")
 		if h.remove {

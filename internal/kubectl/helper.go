@@ -3,7 +3,6 @@ package kubectl
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,7 +46,16 @@ type helper struct {
 	created bool
 	// remove is true when the pod must be deleted when the command ends.
 	remove bool
+	// endpoint is the runtime socket nsx is to ask, as the node sees it;
+	// "" in a helper without it mounted, where nsx finds the container
+	// through /proc.
+	endpoint string
 }
+
+// annotationEndpoint records on a kept helper the runtime socket its
+// mounts were made for, so that a later call can use it without reading
+// the node.
+const annotationEndpoint = "kubectl-nsx/runtime-endpoint"
 
 // hostMounts are the host directories a helper mounts at the same paths:
 // /run (where runtimes keep their sockets), and the socket's directory
@@ -136,24 +144,24 @@ func helperLabels(component string, kept bool) map[string]string {
 }
 
 // usable reports whether pod is a running helper with the wanted image and
-// exactly the wanted host mounts: a helper with the runtime's socket
-// directory mounted would have nsx ask that socket even where this call
-// passes no --runtime-endpoint (and on a node with two runtimes, the wrong
-// one).
+// at least the wanted host mounts. (Every reuse passes nsx the runtime
+// endpoint it is to ask, so more mounts than needed do no harm.)
 func usable(pod *corev1.Pod, image string, mounts []string) bool {
 	if !running(pod) || pod.Spec.Containers[0].Image != image {
 		return false
 	}
-	var have []string
+	have := map[string]bool{}
 	for _, v := range pod.Spec.Volumes {
 		if v.HostPath != nil {
-			have = append(have, v.HostPath.Path)
+			have[v.HostPath.Path] = true
 		}
 	}
-	want := slices.Clone(mounts)
-	slices.Sort(have)
-	slices.Sort(want)
-	return slices.Equal(have, want)
+	for _, m := range mounts {
+		if !have[m] {
+			return false
+		}
+	}
+	return true
 }
 
 // running reports whether pod is a helper whose container runs.
@@ -225,66 +233,176 @@ func (s *session) lookupAgent(ctx context.Context, node string) *podLookup {
 	})
 }
 
-// acquireHelper finds or makes a helper on node: a kept helper of the
-// namespace (kept, the lookup started earlier), else the agent's pod, else
-// (or when fresh) a new pod.
-func (s *session) acquireHelper(ctx context.Context, stdio Stdio, node string, mounts []string, fresh bool, kept *podLookup) (*helper, error) {
-	if fresh {
-		return s.createHelper(ctx, stdio, node, mounts)
-	}
-	agent := s.lookupAgent(ctx, node)
-	image := s.req.image
-	var found *helper
-	for i, p := range kept.wait() {
-		if p.Spec.NodeName != node {
-			continue
-		}
-		switch {
-		case found == nil && usable(&p, image, mounts):
-			found = &helper{name: p.Name, namespace: p.Namespace}
-		case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
-			// A kept helper that idled out: its record is all that is left.
-			s.deletePod(p.Namespace, kept.pods[i].Name)
-		}
-	}
-	if found != nil {
-		return found, nil
-	}
-	for _, p := range agent.wait() {
-		if usable(&p, image, mounts) {
-			return &helper{name: p.Name, namespace: p.Namespace}, nil
-		}
-	}
-	return s.createHelper(ctx, stdio, node, mounts)
+// endpointLookup is the node's runtime socket, read in the background.
+type endpointLookup struct {
+	done     chan struct{}
+	endpoint string
 }
 
-func (s *session) createHelper(ctx context.Context, stdio Stdio, node string, mounts []string) (*helper, error) {
-	kept := s.req.keep > 0
-	idle := s.req.keep
-	if !kept {
+// lookupEndpoint starts reading the runtime socket of the target's node
+// (nil for node/NAME, which needs none).
+func (s *session) lookupEndpoint(ctx context.Context, tgt *containerTarget) *endpointLookup {
+	if tgt == nil {
+		return nil
+	}
+	l := &endpointLookup{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.endpoint = s.runtimeEndpoint(ctx, tgt.node, tgt.runtime)
+	}()
+	return l
+}
+
+func (l *endpointLookup) wait() string {
+	if l == nil {
+		return ""
+	}
+	<-l.done
+	return l.endpoint
+}
+
+// helperMounts are the host directories a helper needs for endpoint (none
+// for ""), and the node's root for nsx debug's toolbox.
+func (s *session) helperMounts(endpoint string) []string {
+	var m []string
+	if endpoint != "" {
+		m = hostMounts(socketDir(endpoint))
+	}
+	if s.req.mode == modeDebug {
+		m = append(m, "/")
+	}
+	return m
+}
+
+// acquireHelper finds or makes a helper on node: a kept helper of the
+// namespace (kept, the lookup started with the target's), else the agent's
+// pod, else (or when fresh) a new pod.
+//
+// Reused helpers have the runtime's socket mounted, and nsx asks the
+// runtime for the container (about 10 ms of CPU). A new pod is different:
+// one with a volume waits for the kubelet's volume manager, which polls
+// every 300 ms before it makes the sandbox. So a call that finds no helper
+// creates a one-shot helper with no volume, in which nsx, in the host's PID
+// namespace, finds the container by its ID through /proc (slower per call
+// than the runtime's API, much faster than the wait), and, with --keep,
+// also creates in the background the kept helper with the socket mounted
+// that later calls will use. nsx debug and --runtime-endpoint need mounts
+// anyway and get them on the first call.
+func (s *session) acquireHelper(ctx context.Context, node string, tgt *containerTarget, fresh bool, kept *podLookup) (*helper, error) {
+	image := s.req.image
+	keptOnNode := false
+	if !fresh {
+		var found *helper
+		for i, p := range kept.wait() {
+			if p.Spec.NodeName != node {
+				continue
+			}
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				// A kept helper that idled out: its record is all that is left.
+				s.deletePod(p.Namespace, kept.pods[i].Name)
+				continue
+			}
+			keptOnNode = true
+			ep := s.req.endpoint
+			if ep == "" && tgt != nil {
+				ep = p.Annotations[annotationEndpoint]
+				if ep == "" {
+					continue
+				}
+			}
+			if found == nil && usable(&p, image, s.helperMounts(ep)) {
+				found = &helper{name: p.Name, namespace: p.Namespace, endpoint: ep}
+			}
+		}
+		if found != nil {
+			return found, nil
+		}
+	}
+	// No kept helper: the agent's pod on the node, and the node's runtime
+	// socket, both asked for at once.
+	var agent *podLookup
+	if !fresh {
+		agent = s.lookupAgent(ctx, node)
+	}
+	ep := s.req.endpoint
+	if ep == "" {
+		ep = s.lookupEndpoint(ctx, tgt).wait()
+	}
+	for _, p := range agent.wait() {
+		if usable(&p, image, s.helperMounts(ep)) {
+			return &helper{name: p.Name, namespace: p.Namespace, endpoint: ep}, nil
+		}
+	}
+	if tgt == nil || s.req.endpoint != "" || s.req.mode == modeDebug {
+		// node/NAME needs no mounts; the others cannot do without them.
+		return s.createHelper(ctx, node, s.req.keep, s.helperMounts(ep), ep, nil)
+	}
+	var spare func()
+	if s.req.keep > 0 && !keptOnNode {
+		spare = func() { s.createSpare(node, ep) }
+	}
+	return s.createHelper(ctx, node, 0, nil, "", spare)
+}
+
+// createSpare creates, in the background, the kept helper (socket
+// mounted) that later calls on node will use; it does not wait for it to
+// start. A failure only means that the next call makes a helper again.
+func (s *session) createSpare(node, endpoint string) {
+	s.spares.Add(1)
+	go func() {
+		defer s.spares.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		pod := s.helperPod(node, s.req.keep, s.helperMounts(endpoint), endpoint)
+		created, err := s.api.createPod(ctx, pod)
+		if err != nil {
+			tracef("creating the kept helper: %s", oneLine(err))
+			return
+		}
+		tracef("kept helper %s created", created.Name)
+	}()
+}
+
+// helperPod is a helper pod for node: kept for reuse when keep > 0 (idle
+// that long), else meant to be deleted after one command.
+func (s *session) helperPod(node string, keep time.Duration, mounts []string, endpoint string) *corev1.Pod {
+	idle := keep
+	if keep == 0 {
 		idle = oneShotIdle
 	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: "nsx-helper-",
 			Namespace:    s.namespace,
-			Labels:       helperLabels(componentHelp, kept),
+			Labels:       helperLabels(componentHelp, keep > 0),
 		},
 		Spec: helperPodSpec(s.req.image, idle, mounts),
 	}
+	if endpoint != "" {
+		pod.Annotations = map[string]string{annotationEndpoint: endpoint}
+	}
 	pod.Spec.NodeName = node
-	created, err := s.api.createPod(ctx, pod)
+	return pod
+}
+
+// createHelper creates a helper and waits until it runs; then it calls
+// started, if not nil.
+func (s *session) createHelper(ctx context.Context, node string, keep time.Duration, mounts []string, endpoint string, started func()) (*helper, error) {
+	created, err := s.api.createPod(ctx, s.helperPod(node, keep, mounts, endpoint))
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return nil, forbidden(err, "create", "pods", s.namespace)
 		}
 		return nil, fmt.Errorf("creating the helper pod: %s", oneLine(err))
 	}
-	h := &helper{name: created.Name, namespace: s.namespace, created: true, remove: !kept}
+	h := &helper{name: created.Name, namespace: s.namespace, created: true, remove: keep == 0, endpoint: endpoint}
 	if err := s.waitRunning(ctx, created); err != nil {
 		// Not started: never leave it behind, kept or not.
 		s.deletePod(h.namespace, h.name)
 		return nil, err
+	}
+	if started != nil {
+		started()
 	}
 	return h, nil
 }

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -307,9 +308,12 @@ func Run(ctx context.Context, stdio Stdio, args []string) error {
 
 // session is one run against one cluster.
 type session struct {
-	req       *request
-	config    *rest.Config
-	api       *apiClients
+	req    *request
+	config *rest.Config
+	api    *apiClients
+	// spares are kept helpers being created in the background (see
+	// acquireHelper); the plugin waits for their creation before it exits.
+	spares    sync.WaitGroup
 	namespace string
 }
 
@@ -364,9 +368,11 @@ nsx on the pod's node: exact, read-only if asked (--read-only), with the
 node's tools if asked (debug). node/NODE gives a shell on the node itself.
 
 A helper pod on the node runs nsx (privileged, in the host's PID and network
-namespaces, nothing mounted unless debug or --runtime-endpoint needs it). The agent DaemonSet's pod is used when present;
-otherwise a helper is created and kept idle for --keep, then it exits by
-itself. --keep=0 deletes it when the command ends.
+namespaces, the host's /run mounted for the runtime's socket). A helper kept
+by an earlier call or the agent DaemonSet's pod is used when there is one;
+otherwise a one-shot helper (no mounts: it starts sooner) runs this command
+and is deleted, and with --keep a kept helper is created for the next calls,
+which exits by itself once idle that long.
 
 kubectl options:
   -n, --namespace NAME      the pod's namespace (default: the context's)
