@@ -54,10 +54,12 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 	var tgt *containerTarget
 	// Kept helpers are listed while the pod is looked up.
 	kept := s.lookupKept(ctx)
+	var pre *prefetch
 	if s.req.mode == modeNode {
 		node = s.req.pod
 	} else {
 		var err error
+		pre = s.prefetchAgent(ctx, s.req.pod)
 		if tgt, err = s.findContainer(ctx, s.req.pod, s.req.container); err != nil {
 			return interrupted(err)
 		}
@@ -74,9 +76,12 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 	}
 
 	for attempt := 0; ; attempt++ {
-		h, err := s.acquireHelper(ctx, node, tgt, attempt > 0, kept)
+		h, err := s.acquireHelper(ctx, node, tgt, attempt > 0, kept, pre)
 		if err != nil {
 			return interrupted(err)
+		}
+		if tgt != nil {
+			s.storeHint(s.req.pod, nodeHint{node: node, agent: h.agent})
 		}
 		tracef("helper %s acquired (created %v, endpoint %q)", h.name, h.created, h.endpoint)
 		cmd := s.nsxCommand(tgt, h.endpoint)

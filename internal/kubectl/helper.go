@@ -50,6 +50,8 @@ type helper struct {
 	// "" in a helper without it mounted, where nsx finds the container
 	// through /proc.
 	endpoint string
+	// agent is true for the agent DaemonSet's pod.
+	agent bool
 }
 
 // annotationEndpoint records on a kept helper the runtime socket its
@@ -233,32 +235,47 @@ func (s *session) lookupAgent(ctx context.Context, node string) *podLookup {
 	})
 }
 
-// endpointLookup is the node's runtime socket, read in the background.
+// endpointLookup is a node's annotated runtime socket, read in the
+// background.
 type endpointLookup struct {
 	done     chan struct{}
 	endpoint string
 }
 
-// lookupEndpoint starts reading the runtime socket of the target's node
-// (nil for node/NAME, which needs none).
-func (s *session) lookupEndpoint(ctx context.Context, tgt *containerTarget) *endpointLookup {
-	if tgt == nil {
-		return nil
-	}
+func (s *session) lookupEndpoint(ctx context.Context, node string) *endpointLookup {
 	l := &endpointLookup{done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		l.endpoint = s.runtimeEndpoint(ctx, tgt.node, tgt.runtime)
+		l.endpoint = s.nodeSocket(ctx, node)
 	}()
 	return l
 }
 
 func (l *endpointLookup) wait() string {
-	if l == nil {
-		return ""
-	}
 	<-l.done
 	return l.endpoint
+}
+
+// prefetch are the agent and node lookups started, on a cached hint (see
+// nodecache.go), before the target's node is known.
+type prefetch struct {
+	node     string
+	agent    *podLookup
+	endpoint *endpointLookup
+}
+
+// prefetchAgent starts them when the last call for pod was served by the
+// agent.
+func (s *session) prefetchAgent(ctx context.Context, pod string) *prefetch {
+	h, ok := s.loadHint(pod)
+	if !ok || !h.agent {
+		return nil
+	}
+	p := &prefetch{node: h.node, agent: s.lookupAgent(ctx, h.node)}
+	if s.req.endpoint == "" {
+		p.endpoint = s.lookupEndpoint(ctx, h.node)
+	}
+	return p
 }
 
 // helperMounts are the host directories a helper needs for endpoint (none
@@ -288,7 +305,7 @@ func (s *session) helperMounts(endpoint string) []string {
 // also creates in the background the kept helper with the socket mounted
 // that later calls will use. nsx debug and --runtime-endpoint need mounts
 // anyway and get them on the first call.
-func (s *session) acquireHelper(ctx context.Context, node string, tgt *containerTarget, fresh bool, kept *podLookup) (*helper, error) {
+func (s *session) acquireHelper(ctx context.Context, node string, tgt *containerTarget, fresh bool, kept *podLookup, pre *prefetch) (*helper, error) {
 	image := s.req.image
 	keptOnNode := false
 	if !fresh {
@@ -320,17 +337,24 @@ func (s *session) acquireHelper(ctx context.Context, node string, tgt *container
 	}
 	// No kept helper: the agent's pod on the node, and the node's runtime
 	// socket, both asked for at once.
-	var agent *podLookup
-	if !fresh {
-		agent = s.lookupAgent(ctx, node)
+	if pre == nil || pre.node != node || fresh {
+		pre = &prefetch{node: node}
+		if !fresh {
+			pre.agent = s.lookupAgent(ctx, node)
+		}
+		if tgt != nil && s.req.endpoint == "" {
+			pre.endpoint = s.lookupEndpoint(ctx, node)
+		}
 	}
 	ep := s.req.endpoint
-	if ep == "" {
-		ep = s.lookupEndpoint(ctx, tgt).wait()
+	if tgt != nil && ep == "" {
+		if ep = pre.endpoint.wait(); ep == "" {
+			ep = defaultSocket(tgt.runtime)
+		}
 	}
-	for _, p := range agent.wait() {
+	for _, p := range pre.agent.wait() {
 		if usable(&p, image, s.helperMounts(ep)) {
-			return &helper{name: p.Name, namespace: p.Namespace, endpoint: ep}, nil
+			return &helper{name: p.Name, namespace: p.Namespace, endpoint: ep, agent: true}, nil
 		}
 	}
 	if tgt == nil || s.req.endpoint != "" || s.req.mode == modeDebug {

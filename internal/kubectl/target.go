@@ -131,18 +131,21 @@ func stateOf(s corev1.ContainerState) string {
 	return "no state reported"
 }
 
-// runtimeEndpoint is the CRI socket on the node: --runtime-endpoint, else
-// the node's kubeadm annotation, else the runtime's usual socket. A user who
-// may not read nodes gets the usual socket.
-func (s *session) runtimeEndpoint(ctx context.Context, node, runtime string) string {
-	if s.req.endpoint != "" {
-		return s.req.endpoint
-	}
+// The CRI socket on the node is --runtime-endpoint, else the node's
+// kubeadm annotation (nodeSocket), else the runtime's usual socket
+// (defaultSocket). A user who may not read nodes gets the usual socket.
+
+// nodeSocket is the node's annotated CRI socket, or "".
+func (s *session) nodeSocket(ctx context.Context, node string) string {
 	if n, err := s.api.getNode(ctx, node); err == nil {
-		if e := n.Annotations[criSocketAnnotation]; e != "" {
-			return e
-		}
+		return n.Annotations[criSocketAnnotation]
 	}
+	return ""
+}
+
+// defaultSocket is the usual socket of a runtime, by the container ID's
+// scheme.
+func defaultSocket(runtime string) string {
 	switch runtime {
 	case "cri-o":
 		return "unix:///run/crio/crio.sock"
