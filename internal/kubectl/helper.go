@@ -310,13 +310,19 @@ func (s *session) acquireHelper(ctx context.Context, node string, tgt *container
 	keptOnNode := false
 	if !fresh {
 		var found *helper
-		for i, p := range kept.wait() {
+		for _, p := range kept.wait() {
 			if p.Spec.NodeName != node {
 				continue
 			}
 			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 				// A kept helper that idled out: its record is all that is left.
-				s.deletePod(p.Namespace, kept.pods[i].Name)
+				s.deletePod(p.Namespace, p.Name)
+				continue
+			}
+			if p.Status.Phase == corev1.PodPending && time.Since(p.CreationTimestamp.Time) > s.req.timeout {
+				// A kept helper that never started (created in the
+				// background, nobody waited for it): make room for another.
+				s.deletePod(p.Namespace, p.Name)
 				continue
 			}
 			keptOnNode = true
