@@ -384,10 +384,6 @@ func compileERE(s string) (*regexp.Regexp, error) {
 	return nil, &FilterSyntaxError{msg}
 }
 
-// Names returns the column names the expression uses as written, one per
-// occurrence, in order; lookups ignore case.
-func (f *Filter) Names() []string { return f.names }
-
 // Bind resolves the filter's column names with lookup, which returns the
 // column's index or -1.
 func (f *Filter) Bind(lookup func(name string) int) ([]int, error) {

@@ -151,8 +151,13 @@ func PinPID(pid int, inode uint64) (*Pinned, error) {
 	return p, nil
 }
 
-// Pin pins the target the reference names.
-func (r Ref) Pin(ctx context.Context) (*Pinned, error) {
+// Pin pins the target the reference names; a container reference is
+// resolved by the zero container.Resolver.
+func (r Ref) Pin(ctx context.Context) (*Pinned, error) { return r.PinWith(ctx, nil) }
+
+// PinWith is Pin with a container reference resolved by res (nil: the zero
+// container.Resolver).
+func (r Ref) PinWith(ctx context.Context, res *container.Resolver) (*Pinned, error) {
 	switch {
 	case r.Path != "":
 		f, err := namespace.OpenFile(r.Path)
@@ -166,7 +171,7 @@ func (r Ref) Pin(ctx context.Context) (*Pinned, error) {
 		}
 		return &Pinned{ref: r, pidfd: -1, procDir: -1, file: f, fileKind: k}, nil
 	case r.Container != "":
-		found, err := container.Resolve(ctx, r.Container)
+		found, err := res.Resolve(ctx, r.Container)
 		if err != nil {
 			return nil, err
 		}

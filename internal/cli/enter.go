@@ -87,6 +87,8 @@ type enterRequest struct {
 	program   []string
 	help      bool
 	version   bool
+	// resolver finds container targets (--runtime-endpoint).
+	resolver container.Resolver
 }
 
 // closeFiles closes what parsing opened.
@@ -285,7 +287,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 				r.opts.WdnsEmpty = v == ""
 			case "runtime-endpoint":
 				// As crictl's flag: the CRI socket for cri: targets.
-				container.CRIEndpoint = v
+				r.resolver.CRIEndpoint = v
 			}
 		}
 	}
@@ -526,7 +528,7 @@ func pinTarget(env *Env, r *enterRequest) (*target.Pinned, error) {
 	if env.Compat && ref.PID == 0 {
 		return nil, fmt.Errorf("failed to parse pid: '%s'", r.targetArg)
 	}
-	t, err := ref.Pin(context.Background())
+	t, err := ref.PinWith(context.Background(), &r.resolver)
 	if err == nil {
 		return t, nil
 	}

@@ -78,7 +78,8 @@ func runPs(env *Env, args []string) int {
 		return env.Errorf("%s", err)
 	}
 	if t.Container() != nil {
-		res.Container = &listing.ContainerRef{Runtime: t.Container().Runtime, ID: t.Container().ID, Name: t.Container().Name}
+		c := t.Container().Container
+		res.Container = &c
 	}
 	if f.JSON {
 		enc := json.NewEncoder(env.Stdout)

@@ -37,8 +37,9 @@ func Do(s *Spec, fn func() error) error {
 		return err
 	}
 	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
+	goOffMain(func() {
+		// Locked a second time, so that an fn that pairs an
+		// UnlockOSThread with Do's lock does not hand the thread back.
 		runtime.LockOSThread()
 		tid := unix.Gettid()
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
@@ -54,7 +55,7 @@ func Do(s *Spec, fn func() error) error {
 			err = errors.Join(err, ErrThreadEscaped)
 		}
 		done <- err
-	}()
+	})
 	return <-done
 }
 

@@ -2,7 +2,9 @@ package spawn
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"syscall"
 	"testing"
@@ -126,5 +128,44 @@ func TestDoRefusesWhatNeedsAProcess(t *testing.T) {
 		if !errors.Is(err, ErrNeedsProcess) || ran {
 			t.Errorf("%s: Do returned %v (fn ran: %v), want ErrNeedsProcess", name, err, ran)
 		}
+	}
+}
+
+// offMainProbe is set in the test binary run by
+// TestOffMainNeverRunsOnTheMainThread.
+const offMainProbe = "NSX_TEST_OFF_MAIN_PROBE"
+
+// TestMain, in the probe, calls goOffMain from the main goroutine on the
+// main thread (m0), where a plain goroutine would land, and prints the
+// process's pid and the thread fn ran on.
+func TestMain(m *testing.M) {
+	if os.Getenv(offMainProbe) == "" {
+		os.Exit(m.Run())
+	}
+	c := make(chan int, 1)
+	goOffMain(func() { c <- unix.Gettid() })
+	fmt.Println(unix.Getpid(), unix.Gettid(), <-c)
+	os.Exit(0)
+}
+
+// TestOffMainNeverRunsOnTheMainThread: called from the main goroutine on
+// m0 (the probe), goOffMain still runs fn on another thread, and m0 is not
+// lost to it.
+func TestOffMainNeverRunsOnTheMainThread(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), offMainProbe+"=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	var pid, caller, fn int
+	if _, err := fmt.Sscan(string(out), &pid, &caller, &fn); err != nil {
+		t.Fatalf("probe: %q", out)
+	}
+	if caller != pid {
+		t.Fatalf("the probe's main goroutine ran on thread %d, not m0 (%d): the test proves nothing", caller, pid)
+	}
+	if fn == pid {
+		t.Error("fn ran on the main thread")
 	}
 }

@@ -351,8 +351,7 @@ func Start(s *Spec) (*Process, error) {
 		res.pid, res.pidfd, res.err = fork(&p.raw)
 	} else {
 		done := make(chan result, 1)
-		go func() {
-			runtime.LockOSThread()
+		goOffMain(func() {
 			tainted := false
 			if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err == nil {
 				tainted = true
@@ -366,7 +365,7 @@ func Start(s *Spec) (*Process, error) {
 			}
 			// A thread whose PID namespace for children changed exits
 			// with its goroutine rather than serve other goroutines.
-		}()
+		})
 		res = <-done
 	}
 	unix.Close(pipe[1])

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"sync"
 	"syscall"
 
@@ -25,13 +24,12 @@ func startOnThread(s *Spec) (*Process, error) {
 		err  error
 	}
 	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
+	goOffMain(func() {
 		proc, err := runOnThread(s)
 		done <- result{proc, err}
 		// Exiting while locked ends the thread, whose namespaces,
 		// root and directory are no longer the process's.
-	}()
+	})
 	r := <-done
 	return r.proc, r.err
 }
