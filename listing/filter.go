@@ -13,7 +13,6 @@ package listing
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
@@ -39,7 +38,20 @@ func (e *FilterColumnError) Error() string {
 // ErrFilterApply is a comparison that cannot be made, such as a text column
 // compared with a number. It wraps syscall.EINVAL, whose text lsns prints
 // ("failed to apply filter: Invalid argument").
-var ErrFilterApply = fmt.Errorf("listing: filter cannot be applied: %w", syscall.EINVAL)
+//
+// It is a static value, not fmt.Errorf's: every nsx command runs this
+// package's init, and a formatted error there costs `nsx enter` fmt's cold
+// start-up.
+var ErrFilterApply error = &wrappedErrno{"listing: filter cannot be applied: invalid argument", syscall.EINVAL}
+
+// wrappedErrno is an error with its own text that wraps an errno.
+type wrappedErrno struct {
+	msg string
+	err syscall.Errno
+}
+
+func (e *wrappedErrno) Error() string { return e.msg }
+func (e *wrappedErrno) Unwrap() error { return e.err }
 
 // Filter is a parsed -Q expression.
 type Filter struct {
@@ -90,11 +102,35 @@ type token struct {
 	text string
 }
 
-var filterWords = map[string]tokKind{
-	"and": tAnd, "AND": tAnd, "or": tOr, "OR": tOr, "not": tNeg, "NOT": tNeg,
-	"eq": tEQ, "EQ": tEQ, "ne": tNE, "NE": tNE, "le": tLE, "LE": tLE,
-	"lt": tLT, "LT": tLT, "ge": tGE, "GE": tGE, "gt": tGT, "GT": tGT,
-	"true": tTrue, "TRUE": tTrue, "false": tFalse, "FALSE": tFalse,
+// filterWord returns the token of a keyword of the filter language. A
+// switch, not a map: a package-level map is built by the init every nsx
+// command runs.
+func filterWord(w string) (tokKind, bool) {
+	switch w {
+	case "and", "AND":
+		return tAnd, true
+	case "or", "OR":
+		return tOr, true
+	case "not", "NOT":
+		return tNeg, true
+	case "eq", "EQ":
+		return tEQ, true
+	case "ne", "NE":
+		return tNE, true
+	case "le", "LE":
+		return tLE, true
+	case "lt", "LT":
+		return tLT, true
+	case "ge", "GE":
+		return tGE, true
+	case "gt", "GT":
+		return tGT, true
+	case "true", "TRUE":
+		return tTrue, true
+	case "false", "FALSE":
+		return tFalse, true
+	}
+	return 0, false
 }
 
 var filterOps = []struct {
@@ -129,7 +165,7 @@ next:
 				j++
 			}
 			w := s[i:j]
-			if k, ok := filterWords[w]; ok {
+			if k, ok := filterWord(w); ok {
 				toks = append(toks, token{k, w})
 			} else {
 				toks = append(toks, token{tHolder, w})
