@@ -20,11 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nsxproject/nsx/internal/inet"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -228,7 +228,7 @@ func appendWindowUpdate(b []byte, stream uint32, inc int64) []byte {
 
 // call invokes method ("/pkg.Service/Method") with the encoded request and
 // returns the encoded reply. md adds request metadata. Transport failures
-// are returned as they come (*net.OpError, io errors, errH2), server
+// are returned as they come (*dialError, io errors, errH2), server
 // statuses and the statuses the gRPC spec maps HTTP failures to as
 // *grpcError.
 func (c *grpcClient) call(ctx context.Context, method string, md map[string]string, req []byte) ([]byte, error) {
@@ -702,7 +702,7 @@ func grpcStatus(code, msg string) error {
 	if n == grpcOK {
 		return nil
 	}
-	if m, err := url.PathUnescape(msg); err == nil {
+	if m, ok := inet.PercentDecode(msg); ok {
 		msg = m
 	}
 	return &grpcError{Code: n, Message: msg}

@@ -311,3 +311,10 @@ func unhex(c byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// Loopback6 returns ::1.
+func Loopback6() []byte {
+	ip := make([]byte, 16)
+	ip[15] = 1
+	return ip
+}
