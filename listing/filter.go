@@ -13,11 +13,11 @@ package listing
 
 import (
 	"errors"
-	"regexp"
-	"regexp/syntax"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/nsxproject/nsx/internal/ere"
 )
 
 // FilterSyntaxError is an expression lsns refuses to parse; its text is what
@@ -227,9 +227,9 @@ type fnode struct {
 	kind        fnodeKind
 	op          tokKind // comparison operator of nCmp
 	left, right *fnode
-	val         fval           // literal of nParam when holder < 0
-	holder      int            // index into Filter.names, or -1
-	re          *regexp.Regexp // compiled right side of =~ and !~
+	val         fval        // literal of nParam when holder < 0
+	holder      int         // index into Filter.names, or -1
+	re          *ere.Regexp // compiled right side of =~ and !~
 }
 
 type valType int
@@ -391,33 +391,19 @@ func (p *filterParser) unary() (*fnode, error) {
 }
 
 // compileERE compiles a POSIX extended regular expression; errors carry
-// glibc's messages for the mistakes people make.
-func compileERE(s string) (*regexp.Regexp, error) {
-	re, err := regexp.CompilePOSIX(s)
-	if err == nil {
-		return re, nil
-	}
-	msg := "Invalid regular expression"
-	var se *syntax.Error
-	if errors.As(err, &se) {
-		switch se.Code {
-		case syntax.ErrMissingParen:
-			msg = `Unmatched ( or \(`
-		case syntax.ErrUnexpectedParen:
-			msg = `Unmatched ) or \)`
-		case syntax.ErrMissingBracket:
-			msg = "Unmatched [, [^, [:, [., or [="
-		case syntax.ErrMissingRepeatArgument:
-			msg = "Invalid preceding regular expression"
-		case syntax.ErrTrailingBackslash:
-			msg = "Trailing backslash"
-		case syntax.ErrInvalidRepeatSize:
-			msg = "Invalid content of \\{\\}"
-		case syntax.ErrInvalidCharRange:
-			msg = "Invalid range end"
+// glibc's messages. internal/ere, not package regexp: regexp's inits (and
+// the unicode tables they reference) would run at every nsx start.
+func compileERE(s string) (*ere.Regexp, error) {
+	re, err := ere.Compile(s)
+	if err != nil {
+		msg := "Invalid regular expression"
+		var ee *ere.Error
+		if errors.As(err, &ee) {
+			msg = ee.Msg
 		}
+		return nil, &FilterSyntaxError{msg}
 	}
-	return nil, &FilterSyntaxError{msg}
+	return re, nil
 }
 
 // Bind resolves the filter's column names with lookup, which returns the
