@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 )
 
 // captureManifest records what the captured replies must decode to.
@@ -81,7 +81,7 @@ func TestCaptureTestdata(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	copyFile(filepath.Join(containerdRuncRoot, "k8s.io", m.CRIID, "state.json"), "runc-state-cri.json")
+	copyFile(filepath.Join(containerdRuncNamespaceRoots("k8s.io")[0], m.CRIID, "state.json"), "runc-state-cri.json")
 	copyFile("/proc/"+strconv.Itoa(m.CRIPID)+"/cgroup", "cgroup-cri-containerd.txt")
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile("testdata/capture.json", append(b, '\n'), 0o644); err != nil {

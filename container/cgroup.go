@@ -13,6 +13,8 @@ package container
 //	.../crio-<id>.scope                        kubernetes, CRI-O
 //	/system.slice/nerdctl-<id>.scope           nerdctl, systemd
 //	/<namespace>/<id>                          ctr and nerdctl, cgroupfs
+//	/k8s.io/<id>                               containerd's CRI, no parent
+//	/lxc/<name>, /lxc.payload.<name>           LXC
 //
 // Conmon (libpod-conmon-<id>, crio-conmon-<id>) and shims live outside the
 // container's cgroup and are never taken for it.
@@ -23,40 +25,53 @@ import (
 	"github.com/nsxproject/nsx/procfs"
 )
 
-var cgroupIDPrefixes = []string{"docker-", "libpod-", "cri-containerd-", "crio-", "nerdctl-"}
+// cgroupDecorations are the prefixes runtimes put before a container's ID
+// in its cgroup's name, and the runtime each one means. A monitor's prefix
+// (conmon's) maps to "-": its cgroup holds no container process.
+var cgroupDecorations = []struct{ prefix, runtime string }{
+	{"libpod-conmon-", "-"},
+	{"crio-conmon-", "-"},
+	{"docker-", "docker"},
+	{"libpod-", "podman"},
+	{"cri-containerd-", "cri"},
+	{"crio-", "cri"},
+	{"nerdctl-", "containerd"},
+	{"lxc.payload.", "lxc"},
+}
 
-var cgroupMonitorPrefixes = []string{"libpod-conmon-", "crio-conmon-"}
-
-// cgroupComponentID returns the container ID a cgroup path component names,
-// the component itself when it has no known decoration, or "" for a
-// container monitor's cgroup.
-func cgroupComponentID(c string) string {
+// cgroupComponent decodes one component of a cgroup path: the runtime its
+// decoration names ("" when it has none, "-" for a monitor) and the ID or
+// name after the decoration (the component itself when undecorated).
+func cgroupComponent(c string) (runtime, id string) {
 	c = strings.TrimSuffix(c, ".scope")
-	if i := strings.LastIndexByte(c, ':'); i >= 0 {
-		c = c[i+1:]
+	// systemd's slice:prefix:name, written as is by a runtime that uses the
+	// cgroupfs driver with a systemd-style cgroupsPath.
+	if parts := strings.Split(c, ":"); len(parts) == 3 {
+		c = parts[1] + "-" + parts[2]
 	}
-	for _, p := range cgroupMonitorPrefixes {
-		if strings.HasPrefix(c, p) {
-			return ""
+	for _, d := range cgroupDecorations {
+		if strings.HasPrefix(c, d.prefix) {
+			return d.runtime, c[len(d.prefix):]
 		}
 	}
-	for _, p := range cgroupIDPrefixes {
-		if strings.HasPrefix(c, p) {
-			return c[len(p):]
-		}
-	}
-	return c
+	return "", c
 }
 
 // cgroupNames reports whether a process with these cgroup lines belongs to
-// the container with this ID: some component of some line's path names it.
+// the container with this ID: some component of some line's path names it
+// (with or without a runtime's decoration, never a monitor's). It is the
+// resolvers' check of a PID, looser than classifyCgroupPath because a
+// container's cgroup parent may be anything (docker --cgroup-parent).
 func cgroupNames(lines []procfs.CgroupLine, id string) bool {
 	if id == "" {
 		return false
 	}
 	for _, l := range lines {
 		for _, c := range strings.Split(l.Path, "/") {
-			if c != "" && cgroupComponentID(c) == id {
+			if c == "" {
+				continue
+			}
+			if rt, cid := cgroupComponent(c); rt != "-" && cid == id {
 				return true
 			}
 		}
@@ -71,6 +86,8 @@ func isHexID(s string) bool {
 	return isHex(s)
 }
 
+// isHex reports whether s is a non-empty string of lower-case hex digits,
+// as container IDs and ID prefixes are.
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -81,57 +98,75 @@ func isHex(s string) bool {
 	return s != ""
 }
 
-// cgroupPathIdentity returns the runtime and the 64-hex container ID a
-// cgroup path names, judging by the decorations and parents of the deepest
-// component that holds an ID.
-func cgroupPathIdentity(path string) (runtime, id string) {
-	comps := strings.Split(path, "/")
-	for i := len(comps) - 1; i >= 0; i-- {
-		c := comps[i]
-		cid := cgroupComponentID(c)
-		if !isHexID(cid) {
-			continue
+// classifyCgroupPath says which container a cgroup path belongs to, judging
+// by the decorations and parents of the deepest component that names one.
+// Runtime is "" when a component holds a 64-hex ID but the path's shape
+// does not tell whose (a custom cgroup parent); ID is "" when no component
+// looks like a container.
+func classifyCgroupPath(path string) Container {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	kube := false
+	for _, p := range parts {
+		if strings.HasPrefix(p, "kubepods") {
+			kube = true
+			break
 		}
+	}
+	for i := len(parts) - 1; i >= 0; i-- {
+		rt, id := cgroupComponent(parts[i])
 		parent := ""
 		if i > 0 {
-			parent = comps[i-1]
+			parent = parts[i-1]
 		}
-		raw := strings.TrimSuffix(c, ".scope")
 		switch {
-		case strings.HasPrefix(raw, "docker-") || parent == "docker":
-			return "docker", cid
-		case strings.HasPrefix(raw, "libpod-") || parent == "libpod_parent":
-			return "podman", cid
-		case strings.HasPrefix(raw, "nerdctl-"):
-			return "containerd", cid
-		case strings.Contains(raw, "cri-containerd") || strings.HasPrefix(raw, "crio-") || strings.Contains(path, "kubepods") || parent == "k8s.io":
-			// containerd's CRI without a cgroup parent: /k8s.io/<id>.
-			return "cri", cid
-		case i == 2 && comps[0] == "" && validContainerdID(parent):
-			// ctr and nerdctl with cgroupfs: /<namespace>/<id>.
-			return "containerd", cid
+		case rt == "-" || id == "":
+			continue
+		case rt == "lxc":
+			return Container{Runtime: "lxc", ID: id, Name: id}
+		case rt != "":
+			if isHexID(id) {
+				return Container{Runtime: rt, ID: id}
+			}
+			continue
+		case parent == "lxc":
+			// LXC's cgroupfs layout: /lxc/NAME.
+			return Container{Runtime: "lxc", ID: id, Name: id}
+		case !isHexID(id):
+			// ctr and nerdctl with cgroupfs name the cgroup /NAMESPACE/ID,
+			// and a containerd ID is any identifier.
+			if i == 1 && (parent == "default" || parent == "k8s.io") && validContainerdID(id) {
+				return Container{Runtime: "containerd", ID: id}
+			}
+			continue
+		case parent == "docker":
+			return Container{Runtime: "docker", ID: id}
+		case parent == "libpod_parent":
+			return Container{Runtime: "podman", ID: id}
+		case kube || (i == 1 && parent == "k8s.io"):
+			// The kubelet's pods, or containerd's CRI without a cgroup
+			// parent (/k8s.io/ID).
+			return Container{Runtime: "cri", ID: id}
+		case i == 1 && validContainerdID(parent) && !strings.HasSuffix(parent, ".slice"):
+			return Container{Runtime: "containerd", ID: id}
 		}
-		return "", cid
+		return Container{ID: id}
 	}
-	return "", ""
+	return Container{}
 }
 
 // FromCgroup says which container a process belongs to, from its
 // /proc/PID/cgroup lines: the runtime ("docker", "podman", "containerd",
-// "cri", or "" when the path shape does not tell) and the container's full
-// ID. ok is false when no line names a container.
-func FromCgroup(lines []procfs.CgroupLine) (runtime, id string, ok bool) {
+// "cri" or "lxc") and the ID its cgroup path names (reference:
+// container-runtimes.md §6.2), with Source "cgroup" and no name (Identify
+// finds it). ok is false when no line names a container of a known runtime.
+func FromCgroup(lines []procfs.CgroupLine) (c Container, ok bool) {
 	for _, l := range lines {
-		if r, i := cgroupPathIdentity(l.Path); i != "" {
-			if r != "" {
-				return r, i, true
-			}
-			if id == "" {
-				id = i
-			}
+		if c := classifyCgroupPath(l.Path); c.Runtime != "" {
+			c.Source = "cgroup"
+			return c, true
 		}
 	}
-	return "", id, id != ""
+	return Container{}, false
 }
 
 // scanCgroups reads every process's cgroup lines and groups the PIDs by the
@@ -159,9 +194,9 @@ func scanCgroups(owner func(lines []procfs.CgroupLine) string) (map[string][]int
 func scanByIDPrefix(runtime, prefix string) (map[string][]int, error) {
 	return scanCgroups(func(lines []procfs.CgroupLine) string {
 		for _, l := range lines {
-			r, id := cgroupPathIdentity(l.Path)
-			if id != "" && strings.HasPrefix(id, prefix) && (runtime == "" || r == runtime) {
-				return id
+			c := classifyCgroupPath(l.Path)
+			if isHexID(c.ID) && strings.HasPrefix(c.ID, prefix) && (runtime == "" || c.Runtime == runtime) {
+				return c.ID
 			}
 		}
 		return ""
@@ -206,7 +241,7 @@ func fromCgroupScan(ref, runtime, prefix string) (*Found, error) {
 	default:
 		var c []string
 		for id := range byID {
-			c = append(c, runtime+":"+short(id))
+			c = append(c, runtime+":"+shortID(id))
 		}
 		sortStrings(c)
 		return nil, ambiguous(ref, "ID prefix "+prefix, c)
@@ -216,15 +251,7 @@ func fromCgroupScan(ref, runtime, prefix string) (*Found, error) {
 		if pid == 0 {
 			return nil, nil
 		}
-		return &Found{PID: pid, StartTime: start, Runtime: runtime, ID: id, Source: "cgroup scan"}, nil
+		return &Found{PID: pid, StartTime: start, Container: Container{Runtime: runtime, ID: id, Source: "cgroup scan"}}, nil
 	}
 	return nil, nil
-}
-
-// short is the 12-character form of an ID.
-func short(id string) string {
-	if len(id) > 12 && isHex(id) {
-		return id[:12]
-	}
-	return id
 }

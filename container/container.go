@@ -21,6 +21,70 @@ package container
 
 import "strings"
 
+// Container is a container's identity, the one value every nsx command
+// shows a container by: resolvers return it inside Found, ls, ps and
+// inspect get it from a process's cgroup.
+type Container struct {
+	// Runtime is "docker", "podman", "containerd" or "cri" ("lxc" for a
+	// container only a cgroup path names).
+	Runtime string `json:"runtime"`
+	// ID is the container's full ID; Name its name when it has one, as a
+	// reference takes it after "Runtime:" (CRI's NAMESPACE/POD/CONTAINER,
+	// containerd's NAMESPACE/ID).
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Source says what identified it, e.g. "docker API", "docker state
+	// file", "cgroup scan", "cgroup".
+	Source string `json:"source,omitempty"`
+}
+
+// Ref returns the reference users type for the container: "docker:web1",
+// or the runtime and the ID's first 12 characters when it has no name; ""
+// for a nil container.
+func (c *Container) Ref() string {
+	if c == nil {
+		return ""
+	}
+	n := c.Name
+	if n == "" {
+		n = shortID(c.ID)
+	}
+	return c.Runtime + ":" + n
+}
+
+// Matches reports whether a user's reference (with or without a runtime
+// scheme; a name, a full ID or an ID prefix) names this container.
+func (c *Container) Matches(ref string) bool {
+	if c == nil || ref == "" {
+		return false
+	}
+	if rt, rest, ok := SplitRef(ref); ok {
+		if rt != c.Runtime {
+			return false
+		}
+		ref = rest
+	} else if rest, ok := strings.CutPrefix(ref, "lxc:"); ok {
+		if c.Runtime != "lxc" {
+			return false
+		}
+		ref = rest
+	}
+	if ref == "" {
+		return false
+	}
+	return ref == c.Name || strings.HasPrefix(c.ID, ref)
+}
+
+// shortID is the 12-character form of a hex ID, the one every runtime's
+// CLI shows; anything else (a containerd ID that is a name) is returned as
+// it is.
+func shortID(id string) string {
+	if len(id) > 12 && isHex(id) {
+		return id[:12]
+	}
+	return id
+}
+
 // Found is a container resolved to a host process.
 type Found struct {
 	// PID is the host PID of the container's main process.
@@ -30,26 +94,8 @@ type Found struct {
 	// runtime's record (runc's init_process_start) when there is one. 0 when
 	// unknown. Pinning the PID later must find the same start time.
 	StartTime uint64
-	// Runtime is "docker", "podman", "containerd" or "cri".
-	Runtime string
-	// ID is the container's full ID; Name its name when it has one.
-	ID   string
-	Name string
-	// Source says which source found the PID, e.g. "docker API",
-	// "docker state file", "cgroup scan".
-	Source string
-}
-
-// Ref returns the reference users type for the container, e.g. "docker:web1".
-func (f *Found) Ref() string {
-	n := f.Name
-	if n == "" {
-		n = f.ID
-		if len(n) > 12 {
-			n = n[:12]
-		}
-	}
-	return f.Runtime + ":" + n
+	// Container is who the process belongs to, and which source found it.
+	Container
 }
 
 // Schemes are the runtime prefixes a reference may carry.

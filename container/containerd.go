@@ -23,11 +23,6 @@ import (
 	"github.com/nsxproject/nsx/procfs"
 )
 
-const (
-	containerdRuncRoot = "/run/containerd/runc"
-	containerdTaskRoot = "/run/containerd/io.containerd.runtime.v2.task"
-)
-
 // containerd task states (containerd.v1.types.Status).
 const (
 	taskUnknown = 0
@@ -85,20 +80,20 @@ func splitContainerdRef(ref, rest string) (ns, id string, err error) {
 	return ns, id, nil
 }
 
-func resolveContainerd(ctx context.Context, ref, rest string) (*Found, error) {
+func (rs *Resolver) resolveContainerd(ctx context.Context, ref, rest string) (*Found, error) {
 	ns, id, err := splitContainerdRef(ref, rest)
 	if err != nil {
 		return nil, err
 	}
 	var apiErr error
 	where := ""
-	for _, sock := range containerdSockets() {
+	for _, sock := range rs.containerdSockets() {
 		if !exists(sock) {
 			continue
 		}
 		where = sock
 		c := newGRPCClient(sock)
-		cctx, cancel := withTimeout(ctx)
+		cctx, cancel := rs.withTimeout(ctx)
 		f, err := containerdFromAPI(cctx, c, ref, ns, id)
 		cancel()
 		c.close()
@@ -125,13 +120,13 @@ func resolveContainerd(ctx context.Context, ref, rest string) (*Found, error) {
 		nsDesc = "namespace " + ns
 	}
 	if apiErr == nil && where == "" {
-		return nil, newErr(ref, ErrUnreachable, "containerd is unreachable (no socket at "+strings.Join(containerdSockets(), ", ")+") and no daemonless source found the container in "+nsDesc+" ("+containerdTaskRoot+", "+containerdRuncRoot+", /proc cgroups)")
+		return nil, newErr(ref, ErrUnreachable, "containerd is unreachable (no socket at "+strings.Join(rs.containerdSockets(), ", ")+") and no daemonless source found the container in "+nsDesc+" ("+containerdStateDesc()+", /proc cgroups)")
 	}
 	kind := ErrUnreachable
 	if apiErr != nil && errorsIsPermission(apiErr) {
 		kind = ErrPermission
 	}
-	return nil, newErr(ref, kind, "containerd at "+where+" "+grpcUnreachableWhy(apiErr)+" and no daemonless source found the container in "+nsDesc+" ("+containerdTaskRoot+", "+containerdRuncRoot+", /proc cgroups)")
+	return nil, newErr(ref, kind, "containerd at "+where+" "+grpcUnreachableWhy(apiErr)+" and no daemonless source found the container in "+nsDesc+" ("+containerdStateDesc()+", /proc cgroups)")
 }
 
 func errorsIsPermission(err error) bool {
@@ -151,6 +146,7 @@ func grpcUnreachableWhy(err error) string {
 // ctrMatch is a container that matches the reference in one namespace.
 type ctrMatch struct {
 	ns, id, name string
+	taskRoot     string // the shim's bundle directory it was found in, if any
 	task         *ctrTask
 	exact        bool
 }
@@ -291,15 +287,15 @@ func ctrFoundFromTask(ref string, m *ctrMatch, source string) (*Found, error) {
 	if m.name != "" {
 		name = m.ns + "/" + m.name
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "containerd", ID: m.id, Name: name, Source: source}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "containerd", ID: m.id, Name: name, Source: source}}, nil
 }
 
 // containerdRuncRoots are where runc keeps state for a namespace's
 // containers (Docker's own root for namespace moby).
 func containerdRuncRoots(ns string) []string {
-	roots := []string{filepath.Join(containerdRuncRoot, ns)}
+	roots := containerdRuncNamespaceRoots(ns)
 	if ns == "moby" {
-		roots = append(roots, dockerRuncRoot)
+		roots = append(roots, dockerRuncRoot())
 	}
 	return roots
 }
@@ -466,29 +462,31 @@ func parseCtrContainers(b []byte) ([]ctrContainer, error) {
 }
 
 // containerdFromFiles resolves without the daemon: the shim's bundle
-// directories under containerdTaskRoot name each namespace's containers; the
+// directories under each state's task root name each namespace's containers; the
 // PID comes from runc's state (with its start time) or the shim's init.pid.
 func containerdFromFiles(ref, ns, id string) (*Found, error) {
-	var namespaces []string
-	if ns != "" {
-		namespaces = []string{ns}
-	} else {
-		ents, _ := os.ReadDir(containerdTaskRoot)
-		for _, e := range ents {
-			if e.IsDir() {
-				namespaces = append(namespaces, e.Name())
+	var matches []ctrMatch
+	for _, taskRoot := range containerdTaskRoots() {
+		var namespaces []string
+		if ns != "" {
+			namespaces = []string{ns}
+		} else {
+			ents, _ := os.ReadDir(taskRoot)
+			for _, e := range ents {
+				if e.IsDir() {
+					namespaces = append(namespaces, e.Name())
+				}
 			}
 		}
-	}
-	var matches []ctrMatch
-	for _, n := range namespaces {
-		ents, _ := os.ReadDir(filepath.Join(containerdTaskRoot, n))
-		for _, e := range ents {
-			switch {
-			case e.Name() == id:
-				matches = append(matches, ctrMatch{ns: n, id: e.Name(), exact: true})
-			case strings.HasPrefix(e.Name(), id):
-				matches = append(matches, ctrMatch{ns: n, id: e.Name()})
+		for _, n := range namespaces {
+			ents, _ := os.ReadDir(filepath.Join(taskRoot, n))
+			for _, e := range ents {
+				switch {
+				case e.Name() == id:
+					matches = append(matches, ctrMatch{ns: n, id: e.Name(), taskRoot: taskRoot, exact: true})
+				case strings.HasPrefix(e.Name(), id):
+					matches = append(matches, ctrMatch{ns: n, id: e.Name(), taskRoot: taskRoot})
+				}
 			}
 		}
 	}
@@ -504,7 +502,7 @@ func containerdFromFiles(ref, ns, id string) (*Found, error) {
 	}
 	pid, recorded := ociStartTime(containerdRuncRoots(m.ns), m.id)
 	if pid == 0 {
-		pid, _ = readPIDFile(filepath.Join(containerdTaskRoot, m.ns, m.id, "init.pid"))
+		pid, _ = readPIDFile(filepath.Join(m.taskRoot, m.ns, m.id, "init.pid"))
 	}
 	if pid == 0 {
 		return nil, newErr(ref, ErrNotRunning, "container "+m.ns+"/"+m.id+" has no running process (containerd's state files)")
@@ -513,7 +511,7 @@ func containerdFromFiles(ref, ns, id string) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "containerd", ID: m.id, Name: m.ns + "/" + m.id, Source: "containerd state files"}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "containerd", ID: m.id, Name: m.ns + "/" + m.id, Source: "containerd state files"}}, nil
 }
 
 // containerdCgroupScan finds a container of the cgroupfs layout
@@ -535,5 +533,11 @@ func containerdCgroupScan(ref, ns, id string) (*Found, error) {
 	if pid == 0 {
 		return nil, nil
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "containerd", ID: id, Name: ns + "/" + id, Source: "cgroup scan"}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "containerd", ID: id, Name: ns + "/" + id, Source: "cgroup scan"}}, nil
+}
+
+// containerdStateDesc names the directories the daemonless sources read,
+// for error messages.
+func containerdStateDesc() string {
+	return strings.Join(append(containerdTaskRoots(), configuredContainerdDirs().runcBases...), ", ")
 }

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 )
 
 // ID prefixes go to containerd as a regular expression: a '.' in them

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -114,12 +113,12 @@ func parseCRIInfo(s string) (*criInfo, error) {
 	return &i, nil
 }
 
-func resolveCRI(ctx context.Context, ref, rest string) (*Found, error) {
+func (rs *Resolver) resolveCRI(ctx context.Context, ref, rest string) (*Found, error) {
 	r, err := parseCRIRef(ref, rest)
 	if err != nil {
 		return nil, err
 	}
-	socks, explicit := criSockets()
+	socks, explicit := rs.criSockets()
 	var tried []string
 	var lastErr error
 	for _, sock := range socks {
@@ -127,7 +126,7 @@ func resolveCRI(ctx context.Context, ref, rest string) (*Found, error) {
 			continue
 		}
 		c := newGRPCClient(sock)
-		cctx, cancel := withTimeout(ctx)
+		cctx, cancel := rs.withTimeout(ctx)
 		f, err := criFromAPI(cctx, c, ref, r)
 		cancel()
 		c.close()
@@ -167,7 +166,7 @@ func resolveCRI(ctx context.Context, ref, rest string) (*Found, error) {
 	if lastErr != nil && errorsIsPermission(lastErr) {
 		kind = ErrPermission
 	}
-	return nil, newErr(ref, kind, note+"; and no daemonless source found the container (runc state under "+containerdRuncRoot+"/k8s.io and /run/runc, /proc cgroups)")
+	return nil, newErr(ref, kind, note+"; and no daemonless source found the container (runc state under "+strings.Join(criRuncRoots(), ", ")+", /proc cgroups)")
 }
 
 func describeCRIErr(err error) string {
@@ -204,7 +203,7 @@ func criFromAPI(ctx context.Context, c *grpcClient, ref string, r criRef) (*Foun
 		var one *criContainer
 		for i := range list {
 			if strings.HasPrefix(list[i].ID, r.id) {
-				cands = append(cands, "cri:"+short(list[i].ID)+" ("+list[i].Name+")")
+				cands = append(cands, "cri:"+shortID(list[i].ID)+" ("+list[i].Name+")")
 				one = &list[i]
 			}
 		}
@@ -345,7 +344,7 @@ func criFound(ref string, st *criStatus, name string) (*Found, error) {
 		name = criNameFrom(st.Labels, info.RuntimeSpec.Annotations, st.Name)
 	}
 	start, err := validate(ref, info.PID, st.ID, 0, func() uint64 {
-		p, s := ociStartTime([]string{filepath.Join(containerdRuncRoot, "k8s.io"), "/run/runc"}, st.ID)
+		p, s := ociStartTime(criRuncRoots(), st.ID)
 		if p != info.PID {
 			return 0
 		}
@@ -354,7 +353,7 @@ func criFound(ref string, st *criStatus, name string) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: info.PID, StartTime: start, Runtime: "cri", ID: st.ID, Name: name, Source: "CRI API"}, nil
+	return &Found{PID: info.PID, StartTime: start, Container: Container{Runtime: "cri", ID: st.ID, Name: name, Source: "CRI API"}}, nil
 }
 
 // criNameFrom builds NAMESPACE/POD/CONTAINER from kubelet's labels or the
@@ -569,7 +568,7 @@ func parseCRIStatus(b []byte) (*criStatus, error) {
 // io.kubernetes.pod.* / io.kubernetes.container.name. It returns nil, nil
 // when nothing matches.
 func criFromFiles(ref string, r criRef) (*Found, error) {
-	roots := []string{filepath.Join(containerdRuncRoot, "k8s.io"), "/run/runc"}
+	roots := criRuncRoots()
 	type hit struct {
 		st   *runcState
 		name string
@@ -608,7 +607,7 @@ func criFromFiles(ref string, r criRef) (*Found, error) {
 	default:
 		var cands []string
 		for _, h := range hits {
-			cands = append(cands, "cri:"+h.name+" ("+short(h.st.ID)+")")
+			cands = append(cands, "cri:"+h.name+" ("+shortID(h.st.ID)+")")
 		}
 		sortStrings(cands)
 		return nil, ambiguous(ref, "reference", cands)
@@ -618,7 +617,7 @@ func criFromFiles(ref string, r criRef) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: st.InitPID, StartTime: start, Runtime: "cri", ID: st.ID, Name: hits[0].name, Source: "runc state"}, nil
+	return &Found{PID: st.InitPID, StartTime: start, Container: Container{Runtime: "cri", ID: st.ID, Name: hits[0].name, Source: "runc state"}}, nil
 }
 
 // criLabels reads the Kubernetes names of an application container (not a
@@ -635,4 +634,10 @@ func criLabels(st *runcState) (ns, pod, ctr string, ok bool) {
 		return "", "", "", false
 	}
 	return st.label("io.kubernetes.pod.namespace"), st.label("io.kubernetes.pod.name"), ctr, true
+}
+
+// criRuncRoots are where runc keeps CRI containers' state: containerd's
+// k8s.io namespace under every runc shim root, and CRI-O's runc.
+func criRuncRoots() []string {
+	return append(containerdRuncNamespaceRoots("k8s.io"), "/run/runc")
 }

@@ -10,7 +10,6 @@ package container
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -18,13 +17,11 @@ import (
 	"strings"
 )
 
-const dockerRuncRoot = "/run/docker/runtime-runc/moby"
-
-func resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
+func (rs *Resolver) resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 	if err := checkEngineName(ref, name); err != nil {
 		return nil, err
 	}
-	ep := dockerEndpoint()
+	ep := rs.dockerEndpoint()
 	if f := dockerCacheLookup(name, ep); f != nil {
 		return f, nil
 	}
@@ -34,12 +31,12 @@ func resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 	}
 	defer api.close()
 	api.version = getenv("DOCKER_API_VERSION")
-	cctx, cancel := withTimeout(ctx)
+	cctx, cancel := rs.withTimeout(ctx)
 	defer cancel()
 	c, apiErr := api.inspect(cctx, name)
 	switch {
 	case apiErr == nil:
-		f, err := foundFromEngine(ref, "docker", c, []string{dockerRuncRoot})
+		f, err := foundFromEngine(ref, "docker", c, []string{dockerRuncRoot()})
 		if err == nil {
 			dockerCacheStore(name, ep, f)
 		}
@@ -68,7 +65,7 @@ func resolveDocker(ctx context.Context, ref, name string) (*Found, error) {
 	if errors.Is(transportError(apiErr), ErrPermission) {
 		kind = ErrPermission
 	}
-	detail := why + " and no daemonless source found the container (" + dockerDataRoot() + "/containers, " + dockerRuncRoot + ", /proc cgroups)"
+	detail := why + " and no daemonless source found the container (" + dockerDataRoot() + "/containers, " + dockerRuncRoot() + ", /proc cgroups)"
 	if ferr != nil && errKind(ferr) == nil {
 		detail += ": " + ferr.Error()
 	}
@@ -116,27 +113,7 @@ func foundFromEngine(ref, runtime string, c *engineContainer, runcRoots []string
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: s.Pid, StartTime: start, Runtime: runtime, ID: c.ID, Name: engineName(c.Name), Source: runtime + " API"}, nil
-}
-
-// dockerDataRoot is the daemon's data-root from /etc/docker/daemon.json,
-// else /var/lib/docker.
-func dockerDataRoot() string {
-	if b, err := os.ReadFile("/etc/docker/daemon.json"); err == nil {
-		var cfg struct {
-			DataRoot string `json:"data-root"`
-			Graph    string `json:"graph"`
-		}
-		if json.Unmarshal(b, &cfg) == nil {
-			if cfg.DataRoot != "" {
-				return cfg.DataRoot
-			}
-			if cfg.Graph != "" {
-				return cfg.Graph
-			}
-		}
-	}
-	return "/var/lib/docker"
+	return &Found{PID: s.Pid, StartTime: start, Container: Container{Runtime: runtime, ID: c.ID, Name: engineName(c.Name), Source: runtime + " API"}}, nil
 }
 
 // dockerFromFiles resolves name without the daemon. It returns nil, nil
@@ -157,18 +134,18 @@ func dockerFromFiles(ref, name string) (*Found, error) {
 		}
 		pid := cfg.State.Pid
 		recorded := uint64(0)
-		if rp, rs := ociStartTime([]string{dockerRuncRoot}, cfg.ID); rp == pid {
+		if rp, rs := ociStartTime([]string{dockerRuncRoot()}, cfg.ID); rp == pid {
 			recorded = rs
 		}
 		start, err := validate(ref, pid, cfg.ID, recorded, nil)
 		if err != nil {
 			return nil, err
 		}
-		return &Found{PID: pid, StartTime: start, Runtime: "docker", ID: cfg.ID, Name: engineName(cfg.Name), Source: "docker state file"}, nil
+		return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "docker", ID: cfg.ID, Name: engineName(cfg.Name), Source: "docker state file"}}, nil
 	}
 	// No readable config.v2.json (e.g. nsx in a container with only /run
 	// mounted): runc's state, named by full ID.
-	if f, err := fromRuncRoot(ref, "docker", dockerRuncRoot, name); f != nil || err != nil {
+	if f, err := fromRuncRoot(ref, "docker", dockerRuncRoot(), name); f != nil || err != nil {
 		return f, err
 	}
 	f, err := fromCgroupScan(ref, "docker", name)
@@ -257,7 +234,7 @@ func fromRuncRoot(ref, runtime, root, prefix string) (*Found, error) {
 	default:
 		var cands []string
 		for _, id := range ids {
-			cands = append(cands, runtime+":"+short(id))
+			cands = append(cands, runtime+":"+shortID(id))
 		}
 		sortStrings(cands)
 		return nil, ambiguous(ref, "ID prefix "+prefix, cands)
@@ -270,5 +247,5 @@ func fromRuncRoot(ref, runtime, root, prefix string) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: st.InitPID, StartTime: start, Runtime: runtime, ID: st.ID, Source: "runc state"}, nil
+	return &Found{PID: st.InitPID, StartTime: start, Container: Container{Runtime: runtime, ID: st.ID, Source: "runc state"}}, nil
 }

@@ -118,8 +118,8 @@ func validDockerCacheEntry(name, endpoint string, e dockerCacheEntry) *Found {
 		!c.running || c.paused || c.restarting || c.dead || c.removing {
 		return nil
 	}
-	return &Found{PID: e.pid, StartTime: e.start, Runtime: "docker", ID: e.id, Name: name,
-		Source: dockerCacheSource}
+	return &Found{PID: e.pid, StartTime: e.start,
+		Container: Container{Runtime: "docker", ID: e.id, Name: name, Source: dockerCacheSource}}
 }
 
 // dockerCacheStore records what the API said about name. Failing to write
@@ -205,8 +205,6 @@ func readDockerCacheEntry(name string) (dockerCacheEntry, bool) {
 	e.pid, e.start = pid, start
 	return e, true
 }
-
-const dockerDaemonJSON = "/etc/docker/daemon.json"
 
 // fileIdentity names a file's current version: device, inode, size and
 // modification time, or "absent". Editors and the daemon's tooling replace

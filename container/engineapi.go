@@ -288,9 +288,9 @@ func engineAmbiguous(ref, prefix string, reply error, cands []string) error {
 // "docker:web1 (3f2a9c1b4d5e)".
 func candidateRef(runtime, name, id string) string {
 	if name == "" {
-		return runtime + ":" + short(id)
+		return runtime + ":" + shortID(id)
 	}
-	return runtime + ":" + name + " (" + short(id) + ")"
+	return runtime + ":" + name + " (" + shortID(id) + ")"
 }
 
 // engineStateError turns a non-running inspect state into the precise

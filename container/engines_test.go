@@ -11,15 +11,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 	"github.com/nsxproject/nsx/procfs"
 )
 
 func resolveT(t *testing.T, ref string) *Found {
 	t.Helper()
+	return resolveWithT(t, &Resolver{}, ref)
+}
+
+// resolveWithT is resolveT with a configured resolver.
+func resolveWithT(t *testing.T, rs *Resolver, ref string) *Found {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	f, err := Resolve(ctx, ref)
+	f, err := rs.Resolve(ctx, ref)
 	if err != nil {
 		t.Fatalf("Resolve(%q): %v", ref, err)
 	}
@@ -177,7 +183,7 @@ func TestDockerDaemonlessSources(t *testing.T) {
 				t.Errorf("Name %q", f.Name)
 			}
 		}
-		f, err := fromRuncRoot("docker:x", "docker", dockerRuncRoot, id[:12])
+		f, err := fromRuncRoot("docker:x", "docker", dockerRuncRoot(), id[:12])
 		if err != nil || f == nil {
 			t.Fatalf("fromRuncRoot: %v, %v", f, err)
 		}
@@ -395,8 +401,8 @@ func TestCRI(t *testing.T) {
 	if enginetest.NSInode(t, pid, "pid") == enginetest.NSInode(t, os.Getpid(), "pid") {
 		t.Error("pod shares our PID namespace")
 	}
-	setCRIEndpoint(t, "unix:///run/containerd/containerd.sock")
-	checkFound(t, resolveT(t, "cri:"+ns+"/"+pod+"/app"), "cri", id, pid, "CRI API")
+	explicit := &Resolver{CRIEndpoint: "unix:///run/containerd/containerd.sock"}
+	checkFound(t, resolveWithT(t, explicit, "cri:"+ns+"/"+pod+"/app"), "cri", id, pid, "CRI API")
 
 	// runc's state, asked directly.
 	for _, r := range []criRef{{namespace: ns, pod: pod, ctr: "app"}, {id: id[:12]}} {
@@ -423,8 +429,10 @@ func TestCRI(t *testing.T) {
 	wantErr(t, "cri:"+ns+"/nosuch/app", ErrNotFound, "no pod nosuch")
 	wantErr(t, "cri:a/b/c/d", ErrBadRef)
 
-	setCRIEndpoint(t, "unix:///nonexistent.sock")
-	checkFound(t, resolveT(t, "cri:"+ns+"/"+pod+"/app"), "cri", id, pid, "runc state")
+	// An explicit endpoint is the only one asked: nothing answers there, so
+	// runc's state finds the container.
+	nowhere := &Resolver{CRIEndpoint: "unix:///nonexistent-nsx-container.sock"}
+	checkFound(t, resolveWithT(t, nowhere, "cri:"+ns+"/"+pod+"/app"), "cri", id, pid, "runc state")
 }
 
 func TestCRIAmbiguousPrefix(t *testing.T) {
@@ -433,12 +441,6 @@ func TestCRIAmbiguousPrefix(t *testing.T) {
 	podID := c.RunPod(t, enginetest.Name("nsx-ns"), enginetest.Name("nsx-pod"))
 	prefix, a, b := enginetest.SharedPrefix(t, func(name string) string { return c.CreateContainer(t, podID, name, false) })
 	wantErr(t, "cri:"+prefix, ErrAmbiguous, a[:12], b[:12])
-}
-
-func setCRIEndpoint(t *testing.T, e string) {
-	old := CRIEndpoint
-	CRIEndpoint = e
-	t.Cleanup(func() { CRIEndpoint = old })
 }
 
 // containerd stopped: containerd's, CRI's and Docker's containers are still

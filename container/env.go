@@ -6,32 +6,28 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 )
-
-// CRIEndpoint, when set, is the CRI runtime endpoint to ask
-// ("unix:///run/containerd/containerd.sock" or a socket path). It takes
-// precedence over CONTAINER_RUNTIME_ENDPOINT and /etc/crictl.yaml; the CLI's
-// --runtime-endpoint option sets it.
-var CRIEndpoint string
-
-// Timeout bounds each call to a runtime's API. A daemon that does not answer
-// in time counts as unreachable and the daemonless sources are tried.
-var Timeout = 5 * time.Second
 
 // getenv reads the environment; tests replace it.
 var getenv = os.Getenv
 
 func sortStrings(s []string) { slices.Sort(s) }
 
-// withTimeout bounds ctx by Timeout.
-func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, Timeout)
+// withTimeout bounds ctx by the resolver's Timeout.
+func (rs *Resolver) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := rs.Timeout
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	return context.WithTimeout(ctx, d)
 }
 
-// dockerEndpoint is DOCKER_HOST, else the rootful socket, else a rootless
+// dockerEndpoint is the resolver's DockerHost, else DOCKER_HOST, else the rootful socket, else a rootless
 // daemon's socket when only that exists.
-func dockerEndpoint() string {
+func (rs *Resolver) dockerEndpoint() string {
+	if rs.DockerHost != "" {
+		return withUnixScheme(rs.DockerHost)
+	}
 	if h := getenv("DOCKER_HOST"); h != "" {
 		return h
 	}
@@ -49,10 +45,13 @@ func dockerEndpoint() string {
 	return "unix://" + def
 }
 
-// podmanEndpoint is CONTAINER_HOST, else the rootful or the user's podman
+// podmanEndpoint is the resolver's PodmanHost, else CONTAINER_HOST, else the rootful or the user's podman
 // service socket; "" when none exists (podman is daemonless and its service
 // is often not running).
-func podmanEndpoint() string {
+func (rs *Resolver) podmanEndpoint() string {
+	if rs.PodmanHost != "" {
+		return withUnixScheme(rs.PodmanHost)
+	}
 	if h := getenv("CONTAINER_HOST"); h != "" {
 		return h
 	}
@@ -71,8 +70,11 @@ func podmanEndpoint() string {
 }
 
 // containerdSockets are the sockets containerd's native API is looked for
-// on: CONTAINERD_ADDRESS, else the usual places.
-func containerdSockets() []string {
+// on: the resolver's ContainerdAddress, else CONTAINERD_ADDRESS, else the usual places.
+func (rs *Resolver) containerdSockets() []string {
+	if a := rs.ContainerdAddress; a != "" {
+		return []string{strings.TrimPrefix(a, "unix://")}
+	}
 	if a := getenv("CONTAINERD_ADDRESS"); a != "" {
 		return []string{strings.TrimPrefix(a, "unix://")}
 	}
@@ -85,8 +87,8 @@ func containerdSockets() []string {
 }
 
 // criSockets are the CRI endpoints to try, the explicit one alone when set.
-func criSockets() (socks []string, explicit bool) {
-	if e := CRIEndpoint; e != "" {
+func (rs *Resolver) criSockets() (socks []string, explicit bool) {
+	if e := rs.CRIEndpoint; e != "" {
 		return []string{strings.TrimPrefix(e, "unix://")}, true
 	}
 	if e := getenv("CONTAINER_RUNTIME_ENDPOINT"); e != "" {
@@ -117,6 +119,14 @@ func crictlEndpoint(path string) string {
 		}
 	}
 	return ""
+}
+
+// withUnixScheme makes a bare socket path a unix:// endpoint.
+func withUnixScheme(ep string) string {
+	if strings.HasPrefix(ep, "/") {
+		return "unix://" + ep
+	}
+	return ep
 }
 
 // exists reports whether path exists (following symlinks).

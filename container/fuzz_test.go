@@ -84,18 +84,18 @@ func FuzzCgroupLines(f *testing.F) {
 		if err != nil {
 			return
 		}
-		rt, id, ok := FromCgroup(lines)
-		if ok != (id != "") {
-			t.Fatalf("ok %v with id %q", ok, id)
+		c, ok := FromCgroup(lines)
+		if ok != (c.Runtime != "" && c.ID != "") {
+			t.Fatalf("ok %v with %+v", ok, c)
 		}
-		if ok && !isHexID(id) {
-			t.Fatalf("id %q is not a 64-hex ID", id)
+		if ok && c.Runtime != "containerd" && c.Runtime != "lxc" && !isHexID(c.ID) {
+			t.Fatalf("%s ID %q is not a 64-hex ID", c.Runtime, c.ID)
 		}
-		if rt != "" && !ok {
-			t.Fatal("runtime without ID")
+		if ok && !cgroupNames(lines, c.ID) {
+			t.Fatalf("FromCgroup found %s but cgroupNames disagrees", c.ID)
 		}
-		if ok && !cgroupNames(lines, id) {
-			t.Fatalf("FromCgroup found %s but cgroupNames disagrees", id)
+		if !ok && c != (Container{}) {
+			t.Fatalf("not ok but %+v", c)
 		}
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // Identity is what the files a runtime leaves on disk say of a container
@@ -31,13 +33,13 @@ var (
 	podmanNames  map[string]string // ID -> first name, from every containers.json read
 )
 
-// Identify returns the runtime and name of the container with this full
+// identify returns the runtime and name of the container with this full
 // ID, as a cgroup path named the runtime ("docker", "podman",
 // "containerd", "cri"). It reads state files only (Docker's
 // config.v2.json, containers-storage's containers.json, runc's state
 // labels), each once per process, and never fails: what it cannot read
 // leaves Name empty.
-func Identify(runtime, id string) Identity {
+func identify(runtime, id string) Identity {
 	key := runtime + "\x00" + id
 	if v, ok := identities.Load(key); ok {
 		return v.(Identity)
@@ -51,12 +53,41 @@ func Identify(runtime, id string) Identity {
 			ident.Name = podmanName(id)
 		case "cri":
 			ident.Name = criName(id)
+			if ident.Name == "" {
+				// A task of containerd's k8s.io namespace that the CRI
+				// plugin did not make (ctr -n k8s.io run).
+				if c := containerdIdentity(id); c.Name != "" {
+					ident = c
+				}
+			}
 		case "containerd":
 			ident = containerdIdentity(id)
 		}
 	}
 	identities.Store(key, ident)
 	return ident
+}
+
+// OfProcess says which container process pid belongs to, given the text of
+// its /proc/PID/cgroup: the container its cgroup path names (FromCgroup),
+// named as the runtime's files on disk name it (no daemon is asked), else a
+// rootless podman container whose recorded main process pid is. It returns
+// nil when the process is in no container it can tell.
+func OfProcess(pid int, cgroup []byte) *Container {
+	if lines, err := procfs.ParseCgroup(string(cgroup)); err == nil {
+		if c, ok := FromCgroup(lines); ok {
+			if c.Name == "" {
+				id := identify(c.Runtime, c.ID)
+				c.Runtime, c.Name = id.Runtime, id.Name
+			}
+			return &c
+		}
+	}
+	// A rootless container without a cgroup of its own.
+	if id, name, ok := podmanByInitPID(pid); ok {
+		return &Container{Runtime: "podman", ID: id, Name: name, Source: "rootless podman's OCI runtime state"}
+	}
+	return nil
 }
 
 // maxStateFile bounds what is read of a state file a name comes from.
@@ -118,7 +149,7 @@ func podmanName(id string) string {
 // criName reads the Kubernetes names from runc's state labels:
 // containerd's (k8s.io namespace) or CRI-O's.
 func criName(id string) string {
-	for _, root := range []string{filepath.Join(containerdRuncRoot, "k8s.io"), "/run/runc"} {
+	for _, root := range criRuncRoots() {
 		if st, err := readRuncState(root, id); err == nil {
 			return criStateName(st)
 		}
@@ -153,24 +184,34 @@ func criStateName(st *runcState) string {
 // of k8s.io that carries CRI labels is a CRI container; others are named
 // NAMESPACE/ID, or NAMESPACE/NAME with a nerdctl name.
 func containerdIdentity(id string) Identity {
-	nss, _ := os.ReadDir(containerdRuncRoot)
+	for _, base := range configuredContainerdDirs().runcBases {
+		if ident, ok := containerdIdentityIn(base, id); ok {
+			return ident
+		}
+	}
+	return Identity{Runtime: "containerd"}
+}
+
+// containerdIdentityIn looks for id in every namespace of one runc root.
+func containerdIdentityIn(base, id string) (Identity, bool) {
+	nss, _ := os.ReadDir(base)
 	for _, ns := range nss {
-		st, err := readRuncState(filepath.Join(containerdRuncRoot, ns.Name()), id)
+		st, err := readRuncState(filepath.Join(base, ns.Name()), id)
 		if err != nil {
 			continue
 		}
 		if ns.Name() == "k8s.io" {
 			if name := criStateName(st); name != "" {
-				return Identity{Runtime: "cri", Name: name}
+				return Identity{Runtime: "cri", Name: name}, true
 			}
 		}
 		name := st.label("nerdctl/name")
 		if name == "" || strings.ContainsAny(name, "/\x00") {
 			name = id
 		}
-		return Identity{Runtime: "containerd", Name: ns.Name() + "/" + name}
+		return Identity{Runtime: "containerd", Name: ns.Name() + "/" + name}, true
 	}
-	return Identity{Runtime: "containerd"}
+	return Identity{}, false
 }
 
 // Rootless containers (rootless podman on a host without systemd, or with
@@ -214,10 +255,10 @@ func rootlessStateRoots() []string {
 	return roots
 }
 
-// PodmanByInitPID names the rootless podman container whose main process
+// podmanByInitPID names the rootless podman container whose main process
 // is pid, from the OCI runtime state in users' runtime directories; ok is
 // false when none records pid (or the process there now is another one).
-func PodmanByInitPID(pid int) (id, name string, ok bool) {
+func podmanByInitPID(pid int) (id, name string, ok bool) {
 	rootlessOnce.Do(indexRootless)
 	e, ok := rootlessByPID[pid]
 	if !ok {
@@ -341,5 +382,5 @@ func podmanRootless(ref, name string) (*Found, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "podman", ID: e.id, Name: e.name, Source: "rootless podman's OCI runtime state"}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "podman", ID: e.id, Name: e.name, Source: "rootless podman's OCI runtime state"}}, nil
 }

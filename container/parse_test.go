@@ -174,25 +174,27 @@ graphroot = "/wrong"
 	}
 }
 
+// Real /proc/PID/cgroup files, captured from the engines this project
+// tests against.
 func TestCgroupSamples(t *testing.T) {
 	for _, tc := range []struct {
 		file, runtime, id string
 	}{
 		{"cgroup-docker-cgroupfs.txt", "docker", "11505e2c39b2ecbea4a1bcb539ec1c039cc7f0e58632aec326287153ddcfd28b"},
 		{"cgroup-podman-cgroupfs.txt", "podman", "120f6e2fea2cfb5b39b4fa444004bcf0003bfaec89e3fe84ef0b93c26d1a441c"},
-		{"cgroup-containerd-default.txt", "", ""},
-		{"cgroup-cri-containerd.txt", "cri", ""},
+		{"cgroup-containerd-default.txt", "containerd", "c1"},
+		{"cgroup-cri-containerd.txt", "cri", "66e482107450a38be9a2c86a70da0825760748bc12d787cc8f8630fd7e8749ad"},
 	} {
 		lines, err := procfs.ParseCgroup(string(readTestdata(t, tc.file)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rt, id, ok := FromCgroup(lines)
-		if rt != tc.runtime || (tc.id != "" && id != tc.id) || ok != (tc.runtime != "") {
-			t.Errorf("%s: FromCgroup = %q %q %v", tc.file, rt, id, ok)
+		c, ok := FromCgroup(lines)
+		if !ok || c.Runtime != tc.runtime || c.ID != tc.id || c.Source != "cgroup" {
+			t.Errorf("%s: FromCgroup = %+v %v, want %s %s", tc.file, c, ok, tc.runtime, tc.id)
 		}
-		if tc.runtime != "" && !cgroupNames(lines, id) {
-			t.Errorf("%s: cgroupNames(%s) false", tc.file, id)
+		if !cgroupNames(lines, tc.id) {
+			t.Errorf("%s: cgroupNames(%s) false", tc.file, tc.id)
 		}
 	}
 	lines, _ := procfs.ParseCgroup(string(readTestdata(t, "cgroup-containerd-default.txt")))
@@ -201,37 +203,90 @@ func TestCgroupSamples(t *testing.T) {
 	}
 }
 
+// The one cgroup -> container classifier, on the paths every supported
+// runtime and cgroup driver makes (container-runtimes.md §6.2). names is
+// whether the resolvers' PID check (cgroupNames) accepts the path as the
+// container's.
 func TestCgroupPatterns(t *testing.T) {
 	id := "3f2a9c1b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
 	for _, tc := range []struct {
-		path, runtime string
-		names         bool
+		what, path, runtime, id string
+		names                   bool
 	}{
-		{"/docker/" + id, "docker", true},
-		{"/system.slice/docker-" + id + ".scope", "docker", true},
-		{"/libpod_parent/libpod-" + id, "podman", true},
-		{"/machine.slice/libpod-" + id + ".scope/container", "podman", true},
-		{"/machine.slice/libpod-conmon-" + id + ".scope", "", false},
-		{"/kubepods/besteffort/pod1234/" + id, "cri", true},
-		{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice/cri-containerd-" + id + ".scope", "cri", true},
-		{"/kubepods-besteffort-pod12_34.slice:cri-containerd:" + id, "cri", true},
-		{"/kubepods.slice/crio-" + id + ".scope", "cri", true},
-		{"/kubepods.slice/crio-conmon-" + id + ".scope", "", false},
-		{"/system.slice/nerdctl-" + id + ".scope", "containerd", true},
-		{"/k8s.io/" + id, "cri", true},
-		{"/default/" + id, "containerd", true},
-		{"/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + id + ".scope/container", "podman", true},
-		{"/", "", false},
+		{"docker, cgroupfs", "/docker/" + id, "docker", id, true},
+		{"docker, systemd", "/system.slice/docker-" + id + ".scope", "docker", id, true},
+		{"docker, custom nested cgroup parent", "/mygroup/sub/" + id, "", "", true},
+		{"podman root, cgroupfs", "/libpod_parent/libpod-" + id, "podman", id, true},
+		{"podman root, systemd", "/machine.slice/libpod-" + id + ".scope/container", "podman", id, true},
+		{"podman root, systemd, no inner cgroup", "/machine.slice/libpod-" + id + ".scope", "podman", id, true},
+		{"podman's conmon", "/machine.slice/libpod-conmon-" + id + ".scope", "", "", false},
+		{"podman rootless, systemd", "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + id + ".scope/container", "podman", id, true},
+		{"podman rootless, app slice", "/user.slice/user-1000.slice/user@1000.service/app.slice/libpod-" + id + ".scope", "podman", id, true},
+		{"kubelet cgroupfs, besteffort", "/kubepods/besteffort/pod1234-5678/" + id, "cri", id, true},
+		{"kubelet cgroupfs, guaranteed", "/kubepods/pod1234-5678/" + id, "cri", id, true},
+		{"kubelet systemd, containerd", "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_34.slice/cri-containerd-" + id + ".scope", "cri", id, true},
+		{"kubelet systemd path under cgroupfs", "/kubepods-besteffort-pod12_34.slice:cri-containerd:" + id, "cri", id, true},
+		{"kubelet systemd, CRI-O", "/kubepods.slice/kubepods-pod12_34.slice/crio-" + id + ".scope", "cri", id, true},
+		{"CRI-O's conmon", "/kubepods.slice/crio-conmon-" + id + ".scope", "", "", false},
+		{"kubelet systemd, cri-dockerd", "/kubepods.slice/kubepods-pod12_34.slice/docker-" + id + ".scope", "docker", id, true},
+		{"containerd CRI, no parent", "/k8s.io/" + id, "cri", id, true},
+		{"nerdctl, systemd", "/system.slice/nerdctl-" + id + ".scope", "containerd", id, true},
+		{"nerdctl, cgroupfs", "/default/" + id, "containerd", id, true},
+		{"ctr, cgroupfs, named", "/default/ctr1", "containerd", "ctr1", true},
+		{"ctr in another namespace", "/buildkit/" + id, "containerd", id, true},
+		{"lxc payload", "/lxc.payload.web", "lxc", "web", true},
+		{"lxc v1", "/lxc/web", "lxc", "web", true},
+		{"lxc monitor", "/lxc.monitor.web", "", "", false},
+		{"host root", "/", "", "", false},
+		{"a session", "/user.slice/user-0.slice/session-1.scope", "", "", false},
+		{"a service", "/system.slice/cron.service", "", "", false},
+		{"a hex-named service under a slice", "/system.slice/" + id, "", "", true},
+		{"an unknown tree", "/process_api/cf56ad79", "", "", false},
 	} {
 		lines := []procfs.CgroupLine{{HierarchyID: 0, Path: tc.path}}
-		rt, got, ok := FromCgroup(lines)
-		wantOK := tc.names
-		if ok != wantOK || rt != tc.runtime || (ok && got != id) {
-			t.Errorf("%s: FromCgroup = %q %q %v", tc.path, rt, got, ok)
+		c, ok := FromCgroup(lines)
+		if ok != (tc.runtime != "") || c.Runtime != tc.runtime || c.ID != tc.id {
+			t.Errorf("%s: FromCgroup(%s) = %+v %v, want %q %q", tc.what, tc.path, c, ok, tc.runtime, tc.id)
 		}
-		if cgroupNames(lines, id) != tc.names {
-			t.Errorf("%s: cgroupNames = %v", tc.path, !tc.names)
+		want := id
+		if tc.id != "" {
+			want = tc.id
 		}
+		if cgroupNames(lines, want) != tc.names {
+			t.Errorf("%s: cgroupNames(%s) = %v", tc.what, tc.path, !tc.names)
+		}
+		if tc.runtime == "lxc" && c.Name != tc.id {
+			t.Errorf("%s: lxc name %q", tc.what, c.Name)
+		}
+	}
+	// On a hybrid host the first line that names a container wins; a
+	// systemd name line does not hide the v1 controllers' path.
+	lines, _ := procfs.ParseCgroup("12:pids:/docker/" + id + "\n1:name=systemd:/system.slice/containerd.service\n0::/\n")
+	if c, ok := FromCgroup(lines); !ok || c.Runtime != "docker" || c.ID != id {
+		t.Errorf("hybrid: %+v %v", c, ok)
+	}
+}
+
+func TestContainerRefAndMatches(t *testing.T) {
+	id := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	c := &Container{Runtime: "docker", ID: id, Name: "web1"}
+	if c.Ref() != "docker:web1" || !c.Matches("docker:web1") || !c.Matches("web1") || !c.Matches("0123") ||
+		c.Matches("podman:web1") || c.Matches("web") || c.Matches("") || c.Matches("docker:") {
+		t.Fatal("Ref/Matches")
+	}
+	if r := (&Container{Runtime: "cri", ID: id}).Ref(); r != "cri:0123456789ab" {
+		t.Errorf("unnamed Ref %q", r)
+	}
+	if r := (&Container{Runtime: "containerd", ID: "ctr-with-a-long-name"}).Ref(); r != "containerd:ctr-with-a-long-name" {
+		t.Errorf("non-hex ID Ref %q", r)
+	}
+	l := &Container{Runtime: "lxc", ID: "web", Name: "web"}
+	if !l.Matches("lxc:web") || l.Matches("docker:web") || !l.Matches("web") {
+		t.Error("lxc Matches")
+	}
+	var none *Container
+	if none.Ref() != "" || none.Matches("web1") {
+		t.Error("nil container")
 	}
 }
 

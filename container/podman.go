@@ -27,20 +27,20 @@ func podmanRuncRoots() []string {
 	return roots
 }
 
-func resolvePodman(ctx context.Context, ref, name string) (*Found, error) {
+func (rs *Resolver) resolvePodman(ctx context.Context, ref, name string) (*Found, error) {
 	if err := checkEngineName(ref, name); err != nil {
 		return nil, err
 	}
 	var apiErr error
 	where := ""
-	if ep := podmanEndpoint(); ep != "" {
+	if ep := rs.podmanEndpoint(); ep != "" {
 		api, err := newEngineAPI("podman", ep)
 		if err != nil {
 			return nil, newErr(ref, ErrUnreachable, "CONTAINER_HOST="+err.Error())
 		}
 		defer api.close()
 		where = api.where()
-		cctx, cancel := withTimeout(ctx)
+		cctx, cancel := rs.withTimeout(ctx)
 		defer cancel()
 		c, err := api.inspect(cctx, name)
 		switch {
@@ -189,13 +189,13 @@ func podmanFromFiles(ref, name, graph, run string) (*Found, error) {
 		pid, _ = readPIDFile(filepath.Join(run, driverOf[e.ID], e.ID, "userdata", "pidfile"))
 	}
 	if pid == 0 {
-		return nil, newErr(ref, ErrNotRunning, "container is not running (podman's state files show no process for "+short(e.ID)+")")
+		return nil, newErr(ref, ErrNotRunning, "container is not running (podman's state files show no process for "+shortID(e.ID)+")")
 	}
 	start, err := validate(ref, pid, e.ID, recorded, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Found{PID: pid, StartTime: start, Runtime: "podman", ID: e.ID, Name: ename, Source: "podman state files"}, nil
+	return &Found{PID: pid, StartTime: start, Container: Container{Runtime: "podman", ID: e.ID, Name: ename, Source: "podman state files"}}, nil
 }
 
 // matchPodmanEntry picks name among containers-storage entries: full ID,

@@ -4,7 +4,43 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 )
+
+// Resolver resolves container references with its own configuration: which
+// sockets to ask and how long to wait. The zero value is ready to use and
+// finds the runtimes the way their own CLIs do (environment variables,
+// configuration files, the usual sockets). A Resolver holds no state and may
+// be used from several goroutines.
+type Resolver struct {
+	// DockerHost is the Docker Engine API endpoint ("unix:///run/docker.sock"
+	// or a socket path); "" means DOCKER_HOST, else the rootful socket, else
+	// a rootless daemon's.
+	DockerHost string
+	// PodmanHost is podman's API service endpoint; "" means CONTAINER_HOST,
+	// else the rootful or the caller's own podman socket.
+	PodmanHost string
+	// ContainerdAddress is containerd's native API socket; "" means
+	// CONTAINERD_ADDRESS, else the usual places.
+	ContainerdAddress string
+	// CRIEndpoint is the CRI runtime endpoint (crictl's --runtime-endpoint);
+	// "" means CONTAINER_RUNTIME_ENDPOINT, else /etc/crictl.yaml, else the
+	// usual sockets.
+	CRIEndpoint string
+	// Timeout bounds each call to a runtime's API; 0 means 5 s. A daemon
+	// that does not answer in time counts as unreachable and the daemonless
+	// sources are tried.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is the Timeout of a Resolver that sets none.
+const DefaultTimeout = 5 * time.Second
+
+// Resolve is the zero Resolver's Resolve.
+func Resolve(ctx context.Context, ref string) (*Found, error) {
+	var r Resolver
+	return r.Resolve(ctx, ref)
+}
 
 // Resolve resolves a reference ("docker:web1", "cri:ns/pod/ctr", or a bare
 // name looked up in every runtime) to a validated running process.
@@ -24,23 +60,26 @@ import (
 // to have the start time the runtime recorded). Errors are *Error, one line
 // each, wrapping ErrNotFound, ErrAmbiguous, ErrNotRunning, ErrUnreachable,
 // ErrPermission or ErrBadRef.
-func Resolve(ctx context.Context, ref string) (*Found, error) {
+func (rs *Resolver) Resolve(ctx context.Context, ref string) (*Found, error) {
+	if rs == nil {
+		rs = &Resolver{}
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	scheme, rest, ok := SplitRef(ref)
 	if !ok {
-		return resolveBare(ctx, ref)
+		return rs.resolveBare(ctx, ref)
 	}
 	switch scheme {
 	case "docker":
-		return resolveDocker(ctx, ref, rest)
+		return rs.resolveDocker(ctx, ref, rest)
 	case "podman":
-		return resolvePodman(ctx, ref, rest)
+		return rs.resolvePodman(ctx, ref, rest)
 	case "containerd":
-		return resolveContainerd(ctx, ref, rest)
+		return rs.resolveContainerd(ctx, ref, rest)
 	case "cri":
-		return resolveCRI(ctx, ref, rest)
+		return rs.resolveCRI(ctx, ref, rest)
 	}
 	return nil, newErr(ref, ErrBadRef, "unknown runtime "+scheme)
 }
@@ -51,7 +90,7 @@ func Resolve(ctx context.Context, ref string) (*Found, error) {
 var bareOrder = []string{"docker", "podman", "cri", "containerd"}
 
 // resolveBare looks name up in every runtime at once.
-func resolveBare(ctx context.Context, name string) (*Found, error) {
+func (rs *Resolver) resolveBare(ctx context.Context, name string) (*Found, error) {
 	if name == "" {
 		return nil, newErr(name, ErrBadRef, "empty container reference")
 	}
@@ -68,7 +107,7 @@ func resolveBare(ctx context.Context, name string) (*Found, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f, err := Resolve(ctx, rt+":"+name)
+			f, err := rs.Resolve(ctx, rt+":"+name)
 			if e, ok := err.(*Error); ok {
 				e.Ref = name
 			}

@@ -43,7 +43,7 @@ func validate(ref string, pid int, id string, recorded uint64, recordedLater fun
 			return st.StartTime, nil
 		}
 	}
-	return 0, newErr(ref, ErrNotRunning, fmt.Sprintf("process %d is not in container %s's cgroup and its start time does not match the runtime's record (container exited and PID reused?)", pid, short(id)))
+	return 0, newErr(ref, ErrNotRunning, fmt.Sprintf("process %d is not in container %s's cgroup and its start time does not match the runtime's record (container exited and PID reused?)", pid, shortID(id)))
 }
 
 // procStatAlive reports whether pid is a live, non-zombie process that

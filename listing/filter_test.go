@@ -62,7 +62,7 @@ type testRow map[string]string
 func (r testRow) match(t *testing.T, f *Filter) (bool, error) {
 	t.Helper()
 	return f.Match(func(i int) (string, bool) {
-		n := strings.ToUpper(f.Names()[i])
+		n := strings.ToUpper(f.names[i])
 		return r[n], n == "NS" || n == "NPROCS" || n == "PID"
 	})
 }

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/container"
 	"github.com/nsxproject/nsx/namespace"
-	"github.com/nsxproject/nsx/nsenter"
 	"github.com/nsxproject/nsx/procfs"
 	"github.com/nsxproject/nsx/target"
 )
@@ -44,25 +44,25 @@ type Capabilities struct {
 
 // InspectResult is `nsx inspect`'s model.
 type InspectResult struct {
-	Target      string        `json:"target"`
-	PID         int           `json:"pid"`
-	Command     string        `json:"command,omitempty"`
-	Container   *ContainerRef `json:"container"`
-	Namespaces  []NSInfo      `json:"namespaces"`
-	UIDMap      string        `json:"uid_map"`
-	GIDMap      string        `json:"gid_map"`
-	Setgroups   string        `json:"setgroups"`
-	Hostname    string        `json:"hostname"`
-	Interfaces  []Interface   `json:"interfaces"`
-	Root        string        `json:"root"`
-	Cwd         string        `json:"cwd"`
-	Cgroup      *CgroupStats  `json:"cgroup"`
-	Caps        *Capabilities `json:"capabilities"`
-	NoNewPrivs  bool          `json:"no_new_privs"`
-	Seccomp     string        `json:"seccomp"`
-	LSM         string        `json:"lsm_label"`
-	Errors      []string      `json:"errors,omitempty"`
-	UID, GID    int           `json:"-"`
+	Target      string               `json:"target"`
+	PID         int                  `json:"pid"`
+	Command     string               `json:"command,omitempty"`
+	Container   *container.Container `json:"container"`
+	Namespaces  []NSInfo             `json:"namespaces"`
+	UIDMap      string               `json:"uid_map"`
+	GIDMap      string               `json:"gid_map"`
+	Setgroups   string               `json:"setgroups"`
+	Hostname    string               `json:"hostname"`
+	Interfaces  []Interface          `json:"interfaces"`
+	Root        string               `json:"root"`
+	Cwd         string               `json:"cwd"`
+	Cgroup      *CgroupStats         `json:"cgroup"`
+	Caps        *Capabilities        `json:"capabilities"`
+	NoNewPrivs  bool                 `json:"no_new_privs"`
+	Seccomp     string               `json:"seccomp"`
+	LSM         string               `json:"lsm_label"`
+	Errors      []string             `json:"errors,omitempty"`
+	UID, GID    int                  `json:"-"`
 	statusValid bool
 }
 
@@ -138,38 +138,46 @@ func readAt(t *target.Pinned, name string) (string, error) {
 
 func readlinkAt(t *target.Pinned, name string) (string, error) {
 	buf := make([]byte, 4096)
-	n, err := unix.Readlinkat(t.ProcDir, name, buf)
+	n, err := unix.Readlinkat(t.ProcDir(), name, buf)
 	if err != nil {
-		return "", fmt.Errorf("readlink /proc/%d/%s: %w", t.PID, name, err)
+		return "", fmt.Errorf("readlink /proc/%d/%s: %w", t.PID(), name, err)
 	}
 	return string(buf[:n]), nil
 }
 
-// Inspect gathers everything nsx inspect shows about a pinned target.
-func Inspect(t *target.Pinned) *InspectResult {
-	r := &InspectResult{Target: t.Ref.String(), PID: t.PID, Interfaces: []Interface{}, Namespaces: []NSInfo{}}
+// Enter runs fn on a thread that joined the kinds of t's namespaces, as
+// nsenter.Do does. Inspect takes it as a value so that listing, a data
+// model, does not depend on the join engine.
+type Enter func(t *target.Pinned, kinds namespace.Set, fn func() error) error
+
+// Inspect gathers everything nsx inspect shows about a pinned target. The
+// hostname and the network interfaces are read inside the target's UTS and
+// network namespaces through enter; with a nil enter they are left out.
+func Inspect(t *target.Pinned, enter Enter) *InspectResult {
+	r := &InspectResult{Target: t.Ref().String(), PID: t.PID(), Interfaces: []Interface{}, Namespaces: []NSInfo{}}
 	fail := func(what string, err error) {
 		r.Errors = append(r.Errors, what+": "+err.Error())
 	}
-	if t.Container != nil {
-		r.Container = &ContainerRef{Runtime: t.Container.Runtime, ID: t.Container.ID, Name: t.Container.Name}
+	if t.Container() != nil {
+		c := t.Container().Container
+		r.Container = &c
 	}
 	host := hostPID()
-	if t.File != nil {
-		info := nsFdInfo(int(t.File.Fd()), t.FileKind)
-		if h, err := namespace.StatPath("/proc/" + strconv.Itoa(host) + "/ns/" + t.FileKind.ProcName()); err == nil {
+	if fd, kind, ok := t.NamespaceFile(); ok {
+		info := nsFdInfo(fd, kind)
+		if h, err := namespace.StatPath("/proc/" + strconv.Itoa(host) + "/ns/" + kind.ProcName()); err == nil {
 			info.Host = uint64(h) == info.ID
 		}
 		r.Namespaces = append(r.Namespaces, info)
-		if t.FileKind == namespace.UTS || t.FileKind == namespace.Net {
-			r.gatherInNS(t, namespace.SetOf(t.FileKind), fail)
+		if kind == namespace.UTS || kind == namespace.Net {
+			r.gatherInNS(enter, t, namespace.SetOf(kind), fail)
 		}
 		return r
 	}
 	if r.Container == nil {
-		r.Container = ContainerOf(t.PID)
+		r.Container = containerOf(t.PID())
 	}
-	r.Command = readProcInfo(t.PID).Command
+	r.Command = readProcInfo(t.PID()).Command
 	for _, k := range namespace.All {
 		fd, err := t.OpenNS(k)
 		if err != nil {
@@ -234,12 +242,12 @@ func Inspect(t *target.Pinned) *InspectResult {
 		}
 	}
 	r.LSM = readLSM(t)
-	if cs, err := ReadCgroupStats(t.PID); err == nil {
+	if cs, err := ReadCgroupStats(t.PID()); err == nil {
 		r.Cgroup = cs
 	} else {
 		fail("cgroup", err)
 	}
-	r.gatherInNS(t, namespace.SetOf(namespace.UTS, namespace.Net), fail)
+	r.gatherInNS(enter, t, namespace.SetOf(namespace.UTS, namespace.Net), fail)
 	if err := t.Alive(); err != nil {
 		fail("target", err)
 	}
@@ -262,9 +270,12 @@ func readLSM(t *target.Pinned) string {
 
 // gatherInNS reads the hostname and the network interfaces from threads
 // that joined the target's UTS and network namespaces.
-func (r *InspectResult) gatherInNS(t *target.Pinned, kinds namespace.Set, fail func(string, error)) {
+func (r *InspectResult) gatherInNS(enter Enter, t *target.Pinned, kinds namespace.Set, fail func(string, error)) {
+	if enter == nil {
+		return
+	}
 	if kinds.Has(namespace.UTS) {
-		err := nsenter.Do(t, namespace.SetOf(namespace.UTS), func() error {
+		err := enter(t, namespace.SetOf(namespace.UTS), func() error {
 			var u unix.Utsname
 			if err := unix.Uname(&u); err != nil {
 				return err
@@ -277,7 +288,7 @@ func (r *InspectResult) gatherInNS(t *target.Pinned, kinds namespace.Set, fail f
 		}
 	}
 	if kinds.Has(namespace.Net) {
-		err := nsenter.Do(t, namespace.SetOf(namespace.Net), func() error {
+		err := enter(t, namespace.SetOf(namespace.Net), func() error {
 			ifs, err := Interfaces()
 			if ifs != nil {
 				r.Interfaces = ifs

@@ -82,35 +82,6 @@ func TestParseNSLink(t *testing.T) {
 	}
 }
 
-func TestContainerFromCgroup(t *testing.T) {
-	id := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	cases := map[string]string{
-		"12:pids:/docker/" + id + "\n0::/\n":                                               "docker",
-		"0::/system.slice/docker-" + id + ".scope\n":                                       "docker",
-		"0::/machine.slice/libpod-" + id + ".scope/container\n":                            "podman",
-		"0::/kubepods.slice/kubepods-besteffort.slice/x/cri-containerd-" + id + ".scope\n": "cri",
-		"0::/kubepods/besteffort/pod1234/" + id + "\n":                                     "cri",
-		"0::/default/ctr1\n":    "containerd",
-		"0::/lxc.payload.web\n": "lxc",
-	}
-	for text, rt := range cases {
-		c := ContainerFromCgroup(text)
-		if c == nil || c.Runtime != rt {
-			t.Errorf("%q: %+v, want %s", text, c, rt)
-		}
-	}
-	for _, text := range []string{"0::/\n", "0::/user.slice/user-0.slice/session-1.scope\n", "4:memory:/process_api/cf56ad79\n"} {
-		if c := ContainerFromCgroup(text); c != nil {
-			t.Errorf("%q: %+v", text, c)
-		}
-	}
-	c := &ContainerRef{Runtime: "docker", ID: id, Name: "web1"}
-	if c.Ref() != "docker:web1" || !c.Matches("docker:web1") || !c.Matches("web1") || !c.Matches("0123") ||
-		c.Matches("podman:web1") || c.Matches("web") {
-		t.Fatal("Ref/Matches")
-	}
-}
-
 func TestScanSelf(t *testing.T) {
 	s, err := Scan(ScanOptions{Kinds: namespace.AllKinds})
 	if err != nil {

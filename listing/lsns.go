@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/container"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/procfs"
 )
@@ -145,7 +146,7 @@ type nsRow struct {
 	fd       int       // an open fd on the namespace, -1 until needed
 	children []*nsRow
 	attached bool
-	ctr      *ContainerRef
+	ctr      *container.Container
 	ctrDone  bool
 	// holder is an fd link that keeps a process-less namespace, used to
 	// open it when path (shown as PATH) stays empty.
@@ -612,7 +613,7 @@ func (b *lsBuilder) related(r *nsRow, req uint) *nsRow {
 func (b *lsBuilder) owner(r *nsRow) *nsRow  { return b.related(r, unix.NS_GET_USERNS) }
 func (b *lsBuilder) parent(r *nsRow) *nsRow { return b.related(r, unix.NS_GET_PARENT) }
 
-func (b *lsBuilder) container(r *nsRow) *ContainerRef {
+func (b *lsBuilder) container(r *nsRow) *container.Container {
 	if !r.ctrDone {
 		r.ctrDone = true
 		if r.proc != nil {

@@ -235,17 +235,6 @@ func parseAttrs(b []byte) map[uint16][]byte {
 	return m
 }
 
-// NSID returns the ID the caller's network namespace gives the network
-// namespace open as fd, or -1 when none is assigned.
-func NSID(fd int) (int, error) {
-	c, err := dialRoute()
-	if err != nil {
-		return -1, err
-	}
-	defer c.Close()
-	return c.nsid(fd)
-}
-
 func (c *nlConn) nsid(fd int) (int, error) {
 	payload := make([]byte, 4) // struct rtgenmsg, padded
 	var v [4]byte

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/container"
 	"github.com/nsxproject/nsx/procfs"
 )
 
@@ -21,7 +22,7 @@ type ProcInfo struct {
 	Comm    string
 	Command string // command line, or the name of a kernel thread
 	ok      bool
-	ctr     *ContainerRef
+	ctr     *container.Container
 	ctrDone bool
 }
 
@@ -142,7 +143,7 @@ func statPPID(b []byte) int {
 
 // containerOfPID is ContainerOf with the cgroup file read raw, for the
 // per-row lookups of ls.
-func containerOfPID(pid int) *ContainerRef {
+func containerOfPID(pid int) *container.Container {
 	r := readerPool.Get().(*procReader)
 	defer readerPool.Put(r)
 	dir, err := r.openPID(pid)
@@ -154,14 +155,12 @@ func containerOfPID(pid int) *ContainerRef {
 	if err != nil {
 		return nil
 	}
-	return containerOfCgroup(pid, b)
+	return container.OfProcess(pid, b)
 }
 
 var (
 	passwdOnce sync.Once
 	passwd     map[int]string
-	groupOnce  sync.Once
-	groups     map[int]string
 )
 
 func readIDFile(path string) map[int]string {
@@ -195,13 +194,4 @@ func UserName(uid int) string {
 		return n
 	}
 	return strconv.Itoa(uid)
-}
-
-// GroupName returns the name of gid from /etc/group, or the number.
-func GroupName(gid int) string {
-	groupOnce.Do(func() { groups = readIDFile("/etc/group") })
-	if n, ok := groups[gid]; ok {
-		return n
-	}
-	return strconv.Itoa(gid)
 }

@@ -1,15 +1,13 @@
 package listing
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/nsxproject/nsx/container"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/procfs"
 )
@@ -39,11 +37,11 @@ type PsProcess struct {
 
 // PsResult is `nsx ps`'s model.
 type PsResult struct {
-	PIDNamespace uint64        `json:"pid_ns"`
-	Target       int           `json:"target_pid"`
-	Container    *ContainerRef `json:"container"`
-	Processes    []PsProcess   `json:"processes"`
-	Cgroup       *CgroupStats  `json:"cgroup"`
+	PIDNamespace uint64               `json:"pid_ns"`
+	Target       int                  `json:"target_pid"`
+	Container    *container.Container `json:"container"`
+	Processes    []PsProcess          `json:"processes"`
+	Cgroup       *CgroupStats         `json:"cgroup"`
 }
 
 // uptimeSeconds is the system's uptime.
@@ -58,20 +56,6 @@ func uptimeSeconds() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
-}
-
-// PIDNamespaceOf returns the PID namespace inode of process pid.
-func PIDNamespaceOf(pid int) (uint64, error) {
-	var buf [64]byte
-	n, err := unix.Readlink("/proc/"+strconv.Itoa(pid)+"/ns/pid", buf[:])
-	if err != nil {
-		return 0, err
-	}
-	id := parseNSLink(buf[:n])
-	if id == 0 {
-		return 0, errors.New("bad pid namespace link")
-	}
-	return id, nil
 }
 
 // Ps lists the processes of PID namespace pidns. target is the process the
@@ -93,7 +77,7 @@ func Ps(pidns uint64, target int) (*PsResult, error) {
 		if m, err := procfs.ReadIDMap(target, "uid_map"); err == nil {
 			umap, mapped = m, true
 		}
-		res.Container = ContainerOf(target)
+		res.Container = containerOf(target)
 		res.Cgroup, _ = ReadCgroupStats(target)
 	}
 	up := uptimeSeconds()

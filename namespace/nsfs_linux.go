@@ -103,13 +103,3 @@ func OpenFile(path string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
-
-// KindOfPath opens path and asks the kernel which kind of namespace it is.
-func KindOfPath(path string) (Kind, error) {
-	f, err := OpenFile(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return KindOf(int(f.Fd()))
-}

@@ -66,17 +66,17 @@ func joinThread(t *target.Pinned, kinds namespace.Set) error {
 	if kinds == 0 {
 		return nil
 	}
-	if t.File != nil {
-		if kinds != namespace.SetOf(t.FileKind) {
-			return fmt.Errorf("%s is a %s namespace; cannot join %s from it", t.Ref.Path, t.FileKind, kinds)
+	if fd, kind, ok := t.NamespaceFile(); ok {
+		if kinds != namespace.SetOf(kind) {
+			return fmt.Errorf("%s is a %s namespace; cannot join %s from it", t.Ref().Path, kind, kinds)
 		}
-		if err := unix.Setns(int(t.File.Fd()), int(t.FileKind)); err != nil {
-			return fmt.Errorf("reassociate to namespace %s failed: %w", t.Ref.Path, err)
+		if err := unix.Setns(fd, int(kind)); err != nil {
+			return fmt.Errorf("reassociate to namespace %s failed: %w", t.Ref().Path, err)
 		}
 		return nil
 	}
-	if t.Pidfd >= 0 {
-		err := unix.Setns(t.Pidfd, int(kinds))
+	if t.Pidfd() >= 0 {
+		err := unix.Setns(t.Pidfd(), int(kinds))
 		if err == nil {
 			return nil
 		}

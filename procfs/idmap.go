@@ -44,16 +44,6 @@ func ParseIDMap(text string) (IDMap, error) {
 	return m, nil
 }
 
-// ToOutside maps an ID of the map's namespace to the reader's namespace.
-func (m IDMap) ToOutside(id uint32) (uint32, bool) {
-	for _, r := range m {
-		if id >= r.Inside && uint64(id) < uint64(r.Inside)+uint64(r.Count) {
-			return r.Outside + (id - r.Inside), true
-		}
-	}
-	return 0, false
-}
-
 // ToInside maps an ID of the reader's namespace into the map's namespace.
 func (m IDMap) ToInside(id uint32) (uint32, bool) {
 	for _, r := range m {
@@ -62,26 +52,6 @@ func (m IDMap) ToInside(id uint32) (uint32, bool) {
 		}
 	}
 	return 0, false
-}
-
-// IsIdentity reports whether the map is the initial user namespace's map,
-// "0 0 4294967295".
-func (m IDMap) IsIdentity() bool {
-	return len(m) == 1 && m[0].Inside == 0 && m[0].Outside == 0 && m[0].Count == 4294967295
-}
-
-// String formats the map as the kernel does, one range a line.
-func (m IDMap) String() string {
-	var b strings.Builder
-	for _, r := range m {
-		b.WriteString(strconv.FormatUint(uint64(r.Inside), 10))
-		b.WriteByte(' ')
-		b.WriteString(strconv.FormatUint(uint64(r.Outside), 10))
-		b.WriteByte(' ')
-		b.WriteString(strconv.FormatUint(uint64(r.Count), 10))
-		b.WriteByte('\n')
-	}
-	return b.String()
 }
 
 // ReadIDMap reads /proc/PID/uid_map (name "uid_map") or gid_map.

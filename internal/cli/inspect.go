@@ -8,6 +8,7 @@ import (
 
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/listing"
+	"github.com/nsxproject/nsx/nsenter"
 )
 
 func init() {
@@ -47,7 +48,7 @@ func runInspect(env *Env, args []string) int {
 		return code
 	}
 	defer t.Close()
-	r := listing.Inspect(t)
+	r := listing.Inspect(t, nsenter.Do)
 	if asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "   ")

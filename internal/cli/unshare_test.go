@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/nsxproject/nsx/internal/testutil"
 )
 
 func TestIDMapHoles(t *testing.T) {
@@ -98,12 +100,7 @@ func FuzzParseUnshare(f *testing.F) {
 // TestUnshareUsesEnvStdio: the program writes to the files Main was given,
 // not to the process's own stdout.
 func TestUnshareUsesEnvStdio(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prerequisite missing: root")
-		}
-		t.Skip("needs root")
-	}
+	testutil.RequireRoot(t)
 	out, err := os.CreateTemp(t.TempDir(), "nsx-unshare-out")
 	if err != nil {
 		t.Fatal(err)

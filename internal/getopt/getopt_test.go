@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/nsxproject/nsx/internal/testutil"
 )
 
 // nsenterOptions is util-linux 2.38.1 nsenter's table, in its longopts order
@@ -230,18 +232,9 @@ func orEmpty(s []string) []string {
 // test: a silently skipped oracle would hide regressions.
 func requireTool(t *testing.T, name, version string) string {
 	t.Helper()
-	fail := t.Skipf
-	if os.Getenv("CI") == "true" {
-		fail = t.Fatalf
-	}
-	path, err := exec.LookPath(name)
-	if err != nil {
-		fail("%s not found: %v", name, err)
-	}
+	path := testutil.RequireTool(t, name)
 	out, _ := exec.Command(path, "--version").CombinedOutput()
-	if !strings.Contains(string(out), version) {
-		fail("%s --version = %q, want %q", name, out, version)
-	}
+	testutil.Require(t, strings.Contains(string(out), version), fmt.Sprintf("%s --version = %q, want %q", name, out, version))
 	return path
 }
 

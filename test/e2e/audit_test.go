@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 	"github.com/nsxproject/nsx/internal/testutil"
 )
 

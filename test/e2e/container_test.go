@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 )
 
 var ctrBin struct {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 	"github.com/nsxproject/nsx/internal/testutil"
 )
 

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 	"github.com/nsxproject/nsx/internal/testutil"
 )
 

@@ -27,19 +27,9 @@ import (
 
 func lsPrereq(t *testing.T, tools ...string) {
 	t.Helper()
-	missing := func(why string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("prerequisite missing: %s", why)
-		}
-		t.Skipf("prerequisite missing: %s", why)
-	}
-	if os.Geteuid() != 0 {
-		missing("root")
-	}
+	testutil.RequireRoot(t)
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing(tool)
-		}
+		testutil.RequireTool(t, tool)
 	}
 }
 

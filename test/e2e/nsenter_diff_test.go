@@ -56,28 +56,15 @@ func TestMain(m *testing.M) {
 // missing.
 func diffPrereq(t *testing.T) {
 	t.Helper()
-	missing := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("prerequisite missing: %s", why)
-		}
-		t.Skipf("prerequisite missing: %s", why)
-	}
-	if os.Geteuid() != 0 {
-		missing("root")
-	}
+	testutil.RequireRoot(t)
 	testutil.Oracle(t, "nsenter") // fails in CI, skips elsewhere
 	for _, tool := range []string{"unshare", "chroot", "sh", "sleep", "perl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing(tool)
-		}
+		testutil.RequireTool(t, tool)
 	}
-	if out, err := exec.Command("/bin/busybox", "true").CombinedOutput(); err != nil {
-		missing(fmt.Sprintf("/bin/busybox (busybox-static): %v %s", err, out))
-	}
-	if out, err := exec.Command("file", "-L", "/bin/busybox").Output(); err == nil && strings.Contains(string(out), "dynamically linked") {
-		missing("/bin/busybox is dynamically linked; install busybox-static")
-	}
+	out, err := exec.Command("/bin/busybox", "true").CombinedOutput()
+	testutil.Require(t, err == nil, fmt.Sprintf("/bin/busybox (busybox-static): %v %s", err, out))
+	out, err = exec.Command("file", "-L", "/bin/busybox").Output()
+	testutil.Require(t, err != nil || !strings.Contains(string(out), "dynamically linked"), "/bin/busybox is dynamically linked; install busybox-static")
 }
 
 // diffBins builds nsx once and returns the two "nsenter" symlinks.

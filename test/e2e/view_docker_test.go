@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nsxproject/nsx/container/enginetest"
+	"github.com/nsxproject/nsx/internal/enginetest"
 )
 
 func TestPsInspectDocker(t *testing.T) {

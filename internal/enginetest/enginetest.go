@@ -26,22 +26,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nsxproject/nsx/internal/testutil"
 )
 
 // Image is the busybox image scripts/engines.sh imports into every engine.
 const Image = "nsx-busybox:latest"
 
-// CI reports whether tests run under CI=true, where missing engines fail.
-func CI() bool { return os.Getenv("CI") == "true" }
-
-// Unavailable skips t, or fails it under CI=true.
+// Unavailable skips t, or fails it under CI=true (testutil.Require).
 func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if CI() {
-		t.Fatalf("%s (CI=true: engines must be installed and running: bash scripts/engines.sh install start images)", msg)
-	}
-	t.Skip(msg + " (run bash scripts/engines.sh install start images as root)")
+	testutil.Require(t, false, fmt.Sprintf(format, args...)+" (engines must be installed and running: bash scripts/engines.sh install start images, as root)")
 }
 
 const lockPath = "/tmp/nsx-engines/engines.lock"
