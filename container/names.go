@@ -149,9 +149,13 @@ func podmanName(id string) string {
 // criName reads the Kubernetes names from runc's state labels:
 // containerd's (k8s.io namespace) or CRI-O's.
 func criName(id string) string {
-	for _, root := range criRuncRoots() {
-		if st, err := readRuncState(root, id); err == nil {
-			return criStateName(st)
+	// The running daemons' roots are searched only when the usual and the
+	// configured ones do not have it (finding them reads all of /proc).
+	for _, roots := range [][]string{criRuncRootsCheap(), criRuncRoots()} {
+		for _, root := range roots {
+			if st, err := readRuncState(root, id); err == nil {
+				return criStateName(st)
+			}
 		}
 	}
 	return ""
@@ -184,9 +188,11 @@ func criStateName(st *runcState) string {
 // of k8s.io that carries CRI labels is a CRI container; others are named
 // NAMESPACE/ID, or NAMESPACE/NAME with a nerdctl name.
 func containerdIdentity(id string) Identity {
-	for _, base := range configuredContainerdDirs().runcBases {
-		if ident, ok := containerdIdentityIn(base, id); ok {
-			return ident
+	for _, dirs := range []func() containerdDirs{fileContainerdDirs, configuredContainerdDirs} {
+		for _, base := range dirs().runcBases {
+			if ident, ok := containerdIdentityIn(base, id); ok {
+				return ident
+			}
 		}
 	}
 	return Identity{Runtime: "containerd"}
