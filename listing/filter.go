@@ -13,12 +13,12 @@ package listing
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // FilterSyntaxError is an expression lsns refuses to parse; its text is what
@@ -37,9 +37,9 @@ func (e *FilterColumnError) Error() string {
 }
 
 // ErrFilterApply is a comparison that cannot be made, such as a text column
-// compared with a number (lsns: "failed to apply filter: Invalid argument",
-// EINVAL's text).
-var ErrFilterApply error = unix.EINVAL
+// compared with a number. It wraps syscall.EINVAL, whose text lsns prints
+// ("failed to apply filter: Invalid argument").
+var ErrFilterApply = fmt.Errorf("listing: filter cannot be applied: %w", syscall.EINVAL)
 
 // Filter is a parsed -Q expression.
 type Filter struct {

@@ -138,9 +138,9 @@ func readAt(t *target.Pinned, name string) (string, error) {
 
 func readlinkAt(t *target.Pinned, name string) (string, error) {
 	buf := make([]byte, 4096)
-	n, err := unix.Readlinkat(t.ProcDir, name, buf)
+	n, err := unix.Readlinkat(t.ProcDir(), name, buf)
 	if err != nil {
-		return "", fmt.Errorf("readlink /proc/%d/%s: %w", t.PID, name, err)
+		return "", fmt.Errorf("readlink /proc/%d/%s: %w", t.PID(), name, err)
 	}
 	return string(buf[:n]), nil
 }
@@ -154,30 +154,30 @@ type Enter func(t *target.Pinned, kinds namespace.Set, fn func() error) error
 // hostname and the network interfaces are read inside the target's UTS and
 // network namespaces through enter; with a nil enter they are left out.
 func Inspect(t *target.Pinned, enter Enter) *InspectResult {
-	r := &InspectResult{Target: t.Ref.String(), PID: t.PID, Interfaces: []Interface{}, Namespaces: []NSInfo{}}
+	r := &InspectResult{Target: t.Ref().String(), PID: t.PID(), Interfaces: []Interface{}, Namespaces: []NSInfo{}}
 	fail := func(what string, err error) {
 		r.Errors = append(r.Errors, what+": "+err.Error())
 	}
-	if t.Container != nil {
-		c := t.Container.Container
+	if t.Container() != nil {
+		c := t.Container().Container
 		r.Container = &c
 	}
 	host := hostPID()
-	if t.File != nil {
-		info := nsFdInfo(int(t.File.Fd()), t.FileKind)
-		if h, err := namespace.StatPath("/proc/" + strconv.Itoa(host) + "/ns/" + t.FileKind.ProcName()); err == nil {
+	if fd, kind, ok := t.NamespaceFile(); ok {
+		info := nsFdInfo(fd, kind)
+		if h, err := namespace.StatPath("/proc/" + strconv.Itoa(host) + "/ns/" + kind.ProcName()); err == nil {
 			info.Host = uint64(h) == info.ID
 		}
 		r.Namespaces = append(r.Namespaces, info)
-		if t.FileKind == namespace.UTS || t.FileKind == namespace.Net {
-			r.gatherInNS(enter, t, namespace.SetOf(t.FileKind), fail)
+		if kind == namespace.UTS || kind == namespace.Net {
+			r.gatherInNS(enter, t, namespace.SetOf(kind), fail)
 		}
 		return r
 	}
 	if r.Container == nil {
-		r.Container = containerOf(t.PID)
+		r.Container = containerOf(t.PID())
 	}
-	r.Command = readProcInfo(t.PID).Command
+	r.Command = readProcInfo(t.PID()).Command
 	for _, k := range namespace.All {
 		fd, err := t.OpenNS(k)
 		if err != nil {
@@ -242,7 +242,7 @@ func Inspect(t *target.Pinned, enter Enter) *InspectResult {
 		}
 	}
 	r.LSM = readLSM(t)
-	if cs, err := ReadCgroupStats(t.PID); err == nil {
+	if cs, err := ReadCgroupStats(t.PID()); err == nil {
 		r.Cgroup = cs
 	} else {
 		fail("cgroup", err)

@@ -296,8 +296,8 @@ func writeSpaces(w *bufio.Writer, n int) {
 const hexDigits = "0123456789abcdef"
 
 // Escape returns s fit for a terminal, as util-linux's tables and procps
-// show strings (escape.Terminal): control characters and bytes that are
-// not UTF-8 become \xHH. Every text renderer of ls, ps and inspect passes
+// show strings: control characters and bytes that are not UTF-8 become
+// \xHH. Every text renderer of ls, ps and inspect passes
 // the strings a target controls (command lines, names, hostnames, paths)
 // through it; JSON has its own escaping. A multi-line cell's LineBreak is
 // layout, not data, and is kept.

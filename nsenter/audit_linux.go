@@ -1,8 +1,6 @@
 package nsenter
 
 import (
-	"errors"
-
 	"github.com/nsxproject/nsx/internal/audit"
 )
 
@@ -34,9 +32,7 @@ func (c *Cmd) auditStart(b *build, inPlace bool) error {
 	if cfg.Sink == audit.SinkOff {
 		return nil
 	}
-	for _, fill := range b.fillIDs {
-		fill()
-	}
+	b.readIDs()
 	info := audit.Info{
 		Mode:        auditMode(&c.Options),
 		Pidfd:       -1,
@@ -51,8 +47,8 @@ func (c *Cmd) auditStart(b *build, inPlace bool) error {
 		}
 	}
 	if t := c.Target; t != nil {
-		info.Target, info.PID, info.Pidfd = t.Ref.String(), t.PID, t.Pidfd
-		if f := t.Container; f != nil {
+		info.Target, info.PID, info.Pidfd = t.Ref().String(), t.PID(), t.Pidfd()
+		if f := t.Container(); f != nil {
 			info.Container = &audit.Container{Runtime: f.Runtime, Name: f.Name, ID: f.ID}
 		}
 	}
@@ -66,10 +62,5 @@ func (c *Cmd) auditStart(b *build, inPlace bool) error {
 
 // auditFailed writes the end record of a run whose program never started.
 func (c *Cmd) auditFailed(err error) {
-	code := 1
-	var ne *Error
-	if errors.As(err, &ne) {
-		code = ne.ExitCode
-	}
-	c.auditRun.EndError(code, err)
+	c.auditRun.EndError(exitCode(err), err)
 }

@@ -158,11 +158,11 @@ func TestExitStatusAndSignal(t *testing.T) {
 	tg := pin(t, fx.PID)
 	err := nsenter.Command(tg, withKinds(namespace.PID), "sh", "-c", "exit 42").Run()
 	var ee *nsenter.ExitError
-	if !errors.As(err, &ee) || ee.Status.ExitStatus() != 42 {
+	if !errors.As(err, &ee) || ee.ExitCode() != 42 {
 		t.Errorf("exit 42: got %v", err)
 	}
 	err = nsenter.Command(tg, withKinds(namespace.PID), "sh", "-c", "kill -USR1 $$").Run()
-	if !errors.As(err, &ee) || !ee.Status.Signaled() || ee.Status.Signal() != syscall.SIGUSR1 {
+	if !errors.As(err, &ee) || !ee.Signaled() || ee.Signal() != syscall.SIGUSR1 {
 		t.Errorf("kill -USR1: got %v", err)
 	}
 	// In the PID namespace the program is a child of the namespace, not
@@ -182,18 +182,21 @@ func TestExecFailures(t *testing.T) {
 	fx := testutil.SharedUser(t)
 	tg := pin(t, fx.PID)
 	for _, tc := range []struct {
-		prog string
-		code int
-		msg  string
+		prog  string
+		errno syscall.Errno
+		msg   string
 	}{
-		{"nonexistent_cmd", 127, "failed to execute nonexistent_cmd: No such file or directory"},
-		{"/etc/passwd", 126, "failed to execute /etc/passwd: Permission denied"},
+		{"nonexistent_cmd", syscall.ENOENT, "nsenter: failed to execute nonexistent_cmd: no such file or directory"},
+		{"/etc/passwd", syscall.EACCES, "nsenter: failed to execute /etc/passwd: permission denied"},
 	} {
 		err := nsenter.Command(tg, withKinds(namespace.Net), tc.prog).Start()
 		var ne *nsenter.Error
-		if !errors.As(err, &ne) || ne.ExitCode != tc.code || ne.Error() != tc.msg {
-			t.Errorf("%s: got %v, want %q with exit %d", tc.prog, err, tc.msg, tc.code)
+		if !errors.As(err, &ne) || !errors.Is(err, nsenter.ErrExec) || !errors.Is(err, tc.errno) || ne.Path != tc.prog || ne.Error() != tc.msg {
+			t.Errorf("%s: got %#v, want %q (ErrExec, %v)", tc.prog, err, tc.msg, tc.errno)
 		}
+	}
+	if err := nsenter.Command(tg, withKinds(namespace.Net), "/etc/passwd").Start(); !errors.Is(err, nsenter.ErrPermission) {
+		t.Errorf("EACCES is not ErrPermission: %v", err)
 	}
 }
 
@@ -218,7 +221,7 @@ func TestVanishedTargetLeavesNothing(t *testing.T) {
 	if err == nil {
 		t.Fatal("entering a dead target succeeded")
 	}
-	if !strings.Contains(err.Error(), "No such process") {
+	if !errors.Is(err, nsenter.ErrTargetGone) || !strings.Contains(err.Error(), "no such process") {
 		t.Errorf("error %q does not say the process is gone", err)
 	}
 	if after := children(t); after != before {
@@ -252,7 +255,7 @@ func TestWrongNamespaceFileType(t *testing.T) {
 	o := nsenter.DefaultOptions()
 	o.Files = map[namespace.Kind]*os.File{namespace.Net: uts}
 	err = nsenter.Command(nil, o, "true").Run()
-	if err == nil || err.Error() != "reassociate to namespace 'ns/net' failed: Invalid argument" {
+	if err == nil || err.Error() != "nsenter: reassociate to namespace 'ns/net' failed: invalid argument" || !errors.Is(err, nsenter.ErrNotNamespace) {
 		t.Errorf("uts file as --net: got %v", err)
 	}
 }
@@ -315,9 +318,7 @@ func TestFallsBackToNamespaceFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer devnull.Close()
-	realPidfd := tg.Pidfd
-	tg.Pidfd = int(devnull.Fd())
-	defer func() { tg.Pidfd = realPidfd }()
+	defer nsenter.SwapTargetPidfd(int(devnull.Fd()))()
 	for _, opts := range []nsenter.Options{withKinds(namespace.Net, namespace.UTS, namespace.PID), withKinds()} {
 		got := childNS(t, tg, opts)
 		for _, k := range []namespace.Kind{namespace.Net, namespace.UTS, namespace.PID} {

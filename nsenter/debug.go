@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nsxproject/nsx/internal/escape"
+	"github.com/nsxproject/nsx/namespace"
 )
 
 // DebugMountPoint is where a debug program finds the target's root.
@@ -81,4 +82,58 @@ func debugLabel(name string) string {
 		}
 	}
 	return "nsx debug " + b.String()
+}
+
+// debugRefused refuses, before anything is opened, the options that point
+// into the target's mount namespace or the host's: the program runs in
+// neither.
+func debugRefused(o *Options, f *facts, inPlace bool) error {
+	switch {
+	case f.pid == 0:
+		return unsupportedf("debug needs a target process (a PID or a container), not a namespace file")
+	case inPlace:
+		return unsupportedf("debug cannot run without a fork: the new /proc is mounted by a process born in the target's PID namespace")
+	case o.Root:
+		return unsupportedf("debug cannot change the root: the root is the toolbox, and the target's root is at %s", DebugMountPoint)
+	case o.WorkDir:
+		return unsupportedf("debug cannot start in a directory of the host or the target's mount namespace: use --wdns=DIR with a directory of the debug root, e.g. --wdns=%s/app", DebugMountPoint)
+	case o.ReadOnly:
+		return unsupportedf("debug and --read-only cannot be combined: %s is read-only already unless writable was asked for", DebugMountPoint)
+	case o.Kinds.Has(namespace.Mount) || o.Files[namespace.Mount] != nil:
+		return unsupportedf("debug does not enter the target's mount namespace: its files are at %s", DebugMountPoint)
+	}
+	return nil
+}
+
+// planDebug describes the debug mount namespace built from the facts'
+// toolbox and the target's mount namespace and root.
+func planDebug(p *Plan, f *facts, o *Options, want namespace.Set) {
+	x := &p.exec
+	x.debug = true
+	p.Debug = &DebugPlan{Toolbox: f.debug.toolbox, Writable: o.Debug.Writable, TargetRoot: fmt.Sprintf("the target's root (/proc/%d/root)", f.pid), PIDNS: "nsx's own PID namespace (the target's is not entered)"}
+	if want.Has(namespace.PID) {
+		p.Debug.PIDNS = "the target's PID namespace"
+		x.debugPIDFromTarget = true
+	}
+	p.Skipped = append(p.Skipped, Skip{namespace.Mount, "debug builds a new mount namespace instead; the target's root is at " + DebugMountPoint})
+	p.Root = "a new tmpfs mirroring the toolbox " + f.debug.toolbox
+	p.Cwd = "/ of the new root"
+	if o.WorkDirInNS != "" {
+		p.Cwd = o.WorkDirInNS + " (resolved in the new root)"
+	}
+}
+
+// debugEnv adds what tells a debug shell apart from a host shell: the
+// mount point of the target's files and a prompt naming the target. Debian's
+// bash.bashrc replaces PS1 but shows $debian_chroot in it, so that is set
+// too.
+func debugEnv(env []string, name string) []string {
+	out := make([]string, 0, len(env)+3)
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "NSX_TARGET" && k != "PS1" && k != "debian_chroot" {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "NSX_TARGET="+DebugMountPoint, "PS1=["+debugLabel(name)+"] # ", "debian_chroot="+debugLabel(name))
 }

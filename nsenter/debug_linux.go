@@ -2,15 +2,13 @@ package nsenter
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nsxproject/nsx/internal/spawn"
-	"github.com/nsxproject/nsx/namespace"
+	"github.com/nsxproject/nsx/internal/errtext"
+
 	"github.com/nsxproject/nsx/target"
 )
 
@@ -28,116 +26,6 @@ func Debug(t *target.Pinned, opts Options, d DebugOptions, name string, args ...
 		c.Args = append([]string{name}, args...)
 	}
 	return c
-}
-
-// debugRefused refuses, before anything is opened, the options that point
-// into the target's mount namespace or the host's: the program runs in
-// neither.
-func debugRefused(o *Options, t *target.Pinned, inPlace bool) error {
-	switch {
-	case t == nil || t.PID == 0:
-		return errorf(nil, "debug needs a target process (a PID or a container), not a namespace file")
-	case inPlace:
-		return errorf(nil, "debug cannot run without a fork: the new /proc is mounted by a process born in the target's PID namespace")
-	case o.Root:
-		return errorf(nil, "debug cannot change the root: the root is the toolbox, and the target's root is at %s", DebugMountPoint)
-	case o.WorkDir:
-		return errorf(nil, "debug cannot start in a directory of the host or the target's mount namespace: use --wdns=DIR with a directory of the debug root, e.g. --wdns=%s/app", DebugMountPoint)
-	case o.ReadOnly:
-		return errorf(nil, "debug and --read-only cannot be combined: %s is read-only already unless writable was asked for", DebugMountPoint)
-	case o.Kinds.Has(namespace.Mount) || o.Files[namespace.Mount] != nil:
-		return errorf(nil, "debug does not enter the target's mount namespace: its files are at %s", DebugMountPoint)
-	}
-	return nil
-}
-
-// debug prepares the debug mount namespace. Its fds are opened here, in
-// nsx's own namespaces, and used by spawn's locked thread.
-func (b *build) debug(o *Options, t *target.Pinned, want namespace.Set) error {
-	d := o.Debug
-	toolbox := d.Toolbox
-	if toolbox == "" {
-		toolbox = "/"
-	}
-	toolbox, err := filepath.Abs(toolbox)
-	if err != nil {
-		return errorf(err, "toolbox %s", d.Toolbox)
-	}
-	if st, err := os.Stat(toolbox); err != nil {
-		return errorf(unwrapErrno(err), "cannot open toolbox %s", toolbox)
-	} else if !st.IsDir() {
-		return errorf(nil, "toolbox %s is not a directory", toolbox)
-	}
-	mnt, err := t.OpenNS(namespace.Mount)
-	if err != nil {
-		return errorf(unwrapErrno(err), "cannot open /proc/%d/ns/mnt", t.PID)
-	}
-	b.keep(mnt)
-	root, err := t.OpenAt("root", unix.O_PATH|unix.O_DIRECTORY)
-	if err != nil {
-		return errorf(unwrapErrno(err), "cannot open /proc/%d/root", t.PID)
-	}
-	b.keep(root)
-	own, err := unix.Open("/proc/self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return errorf(err, "cannot open /proc/self/ns/mnt")
-	}
-	b.keep(own)
-	b.spec.Debug = &spawn.DebugRoot{
-		TargetMntFd: mnt, TargetRootFd: root, OwnMntFd: own,
-		Toolbox: toolbox, Writable: d.Writable, MountPoint: DebugMountPoint,
-	}
-	b.toolbox = toolbox
-
-	p := b.plan
-	p.Debug = &DebugPlan{Toolbox: toolbox, Writable: d.Writable, TargetRoot: fmt.Sprintf("the target's root (/proc/%d/root)", t.PID), PIDNS: "nsx's own PID namespace (the target's is not entered)"}
-	if want.Has(namespace.PID) {
-		p.Debug.PIDNS = "the target's PID namespace"
-		b.fillIDs = append(b.fillIDs, func() {
-			if fd, err := t.OpenNS(namespace.PID); err == nil {
-				id, _ := namespace.Stat(fd)
-				unix.Close(fd)
-				p.Debug.PIDNS = fmt.Sprintf("the target's PID namespace pid:[%d]", id)
-			}
-		})
-	}
-	p.Skipped = append(p.Skipped, Skip{namespace.Mount, "debug builds a new mount namespace instead; the target's root is at " + DebugMountPoint})
-	p.Root = "a new tmpfs mirroring the toolbox " + toolbox
-	p.Cwd = "/ of the new root"
-	if o.WorkDirInNS != "" {
-		p.Cwd = o.WorkDirInNS + " (resolved in the new root)"
-	}
-	return nil
-}
-
-// debugEnv adds what tells a debug shell apart from a host shell: the
-// mount point of the target's files and a prompt naming the target. Debian's
-// bash.bashrc replaces PS1 but shows $debian_chroot in it, so that is set
-// too.
-func debugEnv(env []string, name string) []string {
-	out := make([]string, 0, len(env)+3)
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if k != "NSX_TARGET" && k != "PS1" && k != "debian_chroot" {
-			out = append(out, kv)
-		}
-	}
-	return append(out, "NSX_TARGET="+DebugMountPoint, "PS1=["+debugLabel(name)+"] # ", "debian_chroot="+debugLabel(name))
-}
-
-// debugProgram picks the default program, the caller's $SHELL when the
-// toolbox has it, else /bin/sh; a toolbox with neither is not a root
-// filesystem, and the user must name the program.
-func (b *build) debugProgram(path string, argv []string) (string, []string, error) {
-	if path != "" {
-		return path, argv, nil
-	}
-	for _, sh := range []string{os.Getenv("SHELL"), "/bin/sh"} {
-		if sh != "" && inToolbox(b.toolbox, sh) {
-			return sh, []string{sh}, nil
-		}
-	}
-	return "", nil, errorf(nil, "toolbox %s is not a root filesystem: it has no /bin/sh; name the program to run", b.toolbox)
 }
 
 // inToolbox reports whether the toolbox has an executable at path, resolved
@@ -162,7 +50,7 @@ func inToolbox(toolbox, path string) bool {
 func debugCause(err error) string {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
-		return pe.Path + ": " + Strerror(pe.Err)
+		return pe.Path + ": " + errtext.Strerror(pe.Err)
 	}
-	return Strerror(err)
+	return errtext.Strerror(err)
 }

@@ -1,12 +1,9 @@
 package nsenter
 
 import (
-	"errors"
-	"fmt"
-	"runtime"
+	"syscall"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
 	"github.com/nsxproject/nsx/target"
 )
@@ -14,7 +11,10 @@ import (
 // Do runs fn on an OS thread that has joined the target's namespaces of the
 // given kinds, and returns fn's error. Only thread-joinable kinds (mnt, uts,
 // ipc, net, pid, cgroup) can be joined this way; user and time namespaces
-// need a single-threaded process and are refused.
+// need a single-threaded process and are refused (ErrUnsupported).
+//
+// The joins are planned as Command plans them and fail with the same
+// errors, worded the same way.
 //
 // fn runs on its own goroutine. Goroutines fn starts do not inherit the
 // namespaces; processes fn starts with os/exec from its own goroutine do. The
@@ -23,78 +23,35 @@ import (
 func Do(t *target.Pinned, kinds namespace.Set, fn func() error) error {
 	for _, k := range kinds.Kinds() {
 		if !k.ThreadJoinable() {
-			return fmt.Errorf("nsenter.Do: a %s namespace cannot be joined by one thread of a multithreaded process", k)
-		}
-	}
-	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: once its namespaces change, this thread must
-		// die with its goroutine rather than return to the scheduler.
-		// Locked twice, so that an fn that unlocks the thread it was
-		// given (pairing an UnlockOSThread with Do's lock) does not hand
-		// it back: the lock count stays above zero until the goroutine
-		// ends.
-		runtime.LockOSThread()
-		runtime.LockOSThread()
-		tid := unix.Gettid()
-		if err := joinThread(t, kinds); err != nil {
-			done <- err
-			return
-		}
-		err := fn()
-		if unix.Gettid() != tid {
-			// fn unlocked more than once and moved off the thread;
-			// the joined thread may now serve other goroutines.
-			err = errors.Join(err, errors.New("nsenter.Do: fn unlocked its OS thread; a thread in the target's namespaces went back to the scheduler"))
-		}
-		done <- err
-	}()
-	return <-done
-}
-
-// joinThread moves the calling, locked thread into the target's namespaces
-// of the given kinds: with one setns on the pidfd when there is one, else one
-// namespace file at a time.
-func joinThread(t *target.Pinned, kinds namespace.Set) error {
-	if kinds.Has(namespace.Mount) {
-		// A mount join needs a thread that does not share its fs_struct
-		// (root, cwd) with the rest of the process.
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			return fmt.Errorf("unshare(CLONE_FS): %w", err)
+			return unsupportedf("a %s namespace cannot be joined by one thread of a multithreaded process", k)
 		}
 	}
 	if kinds == 0 {
-		return nil
+		// Nothing to join: fn still gets a thread of its own.
+		return spawn.Do(&spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}, fn)
 	}
-	if t.File != nil {
-		if kinds != namespace.SetOf(t.FileKind) {
-			return fmt.Errorf("%s is a %s namespace; cannot join %s from it", t.Ref.Path, t.FileKind, kinds)
-		}
-		if err := unix.Setns(int(t.File.Fd()), int(t.FileKind)); err != nil {
-			return fmt.Errorf("reassociate to namespace %s failed: %w", t.Ref.Path, err)
-		}
-		return nil
+	opts := DefaultOptions()
+	opts.Kinds = kinds
+	if _, kind, ok := t.NamespaceFile(); ok && kinds == namespace.SetOf(kind) {
+		// The namespace-file target is the namespace of that kind.
+		opts.Kinds = 0
 	}
-	if t.Pidfd >= 0 {
-		err := unix.Setns(t.Pidfd, int(kinds))
-		if err == nil {
-			return nil
-		}
-		if err != unix.EINVAL {
-			return fmt.Errorf("reassociate to namespaces failed: %w", err)
-		}
-		// EINVAL: a kernel without setns on pidfds; join file by file.
+	c := &Cmd{Target: t, Options: opts}
+	b, err := c.build(false, false)
+	if err != nil {
+		return err
 	}
-	for _, k := range kinds.Kinds() {
-		fd, err := t.OpenNS(k)
-		if err != nil {
+	defer b.close()
+	err = spawn.Do(b.spec, fn)
+	if b.pidfdJoinFailed(err, syscall.EINVAL) {
+		// A kernel that cannot setns through a pidfd (5.3 to 5.7):
+		// plan again, one namespace file at a time, as Start does.
+		b.close()
+		if b, err = c.build(false, true); err != nil {
 			return err
 		}
-		err = unix.Setns(fd, int(k))
-		unix.Close(fd)
-		if err != nil {
-			return fmt.Errorf("reassociate to namespace 'ns/%s' failed: %w", k.ProcName(), err)
-		}
+		defer b.close()
+		err = spawn.Do(b.spec, fn)
 	}
-	return nil
+	return b.childError(err)
 }

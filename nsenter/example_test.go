@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -76,6 +77,87 @@ func ExampleCommand() {
 		fmt.Println(err)
 	}
 	// Output: sandbox
+}
+
+// Run a program and collect what it prints. The program reads its own UTS
+// namespace link; it is the sandbox's, not this process's.
+func ExampleCmd_Output() {
+	sandbox, err := startSandbox()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer stopSandbox(sandbox)
+
+	t, err := target.PinPID(sandbox.Process.Pid, 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer t.Close()
+	opts := nsenter.DefaultOptions()
+	opts.Kinds = namespace.SetOf(namespace.User, namespace.UTS)
+	opts.PreserveCredentials = true
+	out, err := nsenter.Command(t, opts, "readlink", "/proc/self/ns/uts").Output()
+	if err != nil {
+		fmt.Println(err) // an *nsenter.ExitError carries the program's stderr
+		return
+	}
+	sandboxUTS, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/uts", sandbox.Process.Pid))
+	ownUTS, _ := os.Readlink("/proc/self/ns/uts")
+	inside := strings.TrimSpace(string(out))
+	fmt.Println("the sandbox's UTS namespace:", inside == sandboxUTS)
+	fmt.Println("this process's UTS namespace:", inside == ownUTS)
+	// Output:
+	// the sandbox's UTS namespace: true
+	// this process's UTS namespace: false
+}
+
+// Stop a program when a context is done: here once the program has
+// reported from inside the sandbox. Like exec.CommandContext, the program
+// is killed unless Cmd.Cancel says otherwise, and Wait reports how it
+// ended.
+func ExampleCommandContext() {
+	sandbox, err := startSandbox()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer stopSandbox(sandbox)
+
+	t, err := target.PinPID(sandbox.Process.Pid, 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer t.Close()
+	opts := nsenter.DefaultOptions()
+	opts.Kinds = namespace.SetOf(namespace.User, namespace.UTS)
+	opts.PreserveCredentials = true
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := nsenter.CommandContext(ctx, t, opts, "sh", "-c", "hostname; exec sleep 600")
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Close()
+	cmd.Stdout = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	fmt.Print(line)
+	cancel()
+	fmt.Println(cmd.Wait())
+	// Output:
+	// sandbox
+	// signal: killed
 }
 
 // Run Go code in a process's UTS and network namespaces, on a thread that

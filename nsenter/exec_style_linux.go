@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/namespace"
+	"github.com/nsxproject/nsx/target"
 )
 
 // programRoot opens (O_PATH) the root directory the program will have, for
@@ -25,13 +26,12 @@ import (
 // target's root when its mount namespace is entered, else nsx's own. It
 // returns -1 when that root is a namespace file's, which nsx cannot look
 // into without joining it.
-func (c *Cmd) programRoot(want namespace.Set) (int, error) {
-	o, t := &c.Options, c.Target
+func programRoot(o *Options, t *target.Pinned, want namespace.Set) (int, error) {
 	switch {
 	case o.Root && o.RootDir != nil:
 		return unix.FcntlInt(o.RootDir.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	case o.Root || want.Has(namespace.Mount):
-		if t == nil || t.PID == 0 {
+		if t == nil || t.PID() == 0 {
 			return -1, nil
 		}
 		return t.OpenAt("root", unix.O_PATH|unix.O_DIRECTORY)

@@ -138,3 +138,27 @@ func (o Options) effective() Options {
 	}
 	return o
 }
+
+// NeedsTarget reports whether the options refer to a target: a namespace,
+// directory, environment, cgroup, owner or socket of it. Without one, every
+// namespace comes from Options.Files.
+func (o Options) NeedsTarget() bool {
+	o = o.effective()
+	for _, k := range o.Kinds.Kinds() {
+		if _, ok := o.Files[k]; !ok {
+			return true
+		}
+	}
+	return o.All || (o.Root && o.RootDir == nil) || (o.WorkDir && o.WorkDirFile == nil) ||
+		o.TargetEnv || o.FollowUID || o.FollowGID || o.JoinCgroup || o.NetSocketFd >= 0 || o.UserParent || o.FollowContext
+}
+
+// MissingTargetError is the error for these options when the target PID
+// names no process, as util-linux nsenter reports it: naming the first file
+// of the target it would have failed to open, or the pidfd it could not
+// get. Its kind is ErrTargetGone.
+func (o Options) MissingTargetError(pid int) error {
+	f := &facts{pid: pid, gone: true}
+	_, err := plan(f, &request{opts: o.effective()})
+	return err
+}

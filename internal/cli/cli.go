@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nsxproject/nsx/internal/errtext"
 	"github.com/nsxproject/nsx/internal/escape"
 	"github.com/nsxproject/nsx/listing"
 	"github.com/nsxproject/nsx/nsenter"
@@ -52,7 +53,7 @@ func (e *Env) Errorf(format string, args ...any) int {
 // writeError reports a failed write of the output as util-linux's
 // close_stdout does: "write error: " and glibc's words for the errno.
 func (e *Env) writeError(err error) int {
-	return e.Errorf("write error: %s", nsenter.Strerror(unwrap(err)))
+	return e.Errorf("write error: %s", errtext.Strerror(unwrap(err)))
 }
 
 // printOut runs print on stdout and reports a failed write; for help and
@@ -94,19 +95,23 @@ func (e *Env) resolveOne(operands []string) (*target.Pinned, int) {
 // errText is err's message with a system error in glibc's words ("No such
 // process"), as every other nsx message has it, instead of Go's lower-case.
 func errText(err error) string {
+	var ne *nsenter.Error
+	if errors.As(err, &ne) {
+		return nsenterText(ne)
+	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
-		return pe.Op + " " + pe.Path + ": " + nsenter.Strerror(pe.Err)
+		return pe.Op + " " + pe.Path + ": " + errtext.Strerror(pe.Err)
 	}
 	var se *os.SyscallError
 	if errors.As(err, &se) {
-		return se.Syscall + ": " + nsenter.Strerror(se.Err)
+		return se.Syscall + ": " + errtext.Strerror(se.Err)
 	}
 	msg := err.Error()
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		if goText := errno.Error(); strings.HasSuffix(msg, goText) {
-			msg = strings.TrimSuffix(msg, goText) + nsenter.Strerror(errno)
+			msg = strings.TrimSuffix(msg, goText) + errtext.Strerror(errno)
 		}
 	}
 	return msg

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -85,7 +86,10 @@ func runDebug(env *Env, args []string) int {
 		return env.Errorf("no target given: name a PID, PID:INODE or container (e.g. docker:web1)")
 	}
 	t, err := pinTarget(env, r)
-	if err != nil {
+	var ne *nsenter.Error
+	if errors.As(err, &ne) {
+		return env.Errorf("%s", nsenterText(ne))
+	} else if err != nil {
 		return env.Errorf("%s", err)
 	}
 	defer t.Close()

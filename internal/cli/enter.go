@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/container"
+	"github.com/nsxproject/nsx/internal/errtext"
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
@@ -158,7 +159,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			if env.Compat {
 				if _, _, err := target.ParsePID(strings.TrimLeft(v, " \t+")); err != nil {
 					if neg, n, st := parseCNumber(strings.Split(v, ":")[0]); st == numRange || st == numOK && neg && n != 0 {
-						return fail("failed to parse pid: '%s': %s", v, nsenter.Strerror(syscall.ERANGE))
+						return fail("failed to parse pid: '%s': %s", v, errtext.Strerror(syscall.ERANGE))
 					}
 					return fail("failed to parse pid: '%s'", v)
 				}
@@ -172,7 +173,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			}
 			f, err := namespace.OpenFile(v)
 			if err != nil {
-				return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+				return fail("cannot open %s: %s", v, errtext.Strerror(unwrap(err)))
 			}
 			if r.opts.Files == nil {
 				r.opts.Files = map[namespace.Kind]*os.File{}
@@ -189,7 +190,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			case st == numBad:
 				return fail("failed to parse file descriptor: '%s'", v)
 			case st == numRange || neg && n != 0 || n > math.MaxInt32:
-				return fail("failed to parse file descriptor: '%s': %s", v, nsenter.Strerror(syscall.ERANGE))
+				return fail("failed to parse file descriptor: '%s': %s", v, errtext.Strerror(syscall.ERANGE))
 			}
 			r.opts.NetSocketFd = int(n)
 		case 'S', 'G':
@@ -209,7 +210,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			case st == numBad:
 				return fail("failed to parse %s: '%s'", what, v)
 			case st == numRange || neg && n != 0:
-				return fail("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(syscall.ERANGE))
+				return fail("failed to parse %s: '%s': %s", what, v, errtext.Strerror(syscall.ERANGE))
 			}
 			if o.Short == 'S' {
 				r.opts.UID = int(uint32(n))
@@ -221,7 +222,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			if res.HasValue {
 				f, err := namespace.OpenFile(v)
 				if err != nil {
-					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+					return fail("cannot open %s: %s", v, errtext.Strerror(unwrap(err)))
 				}
 				r.opts.RootDir = f
 			}
@@ -234,7 +235,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 			if res.HasValue {
 				f, err := namespace.OpenFile(v)
 				if err != nil {
-					return fail("cannot open %s: %s", v, nsenter.Strerror(unwrap(err)))
+					return fail("cannot open %s: %s", v, errtext.Strerror(unwrap(err)))
 				}
 				r.opts.WorkDirFile = f
 			}
@@ -318,7 +319,7 @@ func parseEnterTable(env *Env, args []string, table []getopt.Option, hook option
 		if r.opts.Kinds == 0 && len(r.opts.Files) == 0 && !r.opts.All && r.opts.NetSocketFd < 0 && !r.opts.UserParent {
 			r.opts.All = true
 		}
-		if !r.hasTarget && needsTarget(&r.opts) {
+		if !r.hasTarget && r.opts.NeedsTarget() {
 			if len(operands) == 0 {
 				return fail("no target given: name a PID, PID:INODE, namespace file or container (e.g. docker:web1)")
 			}
@@ -390,17 +391,6 @@ func kindOfOption(c rune) namespace.Kind {
 	return 0
 }
 
-// needsTarget reports whether the options refer to the target process.
-func needsTarget(o *nsenter.Options) bool {
-	for _, k := range o.Kinds.Kinds() {
-		if _, ok := o.Files[k]; !ok {
-			return true
-		}
-	}
-	return o.All || (o.Root && o.RootDir == nil) || (o.WorkDir && o.WorkDirFile == nil) ||
-		o.TargetEnv || o.FollowUID || o.FollowGID || o.JoinCgroup || o.NetSocketFd >= 0 || o.UserParent || o.FollowContext
-}
-
 func unwrap(err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
@@ -432,7 +422,7 @@ func runEnter(env *Env, args []string) int {
 	}
 
 	var t *target.Pinned
-	if r.hasTarget && needsTarget(&r.opts) {
+	if r.hasTarget && r.opts.NeedsTarget() {
 		var err error
 		t, err = pinTarget(env, r)
 		if err != nil {
@@ -476,7 +466,7 @@ func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 		signals.stop()
 		return reportEnterError(env, err)
 	}
-	signals.forwardTo(cmd.Process.Pid, cmd.Signal)
+	signals.forwardTo(cmd.Process.Pid, func(sig syscall.Signal) error { return cmd.Signal(sig) })
 	err := cmd.Wait()
 	signals.stop()
 	var ee *nsenter.ExitError
@@ -484,11 +474,11 @@ func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ee):
-		if ee.Status.Signaled() {
-			spawn.DieOfSignal(ee.Status.Signal())
+		if ee.Signaled() {
+			spawn.DieOfSignal(ee.Signal())
 			return 1 // the signal was ignored
 		}
-		return ee.Status.ExitStatus()
+		return ee.ExitCode()
 	}
 	return env.Errorf("%s", err)
 }
@@ -501,13 +491,31 @@ func fileOf(w io.Writer) io.Writer {
 	return w
 }
 
+// reportEnterError prints a failure to enter as util-linux nsenter does
+// and returns its exit status: 126 for a program that could not be
+// executed, 127 for one that was not found, else 1.
 func reportEnterError(env *Env, err error) int {
 	var ne *nsenter.Error
-	if errors.As(err, &ne) {
-		env.Errorf("%s", ne)
-		return ne.ExitCode
+	if !errors.As(err, &ne) {
+		return env.Errorf("%s", err)
 	}
-	return env.Errorf("%s", err)
+	env.Errorf("%s", nsenterText(ne))
+	if errors.Is(ne, nsenter.ErrExec) {
+		if errors.Is(ne.Err, syscall.ENOENT) {
+			return 127
+		}
+		return 126
+	}
+	return 1
+}
+
+// nsenterText words an nsenter failure as util-linux does: the operation,
+// then the cause in glibc's words.
+func nsenterText(e *nsenter.Error) string {
+	if e.Err == nil {
+		return e.Op
+	}
+	return e.Op + ": " + errtext.Strerror(e.Err)
 }
 
 // pinTarget pins the target. A PID that does not exist is reported as
@@ -530,25 +538,9 @@ func pinTarget(env *Env, r *enterRequest) (*target.Pinned, error) {
 	if ref.Inode != 0 {
 		return nil, err
 	}
-	enoent := nsenter.Strerror(unix.ENOENT)
-	o := &r.opts
-	if o.All {
-		return nil, fmt.Errorf("stat of /proc/%d/ns/user failed: %s", ref.PID, enoent)
-	}
-	for _, k := range namespace.All {
-		if _, file := o.Files[k]; o.Kinds.Has(k) && !file {
-			return nil, fmt.Errorf("cannot open /proc/%d/ns/%s: %s", ref.PID, k.ProcName(), enoent)
-		}
-	}
-	switch {
-	case o.Root && o.RootDir == nil:
-		return nil, fmt.Errorf("cannot open /proc/%d/root: %s", ref.PID, enoent)
-	case o.WorkDir && o.WorkDirFile == nil:
-		return nil, fmt.Errorf("cannot open /proc/%d/cwd: %s", ref.PID, enoent)
-	case o.TargetEnv:
-		return nil, fmt.Errorf("cannot open /proc/%d/environ: %s", ref.PID, enoent)
-	}
-	return nil, fmt.Errorf("failed to pidfd_open() for %d: %s", ref.PID, nsenter.Strerror(unix.ESRCH))
+	// util-linux names the first file of the target it would have
+	// opened; the planner knows which.
+	return nil, r.opts.MissingTargetError(ref.PID)
 }
 
 func enterHelp(w io.Writer, env *Env) {

@@ -10,10 +10,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/internal/errtext"
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/listing"
 	"github.com/nsxproject/nsx/namespace"
-	"github.com/nsxproject/nsx/nsenter"
 )
 
 // lsnsVersion is the util-linux release whose lsns output nsx matches.
@@ -213,7 +213,7 @@ func runLs(env *Env, args []string) int {
 			}
 			return env.Errorf("failed to initialize filter")
 		case errors.As(err, &ae):
-			return env.Errorf("failed to apply filter: %s", nsenter.Strerror(ae.Err))
+			return env.Errorf("failed to apply filter: %s", errtext.Strerror(ae.Err))
 		}
 		return env.Errorf("%s", err)
 	}

@@ -52,11 +52,11 @@ func runPs(env *Env, args []string) int {
 	}
 	defer t.Close()
 	var pidns uint64
-	if t.File != nil {
-		if t.FileKind != namespace.PID {
-			return env.Errorf("%s: a %s namespace has no processes to list; name a PID namespace or a process", operands[0], t.FileKind)
+	if fd, kind, ok := t.NamespaceFile(); ok {
+		if kind != namespace.PID {
+			return env.Errorf("%s: a %s namespace has no processes to list; name a PID namespace or a process", operands[0], kind)
 		}
-		id, err := namespace.Stat(int(t.File.Fd()))
+		id, err := namespace.Stat(fd)
 		if err != nil {
 			return env.Errorf("%s: %s", operands[0], err)
 		}
@@ -73,12 +73,12 @@ func runPs(env *Env, args []string) int {
 		}
 		pidns = uint64(id)
 	}
-	res, err := listing.Ps(pidns, t.PID)
+	res, err := listing.Ps(pidns, t.PID())
 	if err != nil {
 		return env.Errorf("%s", err)
 	}
-	if t.Container != nil {
-		c := t.Container.Container
+	if t.Container() != nil {
+		c := t.Container().Container
 		res.Container = &c
 	}
 	if f.JSON {

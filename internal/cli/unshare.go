@@ -17,10 +17,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/internal/audit"
+	"github.com/nsxproject/nsx/internal/errtext"
 	"github.com/nsxproject/nsx/internal/getopt"
 	"github.com/nsxproject/nsx/internal/spawn"
 	"github.com/nsxproject/nsx/namespace"
-	"github.com/nsxproject/nsx/nsenter"
 )
 
 // unshareOracleVersion is what util-linux 2.41.5's unshare prints for -V;
@@ -293,7 +293,7 @@ func parseULong(v, what string) (uint64, string) {
 	case st == numBad:
 		return 0, fmt.Sprintf("failed to parse %s: '%s'", what, v)
 	case st == numRange || neg:
-		return 0, fmt.Sprintf("failed to parse %s: '%s': %s", what, v, nsenter.Strerror(unix.ERANGE))
+		return 0, fmt.Sprintf("failed to parse %s: '%s': %s", what, v, errtext.Strerror(unix.ERANGE))
 	}
 	return n, ""
 }
@@ -330,7 +330,7 @@ func parseOffset(v, clock string) (int64, string) {
 	digits := strings.TrimLeft(s, "+-")
 	switch {
 	case errors.Is(err, strconv.ErrRange):
-		return 0, fmt.Sprintf("failed to parse %s offset: '%s': %s", clock, v, nsenter.Strerror(unix.ERANGE))
+		return 0, fmt.Sprintf("failed to parse %s offset: '%s': %s", clock, v, errtext.Strerror(unix.ERANGE))
 	case err != nil || digits == "" || digits[0] < '0' || digits[0] > '9':
 		return 0, fmt.Sprintf("failed to parse %s offset: '%s'", clock, v)
 	}
@@ -375,7 +375,7 @@ func (m *idMapRequest) add(v string, euid int64) string {
 		}
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return fmt.Sprintf("cannot open %s: %s", file, nsenter.Strerror(unwrap(err)))
+			return fmt.Sprintf("cannot open %s: %s", file, errtext.Strerror(unwrap(err)))
 		}
 		for _, line := range strings.Split(string(data), "\n") {
 			f := strings.Fields(line)
@@ -420,7 +420,7 @@ func userName(uid int64) string {
 func subidRange(file string, id int64, name string) (uint32, uint32, string) {
 	f, err := os.Open(file)
 	if err != nil {
-		return 0, 0, fmt.Sprintf("cannot open %s: %s", file, nsenter.Strerror(unwrap(err)))
+		return 0, 0, fmt.Sprintf("cannot open %s: %s", file, errtext.Strerror(unwrap(err)))
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -687,7 +687,7 @@ func unshareSpec(env *Env, r *unshareRequest) (*spawn.Spec, *boundFiles, error) 
 			src := fmt.Sprintf("/proc/%d/ns/%s", pid, name)
 			if err := unix.Mount(src, f, "", unix.MS_BIND, ""); err != nil {
 				bound.undo()
-				return fmt.Errorf("mount %s on %s failed: %s", src, f, nsenter.Strerror(err))
+				return fmt.Errorf("mount %s on %s failed: %s", src, f, errtext.Strerror(err))
 			}
 			bound.mounted = append(bound.mounted, f)
 		}
@@ -711,7 +711,7 @@ func unshareSpec(env *Env, r *unshareRequest) (*spawn.Spec, *boundFiles, error) 
 		}
 		if r.setgroups != "" {
 			if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", pid), []byte(r.setgroups), 0); err != nil {
-				return fmt.Errorf("write failed /proc/self/setgroups: %s", nsenter.Strerror(unwrap(err)))
+				return fmt.Errorf("write failed /proc/self/setgroups: %s", errtext.Strerror(unwrap(err)))
 			}
 		}
 		if !withRanges(&r.uids) {
@@ -734,7 +734,7 @@ func unshareSpec(env *Env, r *unshareRequest) (*spawn.Spec, *boundFiles, error) 
 			}
 			data := fmt.Sprintf("monotonic %d 0\nboottime %d 0\n", mono, boot)
 			if err := os.WriteFile(fmt.Sprintf("/proc/%d/timens_offsets", pid), []byte(data), 0); err != nil {
-				return fmt.Errorf("failed to write to /proc/self/timens_offsets: %s", nsenter.Strerror(unwrap(err)))
+				return fmt.Errorf("failed to write to /proc/self/timens_offsets: %s", errtext.Strerror(unwrap(err)))
 			}
 		}
 		if !r.fork {
@@ -782,7 +782,7 @@ func writeIDMap(pid int, file, helper string, m *idMapRequest, self int64) error
 		}
 		path, err := exec.LookPath(helper)
 		if err != nil {
-			return &exitError{fmt.Sprintf("failed to execute %s: %s", helper, nsenter.Strerror(unix.ENOENT)), 127}
+			return &exitError{fmt.Sprintf("failed to execute %s: %s", helper, errtext.Strerror(unix.ENOENT)), 127}
 		}
 		cmd := exec.Command(path, args...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -794,7 +794,7 @@ func writeIDMap(pid int, file, helper string, m *idMapRequest, self int64) error
 	}
 	p := fmt.Sprintf("/proc/%d/%s", pid, file)
 	if err := os.WriteFile(p, []byte(formatMap(lines)), 0); err != nil {
-		return fmt.Errorf("failed to write %s: %s", p, nsenter.Strerror(unwrap(err)))
+		return fmt.Errorf("failed to write %s: %s", p, errtext.Strerror(unwrap(err)))
 	}
 	return nil
 }
@@ -822,7 +822,7 @@ func reportUnshareError(env *Env, r *unshareRequest, err error) int {
 	if !errors.As(err, &ce) {
 		return env.Errorf("%s", err)
 	}
-	e := nsenter.Strerror(ce.Errno)
+	e := errtext.Strerror(ce.Errno)
 	switch ce.Stage {
 	case spawn.StageUnshare:
 		return env.Errorf("unshare failed: %s", e)

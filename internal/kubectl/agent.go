@@ -15,7 +15,9 @@ const agentName = "nsx-agent"
 
 // agentInstall deploys the agent: a DaemonSet whose pods idle on every node
 // (the helper image, nothing listening) for the plugin to exec into, which
-// saves creating a pod per call.
+// saves creating a pod per call. Its pods mount the host's /run, where
+// runtimes keep their sockets; nsx debug, which needs the node's root too,
+// gets a helper of its own.
 func (s *session) agentInstall(ctx context.Context, stdio Stdio) error {
 	ns := s.req.agentNamespace
 	labels := helperLabels(componentAgent, false)
@@ -31,13 +33,12 @@ func (s *session) agentInstall(ctx context.Context, stdio Stdio) error {
 	}
 	// A DaemonSet's pods must restart, unlike a helper's.
 	ds.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
-	dss := s.client.AppsV1().DaemonSets(ns)
-	_, err := dss.Create(ctx, ds, metav1.CreateOptions{})
+	err := s.api.createDaemonSet(ctx, ds)
 	if apierrors.IsAlreadyExists(err) {
 		var cur *appsv1.DaemonSet
-		if cur, err = dss.Get(ctx, agentName, metav1.GetOptions{}); err == nil {
+		if cur, err = s.api.getDaemonSet(ctx, ns, agentName); err == nil {
 			cur.Spec.Template = ds.Spec.Template
-			_, err = dss.Update(ctx, cur, metav1.UpdateOptions{})
+			err = s.api.updateDaemonSet(ctx, cur)
 		}
 	}
 	if err != nil {
@@ -55,7 +56,7 @@ func (s *session) agentInstall(ctx context.Context, stdio Stdio) error {
 func (s *session) agentRemove(ctx context.Context, stdio Stdio) error {
 	ns := s.req.agentNamespace
 	bg := metav1.DeletePropagationBackground
-	err := s.client.AppsV1().DaemonSets(ns).Delete(ctx, agentName, metav1.DeleteOptions{PropagationPolicy: &bg})
+	err := s.api.deleteDaemonSet(ctx, ns, agentName, metav1.DeleteOptions{PropagationPolicy: &bg})
 	switch {
 	case apierrors.IsForbidden(err):
 		return forbidden(err, "delete", "daemonsets.apps", ns)
@@ -64,9 +65,7 @@ func (s *session) agentRemove(ctx context.Context, stdio Stdio) error {
 	case err != nil:
 		return fmt.Errorf("removing the agent: %s", oneLine(err))
 	}
-	list, err := s.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentAgent,
-	})
+	list, err := s.api.listPods(ctx, ns, metav1.ListOptions{LabelSelector: agentSelector})
 	if err != nil {
 		return fmt.Errorf("listing agent pods: %s", oneLine(err))
 	}

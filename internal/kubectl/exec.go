@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -15,7 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
 	"k8s.io/streaming/pkg/httpstream"
@@ -49,26 +50,23 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 		return err
 	}
 
-	var node, endpoint string
+	var node string
 	var tgt *containerTarget
+	// Kept helpers are listed while the pod is looked up.
+	kept := s.lookupKept(ctx)
+	var pre *prefetch
 	if s.req.mode == modeNode {
 		node = s.req.pod
 	} else {
 		var err error
+		pre = s.prefetchAgent(ctx, s.req.pod)
 		if tgt, err = s.findContainer(ctx, s.req.pod, s.req.container); err != nil {
 			return interrupted(err)
 		}
 		node = tgt.node
-		endpoint = s.runtimeEndpoint(ctx, node, tgt.runtime)
+		tracef("pod found")
 	}
-	mounts := hostMounts("/run")
-	if endpoint != "" {
-		mounts = hostMounts(socketDir(endpoint))
-	}
-	if s.req.mode == modeDebug {
-		mounts = append(mounts, "/")
-	}
-	cmd := s.nsxCommand(tgt, endpoint)
+	defer s.spares.Wait()
 
 	tty := s.req.tty
 	in, _ := stdio.In.(*os.File)
@@ -78,13 +76,20 @@ func (s *session) enter(ctx context.Context, stdio Stdio) error {
 	}
 
 	for attempt := 0; ; attempt++ {
-		h, err := s.acquireHelper(ctx, stdio, node, mounts, attempt > 0)
+		h, err := s.acquireHelper(ctx, node, tgt, attempt > 0, kept, pre)
 		if err != nil {
 			return interrupted(err)
 		}
+		if tgt != nil {
+			s.storeHint(s.req.pod, nodeHint{node: node, agent: h.agent})
+		}
+		tracef("helper %s acquired (created %v, endpoint %q)", h.name, h.created, h.endpoint)
+		cmd := s.nsxCommand(tgt, h.endpoint)
 		used, err := s.stream(ctx, stdio, h, cmd, tty, in)
+		tracef("exec ended")
 		if h.remove {
 			s.deletePod(h.namespace, h.name)
+			tracef("helper deleted")
 		}
 		if err == nil {
 			return nil
@@ -128,7 +133,7 @@ func (s *session) nsxCommand(t *containerTarget, endpoint string) []string {
 	default:
 		cmd = []string{nsxPath, "enter"}
 	}
-	if t.runtime != "docker" {
+	if t.runtime != "docker" && endpoint != "" {
 		cmd = append(cmd, "--runtime-endpoint="+inHelperPath(endpoint))
 	}
 	cmd = append(cmd, s.req.nsxArgs...)
@@ -143,7 +148,7 @@ func (s *session) nsxCommand(t *containerTarget, endpoint string) []string {
 // SPDY) with the plugin's stdio. used reports whether any byte went either
 // way, after which a retry could repeat the command's effects.
 func (s *session) stream(ctx context.Context, stdio Stdio, h *helper, cmd []string, tty bool, in *os.File) (used bool, err error) {
-	req := s.client.CoreV1().RESTClient().Post().
+	req := s.api.core.Post().
 		Resource("pods").Namespace(h.namespace).Name(h.name).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
 			Container: helperContainer,
@@ -152,18 +157,8 @@ func (s *session) stream(ctx context.Context, stdio Stdio, h *helper, cmd []stri
 			Stdout:    true,
 			Stderr:    !tty,
 			TTY:       tty,
-		}, scheme.ParameterCodec)
-	ws, err := remotecommand.NewWebSocketExecutor(s.config, "GET", req.URL().String())
-	if err != nil {
-		return false, err
-	}
-	spdy, err := remotecommand.NewSPDYExecutor(s.config, "POST", req.URL())
-	if err != nil {
-		return false, err
-	}
-	ex, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+		}, paramCodec)
+	ex, err := executor(s.config, req.URL())
 	if err != nil {
 		return false, err
 	}
@@ -193,6 +188,30 @@ func (s *session) stream(ctx context.Context, stdio Stdio, h *helper, cmd []stri
 	}
 	err = ex.StreamWithContext(ctx, opts)
 	return moved.Load(), err
+}
+
+// executor is the exec stream's protocol, as kubectl exec picks it:
+// WebSocket (v5), SPDY when the upgrade fails, SPDY alone with
+// KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false (kubectl's own switch; the
+// benchmark compares both).
+func executor(cfg *rest.Config, u *url.URL) (remotecommand.Executor, error) {
+	spdy, err := remotecommand.NewSPDYExecutor(cfg, "POST", u)
+	if err != nil {
+		return nil, err
+	}
+	if v := os.Getenv("KUBECTL_REMOTE_COMMAND_WEBSOCKETS"); v != "" {
+		if on, err := strconv.ParseBool(v); err == nil && !on {
+			tracef("exec over SPDY")
+			return spdy, nil
+		}
+	}
+	ws, err := remotecommand.NewWebSocketExecutor(cfg, "GET", u.String())
+	if err != nil {
+		return nil, err
+	}
+	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
 }
 
 // flagWriter and flagReader note that bytes moved.

@@ -46,7 +46,18 @@ type helper struct {
 	created bool
 	// remove is true when the pod must be deleted when the command ends.
 	remove bool
+	// endpoint is the runtime socket nsx is to ask, as the node sees it;
+	// "" in a helper without it mounted, where nsx finds the container
+	// through /proc.
+	endpoint string
+	// agent is true for the agent DaemonSet's pod.
+	agent bool
 }
+
+// annotationEndpoint records on a kept helper the runtime socket its
+// mounts were made for, so that a later call can use it without reading
+// the node.
+const annotationEndpoint = "kubectl-nsx/runtime-endpoint"
 
 // hostMounts are the host directories a helper mounts at the same paths:
 // /run (where runtimes keep their sockets), and the socket's directory
@@ -99,6 +110,7 @@ func helperPodSpec(image string, idle time.Duration, mounts []string) corev1.Pod
 	}
 	spec := corev1.PodSpec{
 		HostPID:                       true,
+		HostNetwork:                   true,
 		RestartPolicy:                 corev1.RestartPolicyNever,
 		AutomountServiceAccountToken:  &automount,
 		EnableServiceLinks:            &links,
@@ -134,13 +146,10 @@ func helperLabels(component string, kept bool) map[string]string {
 }
 
 // usable reports whether pod is a running helper with the wanted image and
-// mounts.
+// at least the wanted host mounts. (Every reuse passes nsx the runtime
+// endpoint it is to ask, so more mounts than needed do no harm.)
 func usable(pod *corev1.Pod, image string, mounts []string) bool {
-	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || len(pod.Spec.Containers) != 1 {
-		return false
-	}
-	c := pod.Spec.Containers[0]
-	if c.Image != image {
+	if !running(pod) || pod.Spec.Containers[0].Image != image {
 		return false
 	}
 	have := map[string]bool{}
@@ -154,6 +163,14 @@ func usable(pod *corev1.Pod, image string, mounts []string) bool {
 			return false
 		}
 	}
+	return true
+}
+
+// running reports whether pod is a helper whose container runs.
+func running(pod *corev1.Pod) bool {
+	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || len(pod.Spec.Containers) != 1 {
+		return false
+	}
 	for _, st := range pod.Status.ContainerStatuses {
 		if st.Name == helperContainer && st.State.Running != nil {
 			return true
@@ -162,75 +179,260 @@ func usable(pod *corev1.Pod, image string, mounts []string) bool {
 	return false
 }
 
-// acquireHelper finds or makes a helper on node: the agent's pod, else a
-// kept helper in the namespace, else (or when fresh) a new pod.
-func (s *session) acquireHelper(ctx context.Context, stdio Stdio, node string, mounts []string, fresh bool) (*helper, error) {
-	if fresh {
-		return s.createHelper(ctx, stdio, node, mounts)
-	}
-	onNode := fields.OneTermEqualSelector("spec.nodeName", node).String()
-	image := s.req.image
-	if list, err := s.client.CoreV1().Pods(s.req.agentNamespace).List(ctx, metav1.ListOptions{
-		LabelSelector: labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentAgent,
-		FieldSelector: onNode,
-	}); err == nil {
-		for i := range list.Items {
-			if usable(&list.Items[i], image, mounts) {
-				return &helper{name: list.Items[i].Name, namespace: s.req.agentNamespace}, nil
-			}
-		}
-	}
-	if s.req.keep > 0 {
-		if list, err := s.client.CoreV1().Pods(s.namespace).List(ctx, metav1.ListOptions{
-			LabelSelector: labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentHelp + "," + labelKept + "=true",
-			FieldSelector: onNode,
-		}); err == nil {
-			var found *helper
-			for i := range list.Items {
-				p := &list.Items[i]
-				switch {
-				case found == nil && usable(p, image, mounts):
-					found = &helper{name: p.Name, namespace: s.namespace}
-				case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
-					// A kept helper that idled out: its record is all that is left.
-					s.deletePod(p.Namespace, p.Name)
-				}
-			}
-			if found != nil {
-				return found, nil
-			}
-		}
-	}
-	return s.createHelper(ctx, stdio, node, mounts)
+// Label selectors of the plugin's pods.
+const (
+	agentSelector  = labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentAgent
+	helperSelector = labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentHelp
+	keptSelector   = helperSelector + "," + labelKept + "=true"
+)
+
+// podLookup is a pod list asked for in the background, so that the
+// lookups of one call overlap instead of adding up their round trips.
+type podLookup struct {
+	done chan struct{}
+	pods []corev1.Pod
 }
 
-func (s *session) createHelper(ctx context.Context, stdio Stdio, node string, mounts []string) (*helper, error) {
-	kept := s.req.keep > 0
-	idle := s.req.keep
-	if !kept {
+// lookupPods lists pods in the background; a failed list is an empty one
+// (the caller then creates a helper, and that call reports what is wrong).
+func (s *session) lookupPods(ctx context.Context, namespace string, opts metav1.ListOptions) *podLookup {
+	l := &podLookup{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		if list, err := s.api.listPods(ctx, namespace, opts); err == nil {
+			l.pods = list.Items
+		}
+	}()
+	return l
+}
+
+// wait returns the pods; a nil lookup has none.
+func (l *podLookup) wait() []corev1.Pod {
+	if l == nil {
+		return nil
+	}
+	<-l.done
+	return l.pods
+}
+
+// lookupKept lists the kept helpers of the session's namespace, all nodes:
+// there are few (one per node recently used), so the list can be asked for
+// at the same time as the target pod, before its node is known. nil with
+// --keep=0, which never reuses one.
+func (s *session) lookupKept(ctx context.Context) *podLookup {
+	if s.req.keep == 0 {
+		return nil
+	}
+	return s.lookupPods(ctx, s.namespace, metav1.ListOptions{LabelSelector: keptSelector})
+}
+
+// lookupAgent lists the agent's pods on node (one per node, so never the
+// whole DaemonSet's).
+func (s *session) lookupAgent(ctx context.Context, node string) *podLookup {
+	return s.lookupPods(ctx, s.req.agentNamespace, metav1.ListOptions{
+		LabelSelector: agentSelector,
+		FieldSelector: fields.OneTermEqualSelector("spec.nodeName", node).String(),
+	})
+}
+
+// endpointLookup is a node's annotated runtime socket, read in the
+// background.
+type endpointLookup struct {
+	done     chan struct{}
+	endpoint string
+}
+
+func (s *session) lookupEndpoint(ctx context.Context, node string) *endpointLookup {
+	l := &endpointLookup{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.endpoint = s.nodeSocket(ctx, node)
+	}()
+	return l
+}
+
+func (l *endpointLookup) wait() string {
+	<-l.done
+	return l.endpoint
+}
+
+// prefetch are the agent and node lookups started, on a cached hint (see
+// nodecache.go), before the target's node is known.
+type prefetch struct {
+	node     string
+	agent    *podLookup
+	endpoint *endpointLookup
+}
+
+// prefetchAgent starts them when the last call for pod was served by the
+// agent.
+func (s *session) prefetchAgent(ctx context.Context, pod string) *prefetch {
+	h, ok := s.loadHint(pod)
+	if !ok || !h.agent {
+		return nil
+	}
+	p := &prefetch{node: h.node, agent: s.lookupAgent(ctx, h.node)}
+	if s.req.endpoint == "" {
+		p.endpoint = s.lookupEndpoint(ctx, h.node)
+	}
+	return p
+}
+
+// helperMounts are the host directories a helper needs for endpoint (none
+// for ""), and the node's root for nsx debug's toolbox.
+func (s *session) helperMounts(endpoint string) []string {
+	var m []string
+	if endpoint != "" {
+		m = hostMounts(socketDir(endpoint))
+	}
+	if s.req.mode == modeDebug {
+		m = append(m, "/")
+	}
+	return m
+}
+
+// acquireHelper finds or makes a helper on node: a kept helper of the
+// namespace (kept, the lookup started with the target's), else the agent's
+// pod, else (or when fresh) a new pod.
+//
+// Reused helpers have the runtime's socket mounted, and nsx asks the
+// runtime for the container (about 10 ms of CPU). A new pod is different:
+// one with a volume waits for the kubelet's volume manager, which polls
+// every 300 ms before it makes the sandbox. So a call that finds no helper
+// creates a one-shot helper with no volume, in which nsx, in the host's PID
+// namespace, finds the container by its ID through /proc (slower per call
+// than the runtime's API, much faster than the wait), and, with --keep,
+// also creates in the background the kept helper with the socket mounted
+// that later calls will use. nsx debug and --runtime-endpoint need mounts
+// anyway and get them on the first call.
+func (s *session) acquireHelper(ctx context.Context, node string, tgt *containerTarget, fresh bool, kept *podLookup, pre *prefetch) (*helper, error) {
+	image := s.req.image
+	keptOnNode := false
+	if !fresh {
+		var found *helper
+		for _, p := range kept.wait() {
+			if p.Spec.NodeName != node {
+				continue
+			}
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				// A kept helper that idled out: its record is all that is left.
+				s.deletePod(p.Namespace, p.Name)
+				continue
+			}
+			if p.Status.Phase == corev1.PodPending && time.Since(p.CreationTimestamp.Time) > s.req.timeout {
+				// A kept helper that never started (created in the
+				// background, nobody waited for it): make room for another.
+				s.deletePod(p.Namespace, p.Name)
+				continue
+			}
+			keptOnNode = true
+			ep := s.req.endpoint
+			if ep == "" && tgt != nil {
+				ep = p.Annotations[annotationEndpoint]
+				if ep == "" {
+					continue
+				}
+			}
+			if found == nil && usable(&p, image, s.helperMounts(ep)) {
+				found = &helper{name: p.Name, namespace: p.Namespace, endpoint: ep}
+			}
+		}
+		if found != nil {
+			return found, nil
+		}
+	}
+	// No kept helper: the agent's pod on the node, and the node's runtime
+	// socket, both asked for at once.
+	if pre == nil || pre.node != node || fresh {
+		pre = &prefetch{node: node}
+		if !fresh {
+			pre.agent = s.lookupAgent(ctx, node)
+		}
+		if tgt != nil && s.req.endpoint == "" {
+			pre.endpoint = s.lookupEndpoint(ctx, node)
+		}
+	}
+	ep := s.req.endpoint
+	if tgt != nil && ep == "" {
+		if ep = pre.endpoint.wait(); ep == "" {
+			ep = defaultSocket(tgt.runtime)
+		}
+	}
+	for _, p := range pre.agent.wait() {
+		if usable(&p, image, s.helperMounts(ep)) {
+			return &helper{name: p.Name, namespace: p.Namespace, endpoint: ep, agent: true}, nil
+		}
+	}
+	if tgt == nil || s.req.endpoint != "" || s.req.mode == modeDebug {
+		// node/NAME needs no mounts; the others cannot do without them.
+		return s.createHelper(ctx, node, s.req.keep, s.helperMounts(ep), ep, nil)
+	}
+	var spare func()
+	if s.req.keep > 0 && !keptOnNode {
+		spare = func() { s.createSpare(node, ep) }
+	}
+	return s.createHelper(ctx, node, 0, nil, "", spare)
+}
+
+// createSpare creates, in the background, the kept helper (socket
+// mounted) that later calls on node will use; it does not wait for it to
+// start. A failure only means that the next call makes a helper again.
+func (s *session) createSpare(node, endpoint string) {
+	s.spares.Add(1)
+	go func() {
+		defer s.spares.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		pod := s.helperPod(node, s.req.keep, s.helperMounts(endpoint), endpoint)
+		created, err := s.api.createPod(ctx, pod)
+		if err != nil {
+			tracef("creating the kept helper: %s", oneLine(err))
+			return
+		}
+		tracef("kept helper %s created", created.Name)
+	}()
+}
+
+// helperPod is a helper pod for node: kept for reuse when keep > 0 (idle
+// that long), else meant to be deleted after one command.
+func (s *session) helperPod(node string, keep time.Duration, mounts []string, endpoint string) *corev1.Pod {
+	idle := keep
+	if keep == 0 {
 		idle = oneShotIdle
 	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: "nsx-helper-",
 			Namespace:    s.namespace,
-			Labels:       helperLabels(componentHelp, kept),
+			Labels:       helperLabels(componentHelp, keep > 0),
 		},
 		Spec: helperPodSpec(s.req.image, idle, mounts),
 	}
+	if endpoint != "" {
+		pod.Annotations = map[string]string{annotationEndpoint: endpoint}
+	}
 	pod.Spec.NodeName = node
-	created, err := s.client.CoreV1().Pods(s.namespace).Create(ctx, pod, metav1.CreateOptions{})
+	return pod
+}
+
+// createHelper creates a helper and waits until it runs; then it calls
+// started, if not nil.
+func (s *session) createHelper(ctx context.Context, node string, keep time.Duration, mounts []string, endpoint string, started func()) (*helper, error) {
+	created, err := s.api.createPod(ctx, s.helperPod(node, keep, mounts, endpoint))
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return nil, forbidden(err, "create", "pods", s.namespace)
 		}
 		return nil, fmt.Errorf("creating the helper pod: %s", oneLine(err))
 	}
-	h := &helper{name: created.Name, namespace: s.namespace, created: true, remove: !kept}
+	h := &helper{name: created.Name, namespace: s.namespace, created: true, remove: keep == 0, endpoint: endpoint}
 	if err := s.waitRunning(ctx, created); err != nil {
 		// Not started: never leave it behind, kept or not.
 		s.deletePod(h.namespace, h.name)
 		return nil, err
+	}
+	if started != nil {
+		started()
 	}
 	return h, nil
 }
@@ -240,11 +442,10 @@ func (s *session) createHelper(ctx context.Context, stdio Stdio, node string, mo
 func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 	wctx, cancel := context.WithTimeout(ctx, s.req.timeout)
 	defer cancel()
-	pods := s.client.CoreV1().Pods(pod.Namespace)
 	last := pod
 	rv := pod.ResourceVersion
 	for {
-		w, err := pods.Watch(wctx, metav1.ListOptions{
+		w, err := s.api.watchPods(wctx, pod.Namespace, metav1.ListOptions{
 			FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
 			ResourceVersion: rv,
 		})
@@ -263,10 +464,11 @@ func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 					return false, nil
 				}
 				last, rv = p, p.ResourceVersion
+				tracef("watch: %s %s %s", ev.Type, p.Status.Phase, watchState(p))
 				if ev.Type == watch.Deleted {
 					return true, fmt.Errorf("helper pod %s was deleted while starting", p.Name)
 				}
-				if usable(p, p.Spec.Containers[0].Image, nil) {
+				if running(p) {
 					return true, nil
 				}
 				if err := startFailure(p); err != nil {
@@ -282,7 +484,7 @@ func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 			break
 		}
 		// The watch ended early: start again from the current state.
-		p, err := pods.Get(wctx, pod.Name, metav1.GetOptions{})
+		p, err := s.api.getPod(wctx, pod.Namespace, pod.Name)
 		if err != nil {
 			if wctx.Err() != nil {
 				break
@@ -290,7 +492,7 @@ func (s *session) waitRunning(ctx context.Context, pod *corev1.Pod) error {
 			return fmt.Errorf("helper pod %s: %s", pod.Name, oneLine(err))
 		}
 		last, rv = p, p.ResourceVersion
-		if usable(p, p.Spec.Containers[0].Image, nil) {
+		if running(p) {
 			return nil
 		}
 		if err := startFailure(p); err != nil {
@@ -343,7 +545,7 @@ func (s *session) whyPending(p *corev1.Pod) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	evs, err := s.client.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{
+	evs, err := s.api.listEvents(ctx, p.Namespace, metav1.ListOptions{
 		FieldSelector: fields.Set{"involvedObject.name": p.Name, "involvedObject.kind": "Pod"}.String(),
 	})
 	if err == nil && len(evs.Items) > 0 {
@@ -383,35 +585,93 @@ func (s *session) deletePod(namespace, name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	zero := int64(0)
-	err := s.client.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	err := s.api.deletePod(ctx, namespace, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	return err
 }
 
-// cleanup deletes every helper pod of the namespace: kept ones and those a
-// crashed run left.
+// cleanup deletes the plugin's helper pods, kept ones and those a crashed
+// run left: in the namespace of -n when it is given, else in every
+// namespace the user can list pods in. It names each pod it deletes.
 func (s *session) cleanup(ctx context.Context, stdio Stdio) error {
-	list, err := s.client.CoreV1().Pods(s.namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: labelManagedBy + "=" + managedBy + "," + labelComponent + "=" + componentHelp,
-	})
-	if err != nil {
-		if apierrors.IsForbidden(err) {
-			return forbidden(err, "list", "pods", s.namespace)
+	var namespaces []string
+	switch {
+	case s.req.namespace != "":
+		namespaces = []string{s.req.namespace}
+	default:
+		// One list for the whole cluster when allowed; else namespace by
+		// namespace, as far as the user may list them.
+		list, err := s.api.listPods(ctx, "", metav1.ListOptions{LabelSelector: helperSelector})
+		if err == nil {
+			return s.deleteHelpers(stdio, list.Items, "in all namespaces")
 		}
-		return fmt.Errorf("listing helper pods: %s", oneLine(err))
+		if !apierrors.IsForbidden(err) {
+			return fmt.Errorf("listing helper pods: %s", oneLine(err))
+		}
+		nss, nerr := s.api.listNamespaces(ctx)
+		if nerr != nil {
+			// Neither: the context's namespace is all one may see.
+			namespaces = []string{s.namespace}
+			break
+		}
+		for _, n := range nss.Items {
+			namespaces = append(namespaces, n.Name)
+		}
 	}
+	var pods []corev1.Pod
+	listed := 0
+	for _, ns := range namespaces {
+		list, err := s.api.listPods(ctx, ns, metav1.ListOptions{LabelSelector: helperSelector})
+		if err != nil {
+			if apierrors.IsForbidden(err) && len(namespaces) > 1 {
+				continue
+			}
+			if apierrors.IsForbidden(err) {
+				return forbidden(err, "list", "pods", ns)
+			}
+			return fmt.Errorf("listing helper pods in namespace %s: %s", ns, oneLine(err))
+		}
+		listed++
+		pods = append(pods, list.Items...)
+	}
+	where := fmt.Sprintf("in %d namespace(s)", listed)
+	if len(namespaces) == 1 {
+		where = "in namespace " + namespaces[0]
+	}
+	return s.deleteHelpers(stdio, pods, where)
+}
+
+// deleteHelpers deletes pods, one line each, and says how many.
+func (s *session) deleteHelpers(stdio Stdio, pods []corev1.Pod, where string) error {
 	n := 0
-	for _, p := range list.Items {
+	for _, p := range pods {
 		if err := s.deletePod(p.Namespace, p.Name); err != nil {
 			if apierrors.IsForbidden(err) {
-				return forbidden(err, "delete", "pods", s.namespace)
+				return forbidden(err, "delete", "pods", p.Namespace)
 			}
-			return fmt.Errorf("deleting helper pod %s: %s", p.Name, oneLine(err))
+			return fmt.Errorf("deleting helper pod %s/%s: %s", p.Namespace, p.Name, oneLine(err))
 		}
+		fmt.Fprintf(stdio.Out, "deleted helper pod %s/%s (node %s, %s)\n", p.Namespace, p.Name, p.Spec.NodeName, strings.ToLower(string(p.Status.Phase)))
 		n++
 	}
-	fmt.Fprintf(stdio.Out, "deleted %d helper pod(s) in namespace %s\n", n, s.namespace)
+	fmt.Fprintf(stdio.Out, "deleted %d helper pod(s) %s\n", n, where)
 	return nil
+}
+
+// watchState is a pod's conditions and container states, for the trace.
+func watchState(p *corev1.Pod) string {
+	var b strings.Builder
+	for _, c := range p.Status.Conditions {
+		fmt.Fprintf(&b, "%s=%s ", c.Type, c.Status)
+	}
+	for _, st := range p.Status.ContainerStatuses {
+		if st.State.Running != nil {
+			b.WriteString("running")
+			continue
+		}
+		b.WriteString(stateOf(st.State))
+	}
+	return b.String()
 }

@@ -19,11 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -307,9 +308,12 @@ func Run(ctx context.Context, stdio Stdio, args []string) error {
 
 // session is one run against one cluster.
 type session struct {
-	req       *request
-	config    *rest.Config
-	client    kubernetes.Interface
+	req    *request
+	config *rest.Config
+	api    *apiClients
+	// spares are kept helpers being created in the background (see
+	// acquireHelper); the plugin waits for their creation before it exits.
+	spares    sync.WaitGroup
 	namespace string
 }
 
@@ -335,11 +339,15 @@ func connect(r *request) (*session, error) {
 	}
 	// A few calls in a row: do not let client-side throttling add latency.
 	cfg.QPS, cfg.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(cfg)
+	if traceOn {
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return tracedTransport{rt} }
+	}
+	tracef("kubeconfig loaded")
+	api, err := newAPIClients(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %s", oneLine(err))
 	}
-	return &session{req: r, config: cfg, client: cs, namespace: ns}, nil
+	return &session{req: r, config: cfg, api: api, namespace: ns}, nil
 }
 
 // oneLine folds an error message onto one line: API and TLS errors can
@@ -359,10 +367,12 @@ Run COMMAND (default: a shell) in the namespaces of a container of POD, with
 nsx on the pod's node: exact, read-only if asked (--read-only), with the
 node's tools if asked (debug). node/NODE gives a shell on the node itself.
 
-A helper pod on the node runs nsx (privileged, host PID namespace, the
-runtime socket mounted). The agent DaemonSet's pod is used when present;
-otherwise a helper is created and kept idle for --keep, then it exits by
-itself. --keep=0 deletes it when the command ends.
+A helper pod on the node runs nsx (privileged, in the host's PID and network
+namespaces, the host's /run mounted for the runtime's socket). A helper kept
+by an earlier call or the agent DaemonSet's pod is used when there is one;
+otherwise a one-shot helper (no mounts: it starts sooner) runs this command
+and is deleted, and with --keep a kept helper is created for the next calls,
+which exits by itself once idle that long.
 
 kubectl options:
   -n, --namespace NAME      the pod's namespace (default: the context's)
@@ -382,7 +392,8 @@ kubectl-nsx options:
       --agent-namespace NAME  where the agent DaemonSet lives (default kube-system)
       --node-pid PID        node/NODE enters this host process's namespaces
                               (default 1)
-      --cleanup             delete every helper pod in the namespace
+      --cleanup             delete the plugin's helper pods: in -n's namespace,
+                              else in every namespace you may list pods in
   -h, --help                this help
       --version             print the version
 

@@ -1,12 +1,14 @@
 package kubectl
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -121,5 +123,38 @@ func TestSocketPaths(t *testing.T) {
 	}
 	if got := inHelperPath("/var/run/crio/crio.sock"); got != "unix:///run/crio/crio.sock" {
 		t.Errorf("inHelperPath: %q", got)
+	}
+}
+
+// The node hints survive between calls, are replaced when the pod moved,
+// and the file stays bounded.
+func TestNodeHints(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	s := &session{config: &rest.Config{Host: "https://k8s.example:6443"}, namespace: "web"}
+	if _, ok := s.loadHint("a"); ok {
+		t.Fatal("a hint in an empty cache")
+	}
+	s.storeHint("a", nodeHint{node: "n1", agent: true})
+	s.storeHint("b", nodeHint{node: "n2"})
+	if h, ok := s.loadHint("a"); !ok || h != (nodeHint{node: "n1", agent: true}) {
+		t.Fatalf("a: %+v %v", h, ok)
+	}
+	s.storeHint("a", nodeHint{node: "n3"})
+	if h, _ := s.loadHint("a"); h != (nodeHint{node: "n3"}) {
+		t.Fatalf("a after the move: %+v", h)
+	}
+	other := &session{config: &rest.Config{Host: "https://other:6443"}, namespace: "web"}
+	if _, ok := other.loadHint("a"); ok {
+		t.Fatal("a hint of another cluster")
+	}
+	for i := range maxHints + 10 {
+		s.storeHint(fmt.Sprint("p", i), nodeHint{node: "n"})
+	}
+	order, _ := readHints()
+	if len(order) != maxHints {
+		t.Fatalf("%d hints kept, want %d", len(order), maxHints)
+	}
+	if _, ok := s.loadHint("a"); ok {
+		t.Fatal("the oldest hint was not dropped")
 	}
 }

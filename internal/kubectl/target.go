@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // defaultContainerAnnotation names a pod's default container, as kubectl
@@ -40,7 +39,7 @@ func (t *containerTarget) nsxRef() string {
 // findContainer looks the pod up and picks the container: -c, else the
 // default-container annotation, else the first container.
 func (s *session) findContainer(ctx context.Context, podName, want string) (*containerTarget, error) {
-	pod, err := s.client.CoreV1().Pods(s.namespace).Get(ctx, podName, metav1.GetOptions{})
+	pod, err := s.api.getPod(ctx, s.namespace, podName)
 	if err != nil {
 		switch {
 		case apierrors.IsNotFound(err):
@@ -132,18 +131,21 @@ func stateOf(s corev1.ContainerState) string {
 	return "no state reported"
 }
 
-// runtimeEndpoint is the CRI socket on the node: --runtime-endpoint, else
-// the node's kubeadm annotation, else the runtime's usual socket. A user who
-// may not read nodes gets the usual socket.
-func (s *session) runtimeEndpoint(ctx context.Context, node, runtime string) string {
-	if s.req.endpoint != "" {
-		return s.req.endpoint
+// The CRI socket on the node is --runtime-endpoint, else the node's
+// kubeadm annotation (nodeSocket), else the runtime's usual socket
+// (defaultSocket). A user who may not read nodes gets the usual socket.
+
+// nodeSocket is the node's annotated CRI socket, or "".
+func (s *session) nodeSocket(ctx context.Context, node string) string {
+	if n, err := s.api.getNode(ctx, node); err == nil {
+		return n.Annotations[criSocketAnnotation]
 	}
-	if n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil {
-		if e := n.Annotations[criSocketAnnotation]; e != "" {
-			return e
-		}
-	}
+	return ""
+}
+
+// defaultSocket is the usual socket of a runtime, by the container ID's
+// scheme.
+func defaultSocket(runtime string) string {
 	switch runtime {
 	case "cri-o":
 		return "unix:///run/crio/crio.sock"

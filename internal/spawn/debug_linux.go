@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -310,8 +309,7 @@ func startDebug(s *Spec, raw *rawSpec) (pid, pidfd int, errno unix.Errno, err er
 		err        error
 	}
 	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
+	goOffMain(func() {
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
 			done <- result{err: os.NewSyscallError("unshare", err)}
 			return
@@ -327,7 +325,7 @@ func startDebug(s *Spec, raw *rawSpec) (pid, pidfd int, errno unix.Errno, err er
 		}
 		pid, pidfd, e := fork(raw)
 		done <- result{pid, pidfd, e, nil}
-	}()
+	})
 	r := <-done
 	return r.pid, r.pidfd, r.errno, r.err
 }

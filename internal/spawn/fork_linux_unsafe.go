@@ -123,7 +123,7 @@ func failWith(s *rawSpec, st Stage, e syscall.Errno) Stage {
 //go:norace
 //go:nocheckptr
 func childMain(s *rawSpec) {
-	s.fail.stage = sequence(s, true)
+	s.fail.stage = sequence(s, execRaw)
 	if s.fail.stage == stageRelay {
 		// Called from here rather than from sequence, to keep the
 		// nosplit chain short.
@@ -153,78 +153,149 @@ func childMain(s *rawSpec) {
 func runInPlace(s *rawSpec) (Stage, int32, syscall.Errno) {
 	syscall.ForkLock.Lock()
 	defer syscall.ForkLock.Unlock()
-	st := sequence(s, false)
+	st := sequence(s, execInPlace)
 	return st, s.fail.index, syscall.Errno(s.fail.errno)
 }
 
-// sequence joins, changes root and directory, forks for a PID namespace if
-// asked, drops credentials and executes the program. It returns the stage
-// that failed, with the errno in s.fail.
+// sequence walks the step table (steps_linux.go) for the raw executor ex
+// (execRaw in the child, execInPlace for --no-fork): it runs each row ex
+// runs, in order, and returns the stage that failed, with the errno in
+// s.fail (or stageRelay in a process that must become the relay). The table
+// is read as plain data (rawRows); each row is one call of rawStep.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func sequence(s *rawSpec, inChild bool) Stage {
-	if s.nodump {
-		sys(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
+func sequence(s *rawSpec, ex executors) Stage {
+	for i := 0; i < int(numSteps); i++ {
+		if rawRowAt(i).runs&ex == 0 {
+			continue
+		}
+		if st := rawStep(s, rawRowAt(i).id); st != StageNone {
+			return st
+		}
 	}
-	if st := arrangeStdio(s); st != StageNone {
+	return StageNone // not reached: the exec row returns a stage
+}
+
+// rawRowAt returns &rawRows[i] without a bounds check; i < numSteps.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawRowAt(i int) *rawStepRow {
+	return (*rawStepRow)(unsafe.Add(unsafe.Pointer(&rawRows), uintptr(i)*unsafe.Sizeof(rawRows[0])))
+}
+
+// rawStep runs one row of the table with raw system calls. A row whose
+// fields in s are unset does nothing. No variable here: every local deepens
+// the nosplit chain of the debug build (-N -l).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawStep(s *rawSpec, id step) Stage {
+	switch id {
+	case stepNoDump:
+		if s.nodump {
+			sys(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
+		}
+	case stepExtraAside:
+		if s.nextra > 0 && extraAside(s) != StageNone {
+			return StageStdio
+		}
+	case stepStdio:
+		return arrangeStdio(s)
+	case stepUnshareCreate:
+		if s.us.active {
+			return unshareCreate(s)
+		}
+	case stepGroupsEarly:
+		// util-linux drops supplementary groups while still privileged
+		// in the caller's user namespace, and only complains later if
+		// that failed and the second try inside the target's also fails.
+		if s.setgroupsEarly {
+			rawGroupsEarly(s)
+		}
+	case stepSingleThread, stepCgroup, stepPrejoinPID:
+		// The raw child is a process of one thread; clone3 put it in
+		// its cgroup, and the parent thread made the PID pre-join (in
+		// place no process is born, so there is nothing to pre-join).
+	case stepJoinTolerant:
+		return joinPass(s, joinTolerant)
+	case stepJoinUser:
+		return joinPass(s, joinUser)
+	case stepJoinRetry:
+		return joinPass(s, joinRetry)
+	case stepReadOnly:
+		if s.readOnly {
+			return rawReadOnly(s)
+		}
+	case stepRootAndDir:
+		return enterRootAndDir(s)
+	case stepForkForPID:
+		if s.forkForPID {
+			return forkAndRelay(s)
+		}
+	case stepUnshareEnter:
+		if s.us.active {
+			return rawUnshareEnter(s)
+		}
+	case stepDebugProc:
+		if s.debugProc && rawDebugProc(s) != StageNone {
+			return StageDebugProc
+		}
+	case stepCredentials:
+		return dropCredentials(s)
+	case stepAmbientCaps:
+		if s.keepCaps {
+			return raiseAmbient(s)
+		}
+	case stepExtraInPlace:
+		if s.nextra > 0 && extraInPlace(s) != StageNone {
+			return StageStdio
+		}
+	case stepExec:
+		return failWith(s, StageExec, execute(s))
+	}
+	return StageNone
+}
+
+// rawGroupsEarly tries setgroups(0) and remembers whether it failed.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawGroupsEarly(s *rawSpec) {
+	_, e := sys(syscall.SYS_SETGROUPS, 0, 0, 0)
+	s.scratch.earlyGroupsFailed = e != 0
+}
+
+// rawReadOnly makes the read-only copy, allows the devices and drops the
+// capabilities.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawReadOnly(s *rawSpec) Stage {
+	if st := rawReadOnlyCopy(s); st != StageNone {
 		return st
 	}
-	if s.us.active {
-		if st := unshareCreate(s); st != StageNone {
-			return st
-		}
+	rawAllowDevices(s)
+	return rawDropCaps(s)
+}
+
+// rawUnshareEnter finishes nsx unshare's namespaces (after the fork for a
+// new PID namespace, if any: forkForPID is never set in place).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawUnshareEnter(s *rawSpec) Stage {
+	if s.forkForPID {
+		unshareAfterFork(s)
 	}
-	// util-linux drops supplementary groups while still privileged in the
-	// caller's user namespace, and only complains later if that failed and
-	// the second try inside the target's also fails.
-	if s.setgroupsEarly {
-		_, e := sys(syscall.SYS_SETGROUPS, 0, 0, 0)
-		s.scratch.earlyGroupsFailed = e != 0
-	}
-	if st := joinAll(s); st != StageNone {
-		return st
-	}
-	if s.readOnly {
-		if st := rawReadOnlyCopy(s); st != StageNone {
-			return st
-		}
-		rawAllowDevices(s)
-		if st := rawDropCaps(s); st != StageNone {
-			return st
-		}
-	}
-	if st := enterRootAndDir(s); st != StageNone {
-		return st
-	}
-	if s.forkForPID && inChild {
-		if st := forkAndRelay(s); st != StageNone {
-			return st
-		}
-	}
-	if s.us.active {
-		if s.forkForPID && inChild {
-			unshareAfterFork(s)
-		}
-		if st := unshareEnter(s); st != StageNone {
-			return st
-		}
-	}
-	// No variable here: every local of sequence deepens the nosplit
-	// chain of the debug build (-N -l), which is at its limit.
-	if s.debugProc && rawDebugProc(s) != StageNone {
-		return StageDebugProc
-	}
-	if st := dropCredentials(s); st != StageNone {
-		return st
-	}
-	if s.keepCaps {
-		if st := raiseAmbient(s); st != StageNone {
-			return st
-		}
-	}
-	return failWith(s, StageExec, execute(s))
+	return unshareEnter(s)
 }
 
 // joinAt returns &s.joins[i] without a bounds check; i < maxJoins.
@@ -236,31 +307,27 @@ func joinAt(s *rawSpec, i int) *rawJoin {
 	return (*rawJoin)(unsafe.Add(unsafe.Pointer(&s.joins), uintptr(i)*unsafe.Sizeof(s.joins[0])))
 }
 
-// joinAll makes the setns calls. Pass 1 joins everything but the user
-// namespace with the caller's capabilities and forgives failures; pass 2
-// joins the user namespace first and then whatever pass 1 could not, and
-// fails on any error.
+// joinPass makes the setns calls of one pass. The tolerant pass joins
+// everything but the user namespace with the caller's capabilities and
+// forgives failures; then the user namespace; then the retry pass joins
+// whatever the first could not, and fails on any error.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func joinAll(s *rawSpec) Stage {
-	s.scratch.joined = 0
-	for i := 0; i < s.njoins && i < maxJoins; i++ {
-		j := joinAt(s, i)
-		if j.fatal {
-			continue
-		}
-		if _, e := sys(unix.SYS_SETNS, uintptr(j.fd), uintptr(j.nstype), 0); e == 0 {
-			s.scratch.joined |= 1 << uint(i)
-		}
+func joinPass(s *rawSpec, pass uint8) Stage {
+	if pass == joinTolerant {
+		s.scratch.joined = 0
 	}
 	for i := 0; i < s.njoins && i < maxJoins; i++ {
 		j := joinAt(s, i)
-		if !j.fatal || (j.sameAs >= 0 && s.scratch.joined&(1<<uint(j.sameAs)) != 0) {
+		if j.pass != pass || (pass == joinRetry && j.sameAs >= 0 && s.scratch.joined&(1<<uint(j.sameAs)) != 0) {
 			continue
 		}
-		if _, e := sys(unix.SYS_SETNS, uintptr(j.fd), uintptr(j.nstype), 0); e != 0 {
+		_, e := sys(unix.SYS_SETNS, uintptr(j.fd), uintptr(j.nstype), 0)
+		if e == 0 && pass == joinTolerant {
+			s.scratch.joined |= 1 << uint(i)
+		} else if e != 0 && pass != joinTolerant {
 			s.fail.index = int32(i)
 			return failWith(s, StageJoin, e)
 		}
@@ -481,6 +548,7 @@ var (
 //go:norace
 //go:nocheckptr
 func arrangeStdio(s *rawSpec) Stage {
+	s.fail.index = -1
 	if e := stdioAside(s.stdio[0], &s.scratch.stdio[0]); e != 0 {
 		return failWith(s, StageStdio, e)
 	}
@@ -531,6 +599,64 @@ func stdioInPlace(tmp int32, dst uintptr) syscall.Errno {
 	}
 	_, e := sys(syscall.SYS_DUP3, uintptr(tmp), dst, 0)
 	return e
+}
+
+// extraAt returns &a[i] without a bounds check; i < maxExtraFiles.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func extraAt(a *[maxExtraFiles]int32, i int) *int32 {
+	return (*int32)(unsafe.Add(unsafe.Pointer(a), uintptr(i)*unsafe.Sizeof(a[0])))
+}
+
+// extraAside copies every extra file (Spec.ExtraFiles) to a close-on-exec fd
+// at or above 3+nextra, before anything else can change the fd table: the
+// sources are then the caller's fds even when one of them is 0-2 or lies in
+// 3… where another one goes. The error pipe moves up there too, so that
+// placing the files cannot close it. The fds stay where they are until
+// extraInPlace, because the joins and the directory changes still use the
+// fds below.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func extraAside(s *rawSpec) Stage {
+	top := uintptr(3 + s.nextra)
+	if uintptr(s.errPipe) < top {
+		fd, e := sys(syscall.SYS_FCNTL, uintptr(s.errPipe), fDupfdCloexec, top)
+		if e != 0 {
+			s.fail.index = -1
+			return failWith(s, StageStdio, e)
+		}
+		s.errPipe = int32(fd)
+	}
+	for i := 0; i < s.nextra && i < maxExtraFiles; i++ {
+		fd, e := sys(syscall.SYS_FCNTL, uintptr(*extraAt(&s.extra, i)), fDupfdCloexec, top)
+		if e != 0 {
+			s.fail.index = int32(3 + i)
+			return failWith(s, StageStdio, e)
+		}
+		*extraAt(&s.scratch.extra, i) = int32(fd)
+	}
+	return StageNone
+}
+
+// extraInPlace makes the copies fds 3, 4, … without close-on-exec, as the
+// last step before execve: whatever was there (a namespace fd, a stdio
+// copy) is no longer needed.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func extraInPlace(s *rawSpec) Stage {
+	for i := 0; i < s.nextra && i < maxExtraFiles; i++ {
+		if _, e := sys(syscall.SYS_DUP3, uintptr(*extraAt(&s.scratch.extra, i)), uintptr(3+i), 0); e != 0 {
+			s.fail.index = int32(3 + i)
+			return failWith(s, StageStdio, e)
+		}
+	}
+	return StageNone
 }
 
 // raiseAmbient makes every permitted capability inheritable and raises every

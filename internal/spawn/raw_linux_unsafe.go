@@ -48,16 +48,27 @@ type report struct {
 
 const maxJoins = 24
 
+// Passes of the joins (rawJoin.pass), one step of the table each.
+const (
+	joinTolerant uint8 = iota + 1
+	joinUser
+	joinRetry
+)
+
+// maxExtraFiles bounds Spec.ExtraFiles: the raw child keeps them in fixed
+// arrays.
+const maxExtraFiles = 64
+
 // rawJoin is one setns call: fd is a namespace file or a pidfd, nstype the
 // kind or, for a pidfd, the mask of kinds.
 type rawJoin struct {
 	fd     int32
 	nstype uint32
-	// fatal entries run in the second pass and fail the child; the others
-	// run in the first pass and may fail silently.
-	fatal bool
-	// sameAs, for a second-pass entry, is the index of the first-pass entry
-	// joining the same namespaces; it is skipped when that one succeeded.
+	// pass is the step that makes the call: joinTolerant (failures
+	// forgiven), joinUser or joinRetry (failures fail the child).
+	pass uint8
+	// sameAs, for a retry, is the index of the tolerant entry joining the
+	// same namespaces; it is skipped when that one succeeded.
 	sameAs int8
 }
 
@@ -100,6 +111,11 @@ type rawSpec struct {
 	setgroupsEarly bool
 
 	stdio [3]int32 // source fd for 0, 1, 2, or -1 to inherit
+
+	// extra are the fds to become 3, 4, … in the program
+	// (Spec.ExtraFiles), nextra how many.
+	extra  [maxExtraFiles]int32
+	nextra int
 
 	rootFd   int32
 	wdnsPath uintptr // NUL-terminated path, or 0
@@ -166,8 +182,9 @@ type rawSpec struct {
 type childScratch struct {
 	joined            uint32 // bit i: first-pass join i succeeded
 	earlyGroupsFailed bool
-	stdio             [3]int32 // close-on-exec copies of the stdio sources
-	status            uint32   // wait4 status
+	stdio             [3]int32             // close-on-exec copies of the stdio sources
+	extra             [maxExtraFiles]int32 // close-on-exec copies of the extra files, all >= 3+nextra
+	status            uint32               // wait4 status
 	siginfo           [128]byte
 	sigact            [4]uint64 // struct sigaction
 	sigset            uint64    // the relaying process's blocked signals

@@ -54,6 +54,11 @@ type Spec struct {
 
 	// Stdio are the fds to become 0, 1 and 2; -1 leaves the inherited one.
 	Stdio [3]int
+	// ExtraFiles are fds to become 3, 4, … in the program, as
+	// exec.Cmd.ExtraFiles: entry i is fd 3+i, without close-on-exec.
+	// Every other fd is closed at exec (the caller's are close-on-exec).
+	// The in-place executor (ExecInPlace) refuses them.
+	ExtraFiles []int
 
 	// ReadOnly gives the program a private copy of the joined mount
 	// namespace in which every mount is read-only, and withholds
@@ -116,7 +121,8 @@ var ReadOnlyDroppedCaps = []int{unix.CAP_SYS_ADMIN, unix.CAP_SYS_RAWIO, unix.CAP
 type ChildError struct {
 	Stage Stage
 	// Index is the failing join, counted over Tolerant then User, for
-	// StageJoin.
+	// StageJoin; the program's fd that could not be set up (3 and up:
+	// ExtraFiles) for StageStdio; otherwise -1.
 	Index int
 	Errno syscall.Errno
 }
@@ -146,27 +152,27 @@ type prepared struct {
 func prepare(s *Spec) (*prepared, error) {
 	p := &prepared{}
 	r := &p.raw
-	addJoin := func(j Join, fatal bool, sameAs int, callerIndex int) error {
+	addJoin := func(j Join, pass uint8, sameAs int, callerIndex int) error {
 		if r.njoins >= maxJoins {
 			return errors.New("spawn: too many namespaces to join")
 		}
-		r.joins[r.njoins] = rawJoin{fd: int32(j.Fd), nstype: j.Mask, fatal: fatal, sameAs: int8(sameAs)}
+		r.joins[r.njoins] = rawJoin{fd: int32(j.Fd), nstype: j.Mask, pass: pass, sameAs: int8(sameAs)}
 		r.njoins++
 		p.joinOf = append(p.joinOf, callerIndex)
 		return nil
 	}
 	for i, j := range s.Tolerant {
-		if err := addJoin(j, false, -1, i); err != nil {
+		if err := addJoin(j, joinTolerant, -1, i); err != nil {
 			return nil, err
 		}
 	}
 	if s.User != nil {
-		if err := addJoin(*s.User, true, -1, len(s.Tolerant)); err != nil {
+		if err := addJoin(*s.User, joinUser, -1, len(s.Tolerant)); err != nil {
 			return nil, err
 		}
 	}
 	for i, j := range s.Tolerant {
-		if err := addJoin(j, true, i, i); err != nil {
+		if err := addJoin(j, joinRetry, i, i); err != nil {
 			return nil, err
 		}
 	}
@@ -180,6 +186,13 @@ func prepare(s *Spec) (*prepared, error) {
 			r.stdio[i] = -1
 		}
 	}
+	if err := checkExtraFiles(s); err != nil {
+		return nil, err
+	}
+	for i, fd := range s.ExtraFiles {
+		r.extra[i] = int32(fd)
+	}
+	r.nextra = len(s.ExtraFiles)
 	if s.ReadOnly {
 		r.readOnly = true
 		r.roAttr[0] = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV // attr_set; attr_clr, propagation, userns_fd stay 0
@@ -254,6 +267,20 @@ func prepare(s *Spec) (*prepared, error) {
 	return p, nil
 }
 
+// checkExtraFiles refuses ExtraFiles that no executor can place, so that a
+// spec fails the same way whichever executor it takes.
+func checkExtraFiles(s *Spec) error {
+	if len(s.ExtraFiles) > maxExtraFiles {
+		return fmt.Errorf("spawn: %d extra files; at most %d", len(s.ExtraFiles), maxExtraFiles)
+	}
+	for i, fd := range s.ExtraFiles {
+		if fd < 0 {
+			return fmt.Errorf("spawn: extra file %d is fd %d", i, fd)
+		}
+	}
+	return nil
+}
+
 // Candidates lists the paths execvp(3) would try for program in env's PATH.
 func Candidates(program string, env []string) []string {
 	if program == "" {
@@ -283,7 +310,10 @@ func Candidates(program string, env []string) []string {
 // executes the program. It returns once the program runs (or the child
 // failed, as a *ChildError after reaping the child).
 func Start(s *Spec) (*Process, error) {
-	if s.Unshare == nil && s.Debug == nil && threadJoinable(s) && !s.ForkForPID {
+	if err := checkExtraFiles(s); err != nil {
+		return nil, err
+	}
+	if threadJoinable(s) { // the step table says what only the raw child can do
 		return startOnThread(s)
 	}
 	p, err := prepare(s)
@@ -321,8 +351,7 @@ func Start(s *Spec) (*Process, error) {
 		res.pid, res.pidfd, res.err = fork(&p.raw)
 	} else {
 		done := make(chan result, 1)
-		go func() {
-			runtime.LockOSThread()
+		goOffMain(func() {
 			tainted := false
 			if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err == nil {
 				tainted = true
@@ -336,7 +365,7 @@ func Start(s *Spec) (*Process, error) {
 			}
 			// A thread whose PID namespace for children changed exits
 			// with its goroutine rather than serve other goroutines.
-		}()
+		})
 		res = <-done
 	}
 	unix.Close(pipe[1])
@@ -367,11 +396,20 @@ func Start(s *Spec) (*Process, error) {
 	// The child failed before exec and exits on its own; reap it.
 	proc.Wait(false)
 	proc.Release()
-	ce := &ChildError{Stage: rep.stage, Index: -1, Errno: syscall.Errno(rep.errno)}
-	if rep.stage == StageJoin && int(rep.index) < len(p.joinOf) {
-		ce.Index = p.joinOf[rep.index]
+	return nil, p.childError(rep.stage, rep.index, syscall.Errno(rep.errno))
+}
+
+// childError turns the raw child's report into a ChildError: a raw join
+// index becomes the caller's.
+func (p *prepared) childError(st Stage, index int32, e syscall.Errno) *ChildError {
+	ce := &ChildError{Stage: st, Index: -1, Errno: e}
+	switch {
+	case st == StageJoin && index >= 0 && int(index) < len(p.joinOf):
+		ce.Index = p.joinOf[index]
+	case st == StageStdio && index >= 3:
+		ce.Index = int(index)
 	}
-	return nil, ce
+	return ce
 }
 
 func readFull(fd int, b []byte) (int, error) {
@@ -397,11 +435,11 @@ func readFull(fd int, b []byte) (int, error) {
 // namespaces cannot be joined this way. It returns only on failure; the
 // thread is then unusable and the caller should exit.
 func ExecInPlace(s *Spec) error {
-	if s.Unshare != nil {
-		return errors.New("spawn: creating namespaces needs a forked child")
-	}
-	if s.User != nil {
-		return errors.New("spawn: a user namespace needs a forked child")
+	// Extra files are refused too: placing them would replace fds of this
+	// still running process (the runtime's epoll fd among them) before
+	// the exec.
+	if err := refuseInPlace(s); err != nil {
+		return err
 	}
 	p, err := prepare(s)
 	if err != nil {
@@ -415,11 +453,7 @@ func ExecInPlace(s *Spec) error {
 	}
 	st, idx, e := runInPlace(&p.raw)
 	runtime.KeepAlive(p)
-	ce := &ChildError{Stage: st, Index: -1, Errno: e}
-	if st == StageJoin && int(idx) < len(p.joinOf) {
-		ce.Index = p.joinOf[idx]
-	}
-	return ce
+	return p.childError(st, idx, e)
 }
 
 // Wait waits for the process to end and returns its status. With

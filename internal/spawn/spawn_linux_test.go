@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"reflect"
 	"syscall"
 	"testing"
@@ -16,23 +17,91 @@ func spec(path string, args ...string) *Spec {
 
 // TestForkHooksPresent is the canary for the runtime hooks fork relies on:
 // if they vanish the package fails to link, and if they stop working the
-// raw child cannot run a program and report its status. A plain spec would
-// take the thread path (syscall.ForkExec's vfork), which uses none of the
-// hooks, so it sets the caller's own uid (allowed unprivileged), which only
-// the raw child does.
+// raw child cannot run a program and report its status, or the program
+// inherits the signal state of the runtime's fork window (runtime_BeforeFork
+// blocks every signal; runtime_AfterForkInChild must restore the mask and
+// the dispositions): the program's SigBlk and SigIgn must be an os/exec
+// child's. (Checked by leaving the AfterForkInChild call out: the program
+// then starts with every signal blocked.) A plain spec would take the thread path
+// (syscall.ForkExec's vfork), which uses none of the hooks, so it sets the
+// caller's own uid (allowed unprivileged), which only the raw child does;
+// the second case goes through the relaying process as well.
 func TestForkHooksPresent(t *testing.T) {
-	s := spec("sh", "-c", "exit 7")
-	s.UID = os.Getuid()
-	if threadJoinable(s) {
-		t.Fatal("the canary's spec would take the thread path, not the raw child")
-	}
-	p, err := Start(s)
+	want, err := exec.Command("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := p.Wait(false)
-	if err != nil || !ws.Exited() || ws.ExitStatus() != 7 {
-		t.Fatalf("child: %v, %v; want exit 7", ws, err)
+	for _, relay := range []bool{false, true} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// grep itself, not a shell: dash clears its signal mask.
+		s := spec("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status")
+		s.UID = os.Getuid()
+		s.ForkForPID = relay
+		s.Stdio[1] = int(w.Fd())
+		if threadJoinable(s) {
+			t.Fatal("the canary's spec would take the thread path, not the raw child")
+		}
+		p, err := Start(s)
+		w.Close()
+		if err != nil {
+			r.Close()
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		ws, err := p.Wait(false)
+		p.Release()
+		if err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
+			t.Fatalf("relay %v: child: %v, %v; want exit 0", relay, ws, err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("relay %v: the program's signal state\n%s; an os/exec child's\n%s", relay, got, want)
+		}
+	}
+}
+
+// TestStepTableChoosesExecutor: the thread path takes exactly the specs it
+// can carry out; what needs a process of one thread, a credential change or
+// the relay goes to the raw child; ExecInPlace and Do refuse what they
+// cannot do.
+func TestStepTableChoosesExecutor(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		edit            func(*Spec)
+		thread, inPlace bool
+		do              bool
+	}{
+		{"plain", func(*Spec) {}, true, true, true},
+		{"net join", func(s *Spec) { s.Tolerant = []Join{{Fd: 9, Mask: syscall.CLONE_NEWNET}} }, true, true, true},
+		{"time join", func(s *Spec) { s.Tolerant = []Join{{Fd: 9, Mask: 0x80}} }, false, false, false},
+		{"user join", func(s *Spec) { s.User = &Join{Fd: 9, Mask: syscall.CLONE_NEWUSER} }, false, false, false},
+		{"pid prejoin", func(s *Spec) { s.PrejoinPID = 9 }, true, true, true},
+		{"read-only", func(s *Spec) { s.ReadOnly = true }, true, true, true},
+		{"root", func(s *Spec) { s.RootFd = 9 }, true, true, true},
+		{"extra files", func(s *Spec) { s.ExtraFiles = []int{9} }, true, false, true},
+		{"stdio", func(s *Spec) { s.Stdio[0] = 9 }, true, true, true},
+		{"uid", func(s *Spec) { s.UID = 0 }, false, true, false},
+		{"setgroups", func(s *Spec) { s.SetGroups = true }, false, true, false},
+		{"early groups", func(s *Spec) { s.DropGroupsEarly = true }, false, true, false},
+		{"keep caps", func(s *Spec) { s.KeepCaps = true }, false, true, false},
+		{"cgroup", func(s *Spec) { s.CgroupFd = 9 }, false, false, false},
+		{"relay", func(s *Spec) { s.ForkForPID = true }, false, false, true},
+		{"unshare", func(s *Spec) { s.Unshare = &Unshare{} }, false, false, false},
+	} {
+		s := spec("true")
+		tc.edit(s)
+		if got := threadJoinable(s); got != tc.thread {
+			t.Errorf("%s: thread path %v, want %v", tc.name, got, tc.thread)
+		}
+		if got := refuseInPlace(s) == nil; got != tc.inPlace {
+			t.Errorf("%s: in place %v, want %v", tc.name, got, tc.inPlace)
+		}
+		if got := checkDo(s) == nil; got != tc.do {
+			t.Errorf("%s: Do %v, want %v", tc.name, got, tc.do)
+		}
 	}
 }
 

@@ -2,33 +2,14 @@ package spawn
 
 import (
 	"errors"
+	"fmt"
 	"os"
-	"runtime"
 	"sync"
 	"syscall"
 
 	"github.com/nsxproject/nsx/namespace"
 	"golang.org/x/sys/unix"
 )
-
-// threadJoinable reports whether the whole spec can be carried out by one
-// locked thread followed by an ordinary vfork+exec: no user or time
-// namespace (those need a single-threaded process) and nothing that only
-// the raw child does (ambient capabilities, the early setgroups) or that
-// would fail in the vfork child without saying which step failed (a
-// credential change or a cgroup that refuses the child: ForkExec reports
-// those like a failed exec).
-func threadJoinable(s *Spec) bool {
-	if s.User != nil || s.KeepCaps || s.DropGroupsEarly || s.SetGroups || s.UID >= 0 || s.GID >= 0 || s.CgroupFd >= 0 {
-		return false
-	}
-	for _, j := range s.Tolerant {
-		if j.Mask&uint32(namespace.Time|namespace.User) != 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // startOnThread is the fast path: a goroutine locked to a fresh thread
 // joins the namespaces, changes root and directory on that thread (after
@@ -43,13 +24,12 @@ func startOnThread(s *Spec) (*Process, error) {
 		err  error
 	}
 	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
+	goOffMain(func() {
 		proc, err := runOnThread(s)
 		done <- result{proc, err}
 		// Exiting while locked ends the thread, whose namespaces,
 		// root and directory are no longer the process's.
-	}()
+	})
 	r := <-done
 	return r.proc, r.err
 }
@@ -57,99 +37,161 @@ func startOnThread(s *Spec) (*Process, error) {
 var dumpableMu sync.Mutex
 
 func runOnThread(s *Spec) (*Process, error) {
-	fail := func(st Stage, idx int, err error) (*Process, error) {
-		var errno syscall.Errno
-		if !errors.As(err, &errno) {
-			return nil, err
-		}
-		return nil, &ChildError{Stage: st, Index: idx, Errno: errno}
-	}
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return nil, os.NewSyscallError("unshare", err)
 	}
-	if s.NoDump {
-		// Dumpability belongs to the address space, which the vfork
-		// child shares until it executes the program. Concurrent Starts
-		// take turns, so that one cannot restore it under another.
-		dumpableMu.Lock()
-		defer dumpableMu.Unlock()
-		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-		defer unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+	return walkThread(s, execThread)
+}
+
+// walkThread walks the step table for the thread executors (execThread,
+// execDo) on the calling locked thread, whose fs_struct is its own: each
+// row ex runs, in order. The thread executor's exec row starts the program
+// with syscall.ForkExec, whose vfork child inherits the thread's namespaces,
+// root and directory and arranges stdio and the extra files just before its
+// execve; Do's walk ends after the last join step and returns no process.
+// Failures are ChildErrors as the raw child reports them.
+func walkThread(s *Spec, ex executors) (*Process, error) {
+	fail := func(st Stage, idx int, err error) (*Process, error) {
+		return nil, threadFail(st, idx, err)
 	}
-	if s.PrejoinPID >= 0 {
-		if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err != nil {
-			return fail(StageJoin, pidJoinIndex(s), err)
+	joined := make([]bool, len(s.Tolerant))
+	for i := range steps {
+		row := &steps[i]
+		if row.runs&ex == 0 {
+			continue
 		}
-	}
-	for i, j := range s.Tolerant {
-		if err := unix.Setns(j.Fd, int(j.Mask)); err != nil {
-			return fail(StageJoin, i, err)
-		}
-	}
-	if s.ReadOnly {
-		// The thread has its own fs_struct, so it may take a private
-		// copy of the mount namespace it joined; the bounding set is per
-		// thread too, and the vfork child inherits both.
-		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-			return fail(StagePrivateMounts, 0, err)
-		}
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			return fail(StagePrivateMounts, 0, err)
-		}
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV}
-		if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, attr); err != nil {
-			return fail(StageReadOnly, 0, err)
-		}
-		// As rawAllowDevices: a device that cannot be allowed stays
-		// unusable.
-		for _, dev := range ReadOnlyDevices {
-			if unix.Mount(dev, dev, "", unix.MS_BIND, "") == nil {
-				unix.MountSetattr(unix.AT_FDCWD, dev, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_NODEV})
+		switch row.id {
+		case stepNoDump:
+			if !s.NoDump {
+				break
 			}
-		}
-		for _, c := range ReadOnlyDroppedCaps {
-			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-				return fail(StageReadOnly, 0, err)
+			// Dumpability belongs to the address space, which the
+			// vfork child shares until it executes the program.
+			// Concurrent Starts take turns, so that one cannot
+			// restore it under another.
+			dumpableMu.Lock()
+			defer dumpableMu.Unlock()
+			unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+			defer unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+		case stepExtraAside, stepStdio, stepExtraInPlace:
+			// ForkExec's child arranges them (the exec row).
+		case stepPrejoinPID:
+			if s.PrejoinPID >= 0 {
+				if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err != nil {
+					return fail(StageJoin, pidJoinIndex(s), err)
+				}
 			}
+		case stepJoinTolerant:
+			for i, j := range s.Tolerant {
+				joined[i] = unix.Setns(j.Fd, int(j.Mask)) == nil
+			}
+		case stepJoinRetry:
+			for i, j := range s.Tolerant {
+				if joined[i] {
+					continue
+				}
+				if err := unix.Setns(j.Fd, int(j.Mask)); err != nil {
+					return fail(StageJoin, i, err)
+				}
+			}
+		case stepReadOnly:
+			if s.ReadOnly {
+				if err := threadReadOnly(); err != nil {
+					return nil, err
+				}
+			}
+		case stepRootAndDir:
+			if err := threadRootAndDir(s); err != nil {
+				return nil, err
+			}
+		case stepExec:
+			return threadExec(s)
+		default:
+			// unsupported kept specs that need this row off threads.
+			return nil, fmt.Errorf("spawn: step %d on a thread", row.id)
 		}
 	}
+	return nil, nil
+}
+
+// threadReadOnly is the read-only copy on a thread. The thread has its own
+// fs_struct, so it may take a private copy of the mount namespace it
+// joined; the bounding set is per thread too, and the vfork child inherits
+// both.
+func threadReadOnly() error {
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return threadFail(StagePrivateMounts, 0, err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return threadFail(StagePrivateMounts, 0, err)
+	}
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, attr); err != nil {
+		return threadFail(StageReadOnly, 0, err)
+	}
+	// As rawAllowDevices: a device that cannot be allowed stays unusable.
+	for _, dev := range ReadOnlyDevices {
+		if unix.Mount(dev, dev, "", unix.MS_BIND, "") == nil {
+			unix.MountSetattr(unix.AT_FDCWD, dev, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_NODEV})
+		}
+	}
+	for _, c := range ReadOnlyDroppedCaps {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return threadFail(StageReadOnly, 0, err)
+		}
+	}
+	return nil
+}
+
+// threadRootAndDir is enterRootAndDir on a thread.
+func threadRootAndDir(s *Spec) error {
 	if s.RootFd >= 0 {
 		if err := unix.Fchdir(s.RootFd); err != nil {
-			return fail(StageRootDir, 0, err)
+			return threadFail(StageRootDir, 0, err)
 		}
 		if err := unix.Chroot("."); err != nil {
-			return fail(StageChroot, 0, err)
+			return threadFail(StageChroot, 0, err)
 		}
 		if err := unix.Chdir("/"); err != nil {
-			return fail(StageChdirRoot, 0, err)
+			return threadFail(StageChdirRoot, 0, err)
 		}
 	}
 	if s.WdnsPath != "" {
 		if err := unix.Chdir(s.WdnsPath); err != nil {
-			return fail(StageWdns, 0, err)
+			return threadFail(StageWdns, 0, err)
 		}
 	} else if s.CwdFd >= 0 {
 		if err := unix.Fchdir(s.CwdFd); err != nil {
-			return fail(StageCwd, 0, err)
+			return threadFail(StageCwd, 0, err)
 		}
 	}
 	if s.CheckCwd {
 		var buf [4096]byte
 		n, err := unix.Getcwd(buf[:])
 		if err != nil || n == 0 || buf[0] != '/' {
-			return fail(StageCwdEscape, 0, syscall.EXDEV)
+			return threadFail(StageCwdEscape, 0, syscall.EXDEV)
 		}
 	}
+	return nil
+}
+
+// threadExec is the thread executor's exec row: ForkExec's vfork child
+// makes stdio and the extra files its fds 0, 1, 2, 3, … and executes the
+// program found as execvp(3) would.
+func threadExec(s *Spec) (*Process, error) {
 	path, err := lookPath(s.Path, s.Env)
 	if err != nil {
-		return fail(StageExec, 0, err)
+		return nil, threadFail(StageExec, 0, err)
 	}
-	files := make([]uintptr, 3)
+	files := make([]uintptr, 3, 3+len(s.ExtraFiles))
 	for i := range files {
 		files[i] = uintptr(i)
 		if s.Stdio[i] >= 0 {
 			files[i] = uintptr(s.Stdio[i])
 		}
+	}
+	for _, fd := range s.ExtraFiles {
+		files = append(files, uintptr(fd)) // checked by Start
 	}
 	pidfd := -1
 	sys := &syscall.SysProcAttr{PidFD: &pidfd}
@@ -160,7 +202,7 @@ func runOnThread(s *Spec) (*Process, error) {
 		pid, err = syscall.ForkExec("/bin/sh", append([]string{"/bin/sh", path}, s.Argv[1:]...), attr)
 	}
 	if err != nil {
-		return fail(StageExec, 0, err)
+		return nil, threadFail(StageExec, 0, err)
 	}
 	return &Process{Pid: pid, Pidfd: pidfd}, nil
 }
@@ -205,4 +247,13 @@ func lookPath(program string, env []string) (string, error) {
 		return "", syscall.EACCES
 	}
 	return "", last
+}
+
+// threadFail is a thread step's failure as the raw child would report it.
+func threadFail(st Stage, idx int, err error) error {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err
+	}
+	return &ChildError{Stage: st, Index: idx, Errno: errno}
 }

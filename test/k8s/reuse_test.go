@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +20,14 @@ func TestKeptHelper(t *testing.T) {
 			t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 		}
 	}
+	// The first call runs in a one-shot helper and leaves a kept one
+	// starting (with the runtime's socket mounted) for the next calls.
 	run("10s")
-	first := c.helpers(t, ns)
-	if len(first) != 1 || !strings.HasSuffix(first[0], "=Running") {
+	var first []string
+	if !eventually(30*time.Second, func() bool {
+		first = c.helpers(t, ns)
+		return len(first) == 1 && strings.HasSuffix(first[0], "=Running")
+	}) {
 		t.Fatalf("helpers after the first call: %v", first)
 	}
 	run("10s")
@@ -100,5 +106,72 @@ func TestAgent(t *testing.T) {
 	}
 	if !eventually(30*time.Second, func() bool { return len(c.helpers(t, "kube-system")) == 0 }) {
 		t.Errorf("agent pods left: %v", c.helpers(t, "kube-system"))
+	}
+}
+
+// keptHelper makes a kept helper in ns (a pod web and one call) and returns
+// it as NAMESPACE/NAME.
+func (c *clusterEnv) keptHelper(t *testing.T, ns string) string {
+	t.Helper()
+	c.pod(t, ns, "web", busybox("app", "true"))
+	r := c.plugin(t, c.kubeconfig, "-n", ns, "web", "--keep=10m", "--", "true")
+	h := c.helpers(t, ns)
+	if r.code != 0 || len(h) != 1 {
+		t.Fatalf("exit %d, stderr %q, helpers %v", r.code, r.stderr, h)
+	}
+	return ns + "/" + strings.Split(h[0], "=")[0]
+}
+
+// --cleanup without -n removes the kept helpers of every namespace, and
+// names each one.
+func TestCleanupEveryNamespace(t *testing.T) {
+	c := cluster(t)
+	a, b := c.namespace(t), c.namespace(t)
+	ha, hb := c.keptHelper(t, a), c.keptHelper(t, b)
+	r := c.plugin(t, c.kubeconfig, "--cleanup")
+	if r.code != 0 || !strings.Contains(r.stdout, "in all namespaces") {
+		t.Fatalf("--cleanup: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	for _, h := range []string{ha, hb} {
+		if !strings.Contains(r.stdout, "deleted helper pod "+h+" (node "+c.node+", ") {
+			t.Errorf("--cleanup did not name %s: %q", h, r.stdout)
+		}
+	}
+	c.noHelperLeft(t, a)
+	c.noHelperLeft(t, b)
+}
+
+// A user who may not list pods cluster-wide gets the helpers of the
+// namespaces where they may, and the others are left alone.
+func TestCleanupWhereAllowed(t *testing.T) {
+	c := cluster(t)
+	mine, other := c.namespace(t), c.namespace(t)
+	hm, ho := c.keptHelper(t, mine), c.keptHelper(t, other)
+	user := "nsx-k8s-cleaner-" + mine[len(mine)-6:]
+	c.mustKube(t, "", "create", "role", "-n", mine, "helper-cleaner", "--verb=get,list,delete", "--resource=pods")
+	c.mustKube(t, "", "create", "rolebinding", "-n", mine, "helper-cleaner", "--role=helper-cleaner", "--user="+user)
+	c.mustKube(t, "", "create", "clusterrole", user, "--verb=list", "--resource=namespaces")
+	c.mustKube(t, "", "create", "clusterrolebinding", user, "--clusterrole="+user, "--user="+user)
+	t.Cleanup(func() {
+		c.kube(t, "", "delete", "clusterrolebinding", user)
+		c.kube(t, "", "delete", "clusterrole", user)
+	})
+	cfg, err := os.ReadFile(c.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := strings.Replace(string(cfg), "    client-key:", "    as: "+user+"\n    client-key:", 1)
+	kc := t.TempDir() + "/cleaner.kubeconfig"
+	if err := os.WriteFile(kc, []byte(limited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := c.plugin(t, kc, "--cleanup")
+	if r.code != 0 || !strings.Contains(r.stdout, "deleted helper pod "+hm+" ") ||
+		!strings.Contains(r.stdout, "deleted 1 helper pod(s) in 1 namespace(s)\n") || strings.Contains(r.stdout, ho) {
+		t.Fatalf("--cleanup as %s: exit %d, stdout %q, stderr %q", user, r.code, r.stdout, r.stderr)
+	}
+	c.noHelperLeft(t, mine)
+	if h := c.helpers(t, other); len(h) != 1 {
+		t.Errorf("the helper the user may not see is gone: %v", h)
 	}
 }
