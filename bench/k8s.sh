@@ -51,6 +51,8 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+# The plugin's node hints go with the rest, not into the user's home.
+export XDG_CACHE_HOME=$TMP/cache
 
 "$KUBECTL" create namespace "$NS" >/dev/null
 "$KUBECTL" apply -f - >/dev/null <<EOF

@@ -370,23 +370,6 @@ func parseCtrGetTask(b []byte, id string) (*ctrTask, error) {
 	return t, err
 }
 
-// parseCtrTasks decodes ListTasksResponse{repeated Process tasks = 1}.
-func parseCtrTasks(b []byte) ([]ctrTask, error) {
-	var out []ctrTask
-	err := pbEach(b, func(f pbField) error {
-		if f.Num != 1 || f.Type != wireBytes {
-			return nil
-		}
-		t, err := parseCtrProcess(f.Bytes)
-		if err != nil {
-			return err
-		}
-		out = append(out, t)
-		return nil
-	})
-	return out, err
-}
-
 // parseCtrProcess decodes containerd.v1.types.Process: container_id = 1,
 // id = 2, pid = 3, status = 4, exit_status = 9. containerd 1.6 fills id
 // only; later versions may fill container_id.

@@ -641,3 +641,8 @@ func criLabels(st *runcState) (ns, pod, ctr string, ok bool) {
 func criRuncRoots() []string {
 	return append(containerdRuncNamespaceRoots("k8s.io"), "/run/runc")
 }
+
+// criRuncRootsCheap is criRuncRoots without the running daemons' roots.
+func criRuncRootsCheap() []string {
+	return append(runcNamespaceRoots(fileContainerdDirs(), "k8s.io"), "/run/runc")
+}

@@ -97,14 +97,25 @@ func findDockerDirs(args []string) dockerDirs {
 }
 
 // containerdDirs are the state directories (io.containerd.runtime.v2.task)
-// and the runc shim's roots (before the namespace) of every containerd the
-// host has: the defaults, config.toml's, and each running daemon's.
+// and the runc shim's roots (before the namespace) of containerd daemons.
 type containerdDirs struct{ states, runcBases []string }
 
-var configuredContainerdDirs = sync.OnceValue(func() containerdDirs {
+// fileContainerdDirs are the defaults and config.toml's: cheap, and enough
+// on most hosts; listings name containers from these first.
+var fileContainerdDirs = sync.OnceValue(func() containerdDirs {
 	var d containerdDirs
 	d.add("/run/containerd", "/run/containerd/runc")
 	d.addConfig(containerdConfigFile, "")
+	return d
+})
+
+// configuredContainerdDirs adds those of every running containerd (its
+// --config and --state), which costs a read of every process's comm: the
+// daemonless resolvers use them, listings only for a container the files'
+// directories do not know.
+var configuredContainerdDirs = sync.OnceValue(func() containerdDirs {
+	f := fileContainerdDirs()
+	d := containerdDirs{states: slices.Clone(f.states), runcBases: slices.Clone(f.runcBases)}
 	for _, args := range runningContainerds() {
 		conf := containerdConfigFile
 		if v, ok := flagValue(args, "config", "c"); ok {
@@ -155,8 +166,12 @@ func containerdTaskRoots() []string {
 // containerdRuncNamespaceRoots are runc's roots for namespace ns's
 // containers under every runc shim root.
 func containerdRuncNamespaceRoots(ns string) []string {
+	return runcNamespaceRoots(configuredContainerdDirs(), ns)
+}
+
+func runcNamespaceRoots(d containerdDirs, ns string) []string {
 	var roots []string
-	for _, b := range configuredContainerdDirs().runcBases {
+	for _, b := range d.runcBases {
 		roots = append(roots, filepath.Join(b, ns))
 	}
 	return roots

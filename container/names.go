@@ -14,9 +14,9 @@ import (
 	"github.com/nsxproject/nsx/procfs"
 )
 
-// Identity is what the files a runtime leaves on disk say of a container
+// identity is what the files a runtime leaves on disk say of a container
 // whose ID a cgroup path gave.
-type Identity struct {
+type identity struct {
 	// Runtime is the runtime a reference names it with: "cri" for a
 	// containerd task the CRI plugin made (its cgroup path says k8s.io).
 	Runtime string
@@ -28,7 +28,7 @@ type Identity struct {
 }
 
 var (
-	identities   sync.Map // runtime+"\x00"+id -> Identity
+	identities   sync.Map // runtime+"\x00"+id -> identity
 	podmanNameMu sync.Mutex
 	podmanNames  map[string]string // ID -> first name, from every containers.json read
 )
@@ -39,12 +39,12 @@ var (
 // config.v2.json, containers-storage's containers.json, runc's state
 // labels), each once per process, and never fails: what it cannot read
 // leaves Name empty.
-func identify(runtime, id string) Identity {
+func identify(runtime, id string) identity {
 	key := runtime + "\x00" + id
 	if v, ok := identities.Load(key); ok {
-		return v.(Identity)
+		return v.(identity)
 	}
-	ident := Identity{Runtime: runtime}
+	ident := identity{Runtime: runtime}
 	if id != "" && !strings.ContainsAny(id, "/\x00") && id != "." && id != ".." {
 		switch runtime {
 		case "docker":
@@ -149,9 +149,13 @@ func podmanName(id string) string {
 // criName reads the Kubernetes names from runc's state labels:
 // containerd's (k8s.io namespace) or CRI-O's.
 func criName(id string) string {
-	for _, root := range criRuncRoots() {
-		if st, err := readRuncState(root, id); err == nil {
-			return criStateName(st)
+	// The running daemons' roots are searched only when the usual and the
+	// configured ones do not have it (finding them reads all of /proc).
+	for _, roots := range [][]string{criRuncRootsCheap(), criRuncRoots()} {
+		for _, root := range roots {
+			if st, err := readRuncState(root, id); err == nil {
+				return criStateName(st)
+			}
 		}
 	}
 	return ""
@@ -183,17 +187,19 @@ func criStateName(st *runcState) string {
 // containerdIdentity finds the namespace whose runc state holds id: a task
 // of k8s.io that carries CRI labels is a CRI container; others are named
 // NAMESPACE/ID, or NAMESPACE/NAME with a nerdctl name.
-func containerdIdentity(id string) Identity {
-	for _, base := range configuredContainerdDirs().runcBases {
-		if ident, ok := containerdIdentityIn(base, id); ok {
-			return ident
+func containerdIdentity(id string) identity {
+	for _, dirs := range []func() containerdDirs{fileContainerdDirs, configuredContainerdDirs} {
+		for _, base := range dirs().runcBases {
+			if ident, ok := containerdIdentityIn(base, id); ok {
+				return ident
+			}
 		}
 	}
-	return Identity{Runtime: "containerd"}
+	return identity{Runtime: "containerd"}
 }
 
 // containerdIdentityIn looks for id in every namespace of one runc root.
-func containerdIdentityIn(base, id string) (Identity, bool) {
+func containerdIdentityIn(base, id string) (identity, bool) {
 	nss, _ := os.ReadDir(base)
 	for _, ns := range nss {
 		st, err := readRuncState(filepath.Join(base, ns.Name()), id)
@@ -202,16 +208,16 @@ func containerdIdentityIn(base, id string) (Identity, bool) {
 		}
 		if ns.Name() == "k8s.io" {
 			if name := criStateName(st); name != "" {
-				return Identity{Runtime: "cri", Name: name}, true
+				return identity{Runtime: "cri", Name: name}, true
 			}
 		}
 		name := st.label("nerdctl/name")
 		if name == "" || strings.ContainsAny(name, "/\x00") {
 			name = id
 		}
-		return Identity{Runtime: "containerd", Name: ns.Name() + "/" + name}, true
+		return identity{Runtime: "containerd", Name: ns.Name() + "/" + name}, true
 	}
-	return Identity{}, false
+	return identity{}, false
 }
 
 // Rootless containers (rootless podman on a host without systemd, or with

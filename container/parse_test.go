@@ -520,3 +520,22 @@ func TestCrictlYAML(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// parseCtrTasks decodes ListTasksResponse{repeated Process tasks = 1}:
+// the resolver asks Tasks.Get, but the captured List reply checks
+// parseCtrProcess on every task a real containerd reports.
+func parseCtrTasks(b []byte) ([]ctrTask, error) {
+	var out []ctrTask
+	err := pbEach(b, func(f pbField) error {
+		if f.Num != 1 || f.Type != wireBytes {
+			return nil
+		}
+		t, err := parseCtrProcess(f.Bytes)
+		if err != nil {
+			return err
+		}
+		out = append(out, t)
+		return nil
+	})
+	return out, err
+}

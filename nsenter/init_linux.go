@@ -1,12 +1,19 @@
 package nsenter
 
-// No init here locks the main goroutine to the main thread (m0), as one
-// did: a goroutine that joins namespaces and exits locked must never be
-// on m0, because the runtime parks m0 instead of ending it, and m0 would
-// carry the foreign namespaces on, visible in /proc/self/ns
-// (golang/go#34031). internal/spawn keeps its joining goroutines off m0
-// by itself (goOffMain), for Start, ExecInPlace's callers and Do alike, so
-// the lock, which cost every nsx run a template thread and a thread handoff
-// each time the main goroutine blocked (0.84-0.90× the time of nsx enter
-// with it, bench/alternate), is gone. TestDoNeverTaintsTheMainThread fails
-// if a path that joins on its own goroutine comes back.
+import "runtime"
+
+// The main goroutine is locked to the main thread (m0) for the life of the
+// program. If it were not, a goroutine that joins namespaces and exits locked
+// could be running on m0, and the runtime keeps m0 alive instead of killing
+// it: m0 would carry the foreign namespaces on, visible in /proc/self/ns and
+// inherited by every thread started later (golang/go#34031). internal/spawn
+// also keeps its joining goroutines off m0 (goOffMain), but the lock stays:
+// without it the thread that forks a program can be one that exits while the
+// program runs, and what the kernel ties to the forking thread goes with it
+// (unshare --kill-child's PR_SET_PDEATHSIG fired at once, and nsenter -p's
+// stop relay lost the child's stops: TestUnshareKillChild and
+// TestNsenterDiff/*stop-continue fail without it), although dropping it
+// measured 0.84–0.91× the time of nsx enter.
+func init() {
+	runtime.LockOSThread()
+}

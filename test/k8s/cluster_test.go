@@ -204,7 +204,7 @@ type result struct {
 func (c *clusterEnv) plugin(t *testing.T, kubeconfig string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(c.pluginBin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Env = pluginEnv(kubeconfig)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
@@ -217,6 +217,13 @@ func (c *clusterEnv) plugin(t *testing.T, kubeconfig string, args ...string) res
 		r.code = ee.ExitCode()
 	}
 	return r
+}
+
+// pluginEnv is the plugin's environment: the kubeconfig in $KUBECONFIG,
+// and its node hints (~/.cache/kubectl-nsx) in the test's directory, not
+// the user's home.
+func pluginEnv(kubeconfig string) []string {
+	return append(os.Environ(), "KUBECONFIG="+kubeconfig, "XDG_CACHE_HOME=/tmp/nsx-k8s-test/cache")
 }
 
 // helpers lists the plugin's helper pods in ns (all phases).

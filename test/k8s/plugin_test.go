@@ -115,7 +115,7 @@ func TestStdin(t *testing.T) {
 	ns := c.namespace(t)
 	c.pod(t, ns, "web", busybox("app", "true"))
 	cmd := exec.Command(c.pluginBin, "-n", ns, "web", "-i", "--keep=0", "--", "sh", "-c", "tr a-z A-Z")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	cmd.Env = pluginEnv(c.kubeconfig)
 	cmd.Stdin = strings.NewReader("hello nsx\n")
 	out, err := cmd.Output()
 	if err != nil || string(out) != "HELLO NSX\n" {
@@ -139,7 +139,7 @@ func TestTTY(t *testing.T) {
 		// resize that arrives before the exec's process exists, which
 		// the plugin's repeats only make less likely (docs/kubernetes.md).
 		`test -t 0 && test -t 1 && echo TTY-YES; echo READY; read line; echo "got:$line"; exit 3`)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	cmd.Env = pluginEnv(c.kubeconfig)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
@@ -325,7 +325,7 @@ func TestInterrupt(t *testing.T) {
 	ns := c.namespace(t)
 	c.pod(t, ns, "web", busybox("app", "true"))
 	cmd := exec.Command(c.pluginBin, "-n", ns, "web", "--keep=0", "--", "sh", "-c", "echo started; exec sleep 1000")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	cmd.Env = pluginEnv(c.kubeconfig)
 	pr, pw, _ := os.Pipe()
 	cmd.Stdout = pw
 	if err := cmd.Start(); err != nil {
