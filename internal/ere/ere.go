@@ -145,12 +145,12 @@ func (re *Regexp) anchoredStart() bool { return re.prog[0].op == opBOL }
 // machine holds the thread lists of the simulation: cur are the opRune
 // instructions waiting for the next rune.
 type machine struct {
-	cur, next []int
-	mark      []uint32 // generation in which an instruction was added
-	gen       uint32
-	matched   bool
-	pending   []int // instructions reached by consuming, to close over
-	stack     []int
+	cur     []int
+	mark    []uint32 // generation in which an instruction was added
+	gen     uint32
+	matched bool
+	pending []int // instructions reached by consuming, to close over
+	stack   []int
 }
 
 func newMachine(n int) *machine {
