@@ -244,7 +244,7 @@ var planCases = []planCase{
 	{name: "nothing-operand-n", facts: noTarget, opts: none, program: prog("true", "-n"), err: "no namespace specified"},
 	{name: "n-no-target", facts: noTarget, opts: sel(net), program: prog("true"), err: "no target PID specified"},
 	{name: "environ", facts: factsF, opts: with(sel(net), targetEnv), program: prog("env"),
-		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=env", check: envIs("X=second", "Y=1")},
+		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=env", check: targetEnvIs("X=second", "Y=1")},
 	{name: "p-exit-42", facts: factsA, opts: sel(pidk), program: prog("sh", "-c", "exit 42"),
 		want: "steps=pid skip= fork=prejoin uid=- gid=- groups=keep prog=sh -c exit 42", check: prejoin(joinPidfd)},
 	{name: "p-F-exit-42", facts: factsA, opts: sel(pidk), inPlace: true, program: prog("sh", "-c", "exit 42"),
@@ -274,7 +274,7 @@ var planCases = []planCase{
 	{name: "time-no-fork", facts: factsD, opts: sel(tim), inPlace: true, program: prog("cat", "/proc/uptime"),
 		err: "--no-fork cannot enter a user or time namespace: the kernel lets only a single-threaded process join those, and nsx (a Go program) is multithreaded; drop -F and nsx forks a single-threaded child for them"},
 	{name: "environment", facts: factsF, opts: with(sel(net), targetEnv), env: []string{"CALLER=1"}, program: prog("env"),
-		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=env", check: envIs("X=second", "Y=1")},
+		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=env", check: targetEnvIs("X=second", "Y=1")},
 	{name: "shell", facts: factsA, opts: sel(net), env: []string{"SHELL=/bin/sh"},
 		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=-sh"},
 	{name: "shell-unset", facts: factsA, opts: sel(net), env: []string{"PATH=/bin"},
@@ -550,6 +550,18 @@ func envIs(want ...string) func(*testing.T, *Plan, *facts) {
 		t.Helper()
 		if !slices.Equal(p.exec.env, want) {
 			t.Errorf("environment %q, want %q", p.exec.env, want)
+		}
+	}
+}
+
+// targetEnvIs checks -e: the program gets the target's environment, and
+// the plan (what --explain prints) says so.
+func targetEnvIs(want ...string) func(*testing.T, *Plan, *facts) {
+	return func(t *testing.T, p *Plan, f *facts) {
+		t.Helper()
+		envIs(want...)(t, p, f)
+		if p.Env != "the target's" {
+			t.Errorf("plan says the environment is %q, want the target's", p.Env)
 		}
 	}
 }
