@@ -786,10 +786,3 @@ func lookupEnv(env []string, name string) (string, bool) {
 	}
 	return "", false
 }
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
