@@ -642,6 +642,7 @@ var parsedBeforePlanning = map[string]bool{
 	"unrecognized": true, "t-needs-arg": true, "all-no-arg": true, "first-error-wins": true,
 	"t-abc": true, "S-abc": true, "G-abc": true, "G-minus-1": true, "G-minus-1-nothing": true,
 	"ne-ambiguous": true, "help": true, "option-parsing-2.41": true,
+	"W-w-before-open": true, "w-W-before-bad-option": true,
 	// Not cases: the subtests that run the two tables above.
 	"same": true, "deviations": true,
 }
