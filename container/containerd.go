@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -170,7 +169,7 @@ func containerdFromAPI(ctx context.Context, c *grpcClient, ref, ns, id string) (
 		ctrs, err := ctrListContainers(ctx, c, n, []string{
 			"id==" + strconv.Quote(id),
 			`labels."nerdctl/name"==` + strconv.Quote(id),
-			"id~=" + strconv.Quote("^"+regexp.QuoteMeta(id)),
+			"id~=" + strconv.Quote("^"+quoteRegexp(id)),
 		})
 		if err != nil {
 			return nil, err

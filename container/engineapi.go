@@ -20,10 +20,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"strings"
+
+	"github.com/nsxproject/nsx/internal/inet"
 )
 
 // engineAPI talks to one Docker-API endpoint.
@@ -57,11 +57,16 @@ func parseEngineHost(host string) (network, addr string, err error) {
 		}
 		return "unix", p, nil
 	case strings.HasPrefix(host, "tcp://"):
-		u, err := url.Parse(host)
-		if err != nil || u.Host == "" {
+		// The authority of the URL: what follows "tcp://" up to a path,
+		// query or fragment.
+		addr := strings.TrimPrefix(host, "tcp://")
+		if i := strings.IndexAny(addr, "/?#"); i >= 0 {
+			addr = addr[:i]
+		}
+		if addr == "" || strings.ContainsAny(addr, "@ %") {
 			return "", "", fmt.Errorf("%s: bad address", host)
 		}
-		return "tcp", u.Host, nil
+		return "tcp", addr, nil
 	case strings.HasPrefix(host, "ssh://"):
 		return "", "", fmt.Errorf("%s: ssh endpoints are not supported: a remote daemon's PIDs are not this host's", host)
 	}
@@ -196,7 +201,7 @@ func parseEngineContainer(b []byte) (*engineContainer, error) {
 }
 
 func (a *engineAPI) inspect(ctx context.Context, ref string) (*engineContainer, error) {
-	body, err := a.get(ctx, "/containers/"+url.PathEscape(ref)+"/json")
+	body, err := a.get(ctx, "/containers/"+inet.PathEscape(ref)+"/json")
 	if err != nil {
 		return nil, err
 	}
@@ -345,9 +350,9 @@ func describeTransport(err error) string {
 	if errors.As(err, &se) {
 		return se.Err.Error()
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Err != nil {
-		return oe.Err.Error()
+	var de *dialError
+	if errors.As(err, &de) && de.err != nil {
+		return de.err.Error()
 	}
 	return err.Error()
 }

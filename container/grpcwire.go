@@ -7,25 +7,23 @@ package container
 // content-type application/grpc, te: trailers, metadata), a DATA frame with
 // one length-prefixed message, and in reply HEADERS, DATA and trailing
 // HEADERS whose grpc-status says how it went (or a single HEADERS frame
-// holding grpc-status: a trailers-only reply). Header blocks are HPACK; the
-// x/net hpack package codes them. nsx links neither gRPC nor net/http (see
+// holding grpc-status: a trailers-only reply). Header blocks are HPACK,
+// coded by hpackwire.go. nsx links neither gRPC nor net/http (see
 // httpwire.go for why), and the calls here run one after another on one
 // connection.
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/net/http2/hpack"
+	"github.com/nsxproject/nsx/internal/inet"
 )
 
 // gRPC status codes (grpc/doc/statuscodes.md).
@@ -154,10 +152,12 @@ func (c *grpcClient) close() {
 type h2Conn struct {
 	wire   wireConn
 	br     *bufio.Reader
-	enc    *hpack.Encoder
-	encBuf bytes.Buffer
-	dec    *hpack.Decoder
-	nextID uint32
+	encBuf []byte        // the request header block being encoded
+	dec    *hpackDecoder // the replies' header blocks
+	// tableSizeZero: the server lowered its HPACK table size; the next
+	// header block announces our (empty) table's size as 0.
+	tableSizeZero bool
+	nextID        uint32
 	// served counts the calls completed: a failure on a connection that has
 	// served one may just be the server closing an idle connection.
 	served int
@@ -187,9 +187,7 @@ func newH2Conn(wire wireConn) *h2Conn {
 		initialWindow: h2DefaultWindow,
 		sendWindow:    h2DefaultWindow,
 	}
-	c.enc = hpack.NewEncoder(&c.encBuf)
-	c.dec = hpack.NewDecoder(h2TableSize, nil)
-	c.dec.SetMaxStringLength(1 << 20)
+	c.dec = newHPACKDecoder(h2TableSize)
 	return c
 }
 
@@ -228,7 +226,7 @@ func appendWindowUpdate(b []byte, stream uint32, inc int64) []byte {
 
 // call invokes method ("/pkg.Service/Method") with the encoded request and
 // returns the encoded reply. md adds request metadata. Transport failures
-// are returned as they come (*net.OpError, io errors, errH2), server
+// are returned as they come (*dialError, io errors, errH2), server
 // statuses and the statuses the gRPC spec maps HTTP failures to as
 // *grpcError.
 func (c *grpcClient) call(ctx context.Context, method string, md map[string]string, req []byte) ([]byte, error) {
@@ -300,10 +298,14 @@ func (c *h2Conn) roundTrip(ctx context.Context, method string, md map[string]str
 	c.nextID += 2
 
 	// Request headers.
-	c.encBuf.Reset()
+	c.encBuf = c.encBuf[:0]
+	if c.tableSizeZero {
+		c.encBuf = appendHPACKTableSizeZero(c.encBuf)
+		c.tableSizeZero = false
+	}
 	size := 0
 	field := func(k, v string) {
-		c.enc.WriteField(hpack.HeaderField{Name: k, Value: v})
+		c.encBuf = appendHPACKField(c.encBuf, k, v)
 		size += len(k) + len(v) + 32 // RFC 9113 §6.5.2
 	}
 	field(":method", "POST")
@@ -324,12 +326,11 @@ func (c *h2Conn) roundTrip(ctx context.Context, method string, md map[string]str
 		field(strings.ToLower(k), v)
 	}
 	if c.maxHeaderList > 0 && size > c.maxHeaderList {
-		// The encoder's table now holds entries the server never saw:
-		// this connection cannot be used again.
-		c.goAway = true
+		// Nothing was sent; the connection stays usable (the encoder
+		// keeps no table the server could miss entries of).
 		return nil, false, &grpcError{Code: grpcInternal, Message: "request metadata of " + strconv.Itoa(size) + " bytes is over the server's limit of " + strconv.Itoa(c.maxHeaderList)}
 	}
-	block := c.encBuf.Bytes()
+	block := c.encBuf
 	var out []byte
 	for first := true; first || len(block) > 0; first = false {
 		n := min(len(block), c.maxFrame)
@@ -532,7 +533,7 @@ func (c *h2Conn) readOne(st *h2Stream) error {
 		}
 		// Decoded even when the call's outcome is known: the HPACK table
 		// is the connection's.
-		fields, err := c.dec.DecodeFull(st.fragment)
+		fields, err := c.dec.decode(st.fragment)
 		if err != nil {
 			return errH2
 		}
@@ -588,9 +589,10 @@ func (c *h2Conn) applySettings(st *h2Stream, p []byte) error {
 		switch binary.BigEndian.Uint16(p[:2]) {
 		case h2SettingHeaderTableSize:
 			// The server's decoder keeps no more than v bytes of our
-			// entries; the encoder announces its new size in the next
-			// header block.
-			c.enc.SetMaxDynamicTableSizeLimit(min(v, h2TableSize))
+			// entries; the next header block says we keep none.
+			if v < h2TableSize {
+				c.tableSizeZero = true
+			}
 		case h2SettingEnablePush:
 			if v > 1 {
 				return errH2
@@ -702,7 +704,7 @@ func grpcStatus(code, msg string) error {
 	if n == grpcOK {
 		return nil
 	}
-	if m, err := url.PathUnescape(msg); err == nil {
+	if m, ok := inet.PercentDecode(msg); ok {
 		msg = m
 	}
 	return &grpcError{Code: n, Message: msg}

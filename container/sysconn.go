@@ -12,11 +12,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/nsxproject/nsx/internal/inet"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,10 +37,26 @@ type sysConn struct {
 // dialUnix connects to the socket at path, with the timeouts ctx's deadline
 // leaves.
 func dialUnix(ctx context.Context, path string) (*sysConn, error) {
+	return dialSocket(ctx, "unix", unix.AF_UNIX, &unix.SockaddrUnix{Name: path})
+}
+
+// dialError is a failed connect; its text is net.OpError's ("dial unix:
+// connect: ..."), which the messages of this package were written for.
+type dialError struct {
+	network string
+	err     error
+}
+
+func (e *dialError) Error() string { return "dial " + e.network + ": " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// dialSocket connects a blocking stream socket of family to sa. Connect on
+// a blocking socket honours SO_SNDTIMEO, so the deadline covers it too.
+func dialSocket(ctx context.Context, network string, family int, sa unix.Sockaddr) (*sysConn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
@@ -58,7 +75,7 @@ func dialUnix(ctx context.Context, path string) (*sysConn, error) {
 		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	}
 	for {
-		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+		err = unix.Connect(fd, sa)
 		if err != unix.EINTR {
 			break
 		}
@@ -66,10 +83,9 @@ func dialUnix(ctx context.Context, path string) (*sysConn, error) {
 	if err != nil {
 		unix.Close(fd)
 		if err == unix.EAGAIN || err == unix.EINPROGRESS {
-			err = os.ErrDeadlineExceeded
-			return nil, &net.OpError{Op: "dial", Net: "unix", Err: err}
+			return nil, &dialError{network, os.ErrDeadlineExceeded}
 		}
-		return nil, &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", err)}
+		return nil, &dialError{network, os.NewSyscallError("connect", err)}
 	}
 	c.stop = context.AfterFunc(ctx, func() {
 		c.mu.Lock()
@@ -131,30 +147,76 @@ func (c *sysConn) Close() error {
 	return unix.Close(c.fd)
 }
 
-// netConn adapts a net.Conn (tcp:// endpoints) with ctx's deadline.
-type netConn struct {
-	net.Conn
-	stop func() bool
-}
-
-func (c *netConn) Close() error {
-	c.stop()
-	return c.Conn.Close()
-}
-
-// dialWire connects to network/addr ("unix" with a path, or "tcp").
+// dialWire connects to network/addr ("unix" with a path, or "tcp" with
+// host:port).
 func dialWire(ctx context.Context, network, addr string) (wireConn, error) {
 	if network == "unix" {
 		return dialUnix(ctx, addr)
 	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
+	host, port, err := inet.SplitHostPort(addr)
 	if err != nil {
-		return nil, err
+		return nil, &dialError{"tcp", err}
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
+	ips, err := resolveHost(host)
+	if err != nil {
+		return nil, &dialError{"tcp", err}
 	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	return &netConn{Conn: c, stop: stop}, nil
+	// Each address in turn, as net.Dialer does (without its parallel
+	// IPv4/IPv6 race: a local daemon answers or refuses at once).
+	var first error
+	for _, ip := range ips {
+		var c *sysConn
+		if len(ip) == 4 {
+			sa := &unix.SockaddrInet4{Port: port}
+			copy(sa.Addr[:], ip)
+			c, err = dialSocket(ctx, "tcp", unix.AF_INET, sa)
+		} else {
+			sa := &unix.SockaddrInet6{Port: port}
+			copy(sa.Addr[:], ip)
+			c, err = dialSocket(ctx, "tcp", unix.AF_INET6, sa)
+		}
+		if err == nil {
+			return c, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, first
+}
+
+// resolveHost returns the addresses of an IP literal, "localhost" or a name
+// in /etc/hosts. There is no DNS: an engine's PIDs are only this host's when
+// the engine runs here, and a name of this host is in /etc/hosts.
+func resolveHost(host string) ([][]byte, error) {
+	if ip, ok := inet.ParseIP(host); ok {
+		return [][]byte{ip}, nil
+	}
+	var ips [][]byte
+	if b, err := os.ReadFile("/etc/hosts"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if i := strings.IndexByte(line, '#'); i >= 0 {
+				line = line[:i]
+			}
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			for _, name := range f[1:] {
+				if strings.EqualFold(name, host) {
+					if ip, ok := inet.ParseIP(f[0]); ok {
+						ips = append(ips, ip)
+					}
+					break
+				}
+			}
+		}
+	}
+	if len(ips) == 0 && strings.EqualFold(host, "localhost") {
+		ips = [][]byte{{127, 0, 0, 1}, inet.Loopback6()}
+	}
+	if len(ips) == 0 {
+		return nil, errors.New("lookup " + host + ": not an address nor a name in /etc/hosts (nsx does not query DNS)")
+	}
+	return ips, nil
 }

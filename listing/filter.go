@@ -13,12 +13,11 @@ package listing
 
 import (
 	"errors"
-	"fmt"
-	"regexp"
-	"regexp/syntax"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/nsxproject/nsx/internal/ere"
 )
 
 // FilterSyntaxError is an expression lsns refuses to parse; its text is what
@@ -39,7 +38,20 @@ func (e *FilterColumnError) Error() string {
 // ErrFilterApply is a comparison that cannot be made, such as a text column
 // compared with a number. It wraps syscall.EINVAL, whose text lsns prints
 // ("failed to apply filter: Invalid argument").
-var ErrFilterApply = fmt.Errorf("listing: filter cannot be applied: %w", syscall.EINVAL)
+//
+// It is a static value, not fmt.Errorf's: every nsx command runs this
+// package's init, and a formatted error there costs `nsx enter` fmt's cold
+// start-up.
+var ErrFilterApply error = &wrappedErrno{"listing: filter cannot be applied: invalid argument", syscall.EINVAL}
+
+// wrappedErrno is an error with its own text that wraps an errno.
+type wrappedErrno struct {
+	msg string
+	err syscall.Errno
+}
+
+func (e *wrappedErrno) Error() string { return e.msg }
+func (e *wrappedErrno) Unwrap() error { return e.err }
 
 // Filter is a parsed -Q expression.
 type Filter struct {
@@ -90,11 +102,35 @@ type token struct {
 	text string
 }
 
-var filterWords = map[string]tokKind{
-	"and": tAnd, "AND": tAnd, "or": tOr, "OR": tOr, "not": tNeg, "NOT": tNeg,
-	"eq": tEQ, "EQ": tEQ, "ne": tNE, "NE": tNE, "le": tLE, "LE": tLE,
-	"lt": tLT, "LT": tLT, "ge": tGE, "GE": tGE, "gt": tGT, "GT": tGT,
-	"true": tTrue, "TRUE": tTrue, "false": tFalse, "FALSE": tFalse,
+// filterWord returns the token of a keyword of the filter language. A
+// switch, not a map: a package-level map is built by the init every nsx
+// command runs.
+func filterWord(w string) (tokKind, bool) {
+	switch w {
+	case "and", "AND":
+		return tAnd, true
+	case "or", "OR":
+		return tOr, true
+	case "not", "NOT":
+		return tNeg, true
+	case "eq", "EQ":
+		return tEQ, true
+	case "ne", "NE":
+		return tNE, true
+	case "le", "LE":
+		return tLE, true
+	case "lt", "LT":
+		return tLT, true
+	case "ge", "GE":
+		return tGE, true
+	case "gt", "GT":
+		return tGT, true
+	case "true", "TRUE":
+		return tTrue, true
+	case "false", "FALSE":
+		return tFalse, true
+	}
+	return 0, false
 }
 
 var filterOps = []struct {
@@ -129,7 +165,7 @@ next:
 				j++
 			}
 			w := s[i:j]
-			if k, ok := filterWords[w]; ok {
+			if k, ok := filterWord(w); ok {
 				toks = append(toks, token{k, w})
 			} else {
 				toks = append(toks, token{tHolder, w})
@@ -191,9 +227,9 @@ type fnode struct {
 	kind        fnodeKind
 	op          tokKind // comparison operator of nCmp
 	left, right *fnode
-	val         fval           // literal of nParam when holder < 0
-	holder      int            // index into Filter.names, or -1
-	re          *regexp.Regexp // compiled right side of =~ and !~
+	val         fval        // literal of nParam when holder < 0
+	holder      int         // index into Filter.names, or -1
+	re          *ere.Regexp // compiled right side of =~ and !~
 }
 
 type valType int
@@ -355,33 +391,19 @@ func (p *filterParser) unary() (*fnode, error) {
 }
 
 // compileERE compiles a POSIX extended regular expression; errors carry
-// glibc's messages for the mistakes people make.
-func compileERE(s string) (*regexp.Regexp, error) {
-	re, err := regexp.CompilePOSIX(s)
-	if err == nil {
-		return re, nil
-	}
-	msg := "Invalid regular expression"
-	var se *syntax.Error
-	if errors.As(err, &se) {
-		switch se.Code {
-		case syntax.ErrMissingParen:
-			msg = `Unmatched ( or \(`
-		case syntax.ErrUnexpectedParen:
-			msg = `Unmatched ) or \)`
-		case syntax.ErrMissingBracket:
-			msg = "Unmatched [, [^, [:, [., or [="
-		case syntax.ErrMissingRepeatArgument:
-			msg = "Invalid preceding regular expression"
-		case syntax.ErrTrailingBackslash:
-			msg = "Trailing backslash"
-		case syntax.ErrInvalidRepeatSize:
-			msg = "Invalid content of \\{\\}"
-		case syntax.ErrInvalidCharRange:
-			msg = "Invalid range end"
+// glibc's messages. internal/ere, not package regexp: regexp's inits (and
+// the unicode tables they reference) would run at every nsx start.
+func compileERE(s string) (*ere.Regexp, error) {
+	re, err := ere.Compile(s)
+	if err != nil {
+		msg := "Invalid regular expression"
+		var ee *ere.Error
+		if errors.As(err, &ee) {
+			msg = ee.Msg
 		}
+		return nil, &FilterSyntaxError{msg}
 	}
-	return nil, &FilterSyntaxError{msg}
+	return re, nil
 }
 
 // Bind resolves the filter's column names with lookup, which returns the

@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
+	"strconv"
 	"sync/atomic"
 
+	"github.com/nsxproject/nsx/internal/inet"
 	"golang.org/x/sys/unix"
 )
 
@@ -299,7 +300,7 @@ func Interfaces() ([]Interface, error) {
 			it.Name = cString(v)
 		}
 		if v, ok := a[unix.IFLA_ADDRESS]; ok && len(v) == 6 {
-			it.MAC = net.HardwareAddr(v).String()
+			it.MAC = inet.FormatMAC(v)
 		}
 		if v, ok := a[unix.IFLA_MTU]; ok && len(v) >= 4 {
 			it.MTU = int(binary.NativeEndian.Uint32(v))
@@ -332,7 +333,7 @@ func Interfaces() ([]Interface, error) {
 		if !ok || (len(v) != 4 && len(v) != 16) {
 			continue
 		}
-		s := fmt.Sprintf("%s/%d", net.IP(v).String(), plen)
+		s := inet.FormatIP(v) + "/" + strconv.Itoa(plen)
 		if i, ok := byIndex[idx]; ok {
 			out[i].Addrs = append(out[i].Addrs, s)
 		}

@@ -41,33 +41,55 @@ type kindInfo struct {
 	opt  rune   // nsenter's short option
 }
 
-var info = map[Kind]kindInfo{
-	Mount:  {"mnt", "mnt", "mount", 'm'},
-	UTS:    {"uts", "uts", "uts", 'u'},
-	IPC:    {"ipc", "ipc", "ipc", 'i'},
-	Net:    {"net", "net", "net", 'n'},
-	PID:    {"pid", "pid", "pid", 'p'},
-	User:   {"user", "user", "user", 'U'},
-	Cgroup: {"cgroup", "cgroup", "cgroup", 'C'},
-	Time:   {"time", "time", "time", 'T'},
+// kindInfos is each kind's row, in All's order. An array searched by
+// infoOf, not a map: a package-level map is built by the init every nsx
+// command runs.
+var kindInfos = [...]struct {
+	kind Kind
+	kindInfo
+}{
+	{User, kindInfo{"user", "user", "user", 'U'}},
+	{Cgroup, kindInfo{"cgroup", "cgroup", "cgroup", 'C'}},
+	{IPC, kindInfo{"ipc", "ipc", "ipc", 'i'}},
+	{UTS, kindInfo{"uts", "uts", "uts", 'u'}},
+	{Net, kindInfo{"net", "net", "net", 'n'}},
+	{PID, kindInfo{"pid", "pid", "pid", 'p'}},
+	{Mount, kindInfo{"mnt", "mnt", "mount", 'm'}},
+	{Time, kindInfo{"time", "time", "time", 'T'}},
+}
+
+// infoOf returns k's row; ok is false for a value that is not one kind.
+func infoOf(k Kind) (kindInfo, bool) {
+	for i := range kindInfos {
+		if kindInfos[i].kind == k {
+			return kindInfos[i].kindInfo, true
+		}
+	}
+	return kindInfo{}, false
+}
+
+// info is infoOf without ok.
+func info(k Kind) kindInfo {
+	i, _ := infoOf(k)
+	return i
 }
 
 // ProcName is the kind's entry under /proc/PID/ns ("mnt", "net", …).
-func (k Kind) ProcName() string { return info[k].proc }
+func (k Kind) ProcName() string { return info(k).proc }
 
 // String is the name lsns prints in its TYPE column.
 func (k Kind) String() string {
-	if i, ok := info[k]; ok {
+	if i, ok := infoOf(k); ok {
 		return i.name
 	}
 	return fmt.Sprintf("Kind(%#x)", uint32(k))
 }
 
 // LongOption is nsenter's long option for the kind ("mount", "net", …).
-func (k Kind) LongOption() string { return info[k].long }
+func (k Kind) LongOption() string { return info(k).long }
 
 // ShortOption is nsenter's short option for the kind ('m', 'n', …).
-func (k Kind) ShortOption() rune { return info[k].opt }
+func (k Kind) ShortOption() rune { return info(k).opt }
 
 // CloneFlag is the kind's CLONE_NEW* flag.
 func (k Kind) CloneFlag() uintptr { return uintptr(k) }
@@ -81,7 +103,7 @@ func (k Kind) ThreadJoinable() bool { return k != User && k != Time }
 // name ("mnt", "net", "user", …) or nsenter's long option ("mount").
 func Parse(s string) (Kind, error) {
 	for _, k := range All {
-		i := info[k]
+		i := info(k)
 		if s == i.proc || s == i.name || s == i.long {
 			return k, nil
 		}
@@ -101,8 +123,8 @@ func SetOf(kinds ...Kind) Set {
 	return s
 }
 
-// AllKinds is the set of every kind.
-var AllKinds = SetOf(All[:]...)
+// AllKinds is the set of every kind (a constant expression: no init).
+var AllKinds = Set(User | Cgroup | IPC | UTS | Net | PID | Mount | Time)
 
 // Has reports whether k is in s.
 func (s Set) Has(k Kind) bool { return s&Set(k) != 0 }

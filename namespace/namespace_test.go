@@ -45,3 +45,14 @@ func TestKindOfRefusesNonNamespaceFiles(t *testing.T) {
 		t.Error("/etc/passwd accepted as a namespace")
 	}
 }
+
+func TestAllKindsIsAll(t *testing.T) {
+	if AllKinds != SetOf(All[:]...) {
+		t.Errorf("AllKinds %#x, All makes %#x", uint32(AllKinds), uint32(SetOf(All[:]...)))
+	}
+	for _, k := range All {
+		if _, ok := infoOf(k); !ok {
+			t.Errorf("%#x has no row", uint32(k))
+		}
+	}
+}

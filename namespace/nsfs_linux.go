@@ -49,7 +49,7 @@ func KindOf(fd int) (Kind, error) {
 		return 0, err
 	}
 	k := Kind(t)
-	if _, ok := info[k]; !ok {
+	if _, ok := infoOf(k); !ok {
 		return 0, fmt.Errorf("unknown namespace type %#x", t)
 	}
 	return k, nil

@@ -57,10 +57,18 @@ func (e *DebugError) Error() string { return e.Step + ": " + e.Err.Error() }
 
 func (e *DebugError) Unwrap() error { return e.Err }
 
-// debugSkipped are the toolbox entries the new root gets fresh or from the
-// host instead of from the toolbox. The mount point of the target's tree is
-// left out too (a toolbox that is itself a debug image may have one).
-var debugSkipped = map[string]bool{"proc": true, "sys": true, "dev": true, "tmp": true}
+// debugSkipped reports the toolbox entries the new root gets fresh or from
+// the host instead of from the toolbox. The mount point of the target's tree
+// is left out too (a toolbox that is itself a debug image may have one). A
+// switch, not a package-level map: a map is built by the init every nsx
+// command runs.
+func debugSkipped(name string) bool {
+	switch name {
+	case "proc", "sys", "dev", "tmp":
+		return true
+	}
+	return false
+}
 
 // debugStages are where the new root may be assembled in the private
 // namespace before pivot_root makes it the root: the first that is a
@@ -264,7 +272,7 @@ func toolboxEntries(tab *mountTable, dir, mountPoint string) (out []toolboxEntry
 	}
 	private := &unix.MountAttr{Propagation: unix.MS_PRIVATE}
 	for _, name := range names {
-		if debugSkipped[name] || name == strings.TrimPrefix(mountPoint, "/") {
+		if debugSkipped(name) || name == strings.TrimPrefix(mountPoint, "/") {
 			continue
 		}
 		var st unix.Stat_t

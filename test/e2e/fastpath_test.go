@@ -268,3 +268,37 @@ func TestEnterDockerCacheRecreated(t *testing.T) {
 	enter(b[:12])
 	enter(b[:12])
 }
+
+// Every nsx command runs the package init of everything linked into the
+// binary. The libraries only container lookups, inspect and ls -Q once
+// needed (net, net/netip, regexp, x/net's hpack) cost every start time and
+// page faults, and are gone; listing has no init left. The
+// runtime's init trace names each package init it runs, so a dependency
+// that comes back shows here.
+func TestEnterStartUpRunsNoNetworkOrRegexpInit(t *testing.T) {
+	nsx := ctrNSX(t)
+	cmd := exec.Command(nsx, "version")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nsx version: %v\n%s", err, out)
+	}
+	inits := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
+			inits[f[1]] = true
+		}
+	}
+	if !inits["runtime"] || !inits["github.com/nsxproject/nsx/internal/cli"] {
+		t.Fatalf("no init trace from nsx version:\n%s", out)
+	}
+	for _, pkg := range []string{
+		"net", "net/netip", "vendor/golang.org/x/net/dns/dnsmessage", "unique",
+		"regexp", "regexp/syntax", "golang.org/x/net/http2/hpack",
+		"github.com/nsxproject/nsx/listing",
+	} {
+		if inits[pkg] {
+			t.Errorf("nsx start-up runs the init of %s", pkg)
+		}
+	}
+}
