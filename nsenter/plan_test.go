@@ -233,6 +233,20 @@ var planCases = []planCase{
 	// The kernel refuses the uid (EINVAL): the plan passes it on.
 	{name: "S-4294967295", facts: factsA, opts: with(sel(net), uid(4294967295)), program: prog("id"),
 		want: "steps=net skip= fork=yes uid=4294967295 gid=- groups=keep prog=id"},
+	// --keep-caps with a user namespace and another (util-linux ignores
+	// it with -U alone, docs/compat.md): ambient capabilities, or none.
+	{name: "B-U-u-keep-caps", facts: factsB, opts: with(sel(usr, uts), func(_ *testing.T, o *Options) { o.KeepCaps = true }), program: prog("awk"),
+		want: "steps=uts,user skip= fork=yes uid=0 gid=0 groups=drop prog=awk", check: func(t *testing.T, p *Plan, _ *facts) {
+			if !p.KeepCaps || !p.exec.keepCaps {
+				t.Error("--keep-caps: capabilities not kept")
+			}
+		}},
+	{name: "B-U-u-no-keep-caps", facts: factsB, opts: sel(usr, uts), program: prog("awk"),
+		want: "steps=uts,user skip= fork=yes uid=0 gid=0 groups=drop prog=awk", check: func(t *testing.T, p *Plan, _ *facts) {
+			if p.KeepCaps || p.exec.keepCaps {
+				t.Error("capabilities kept without --keep-caps")
+			}
+		}},
 	{name: "B-U-S-1000", facts: factsB, opts: with(sel(usr), uid(1000)), program: prog("id"),
 		want: "steps=user skip= fork=yes uid=1000 gid=0 groups=drop prog=id", check: joinsAre("pidfd:user")},
 	{name: "C-r-nothing", facts: withDirs(factsC), opts: rootOpt, program: prog("/bin/pwd"), err: "no namespace specified"},
