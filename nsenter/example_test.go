@@ -47,6 +47,20 @@ func stopSandbox(cmd *exec.Cmd) {
 	cmd.Wait()
 }
 
+// pinnedSandbox starts a sandbox and pins it as ExampleCommand does; stop
+// closes the pin and ends the sandbox.
+func pinnedSandbox() (t *target.Pinned, stop func(), err error) {
+	sandbox, err := startSandbox()
+	if err != nil {
+		return nil, nil, err
+	}
+	if t, err = target.PinPID(sandbox.Process.Pid, 0); err != nil {
+		stopSandbox(sandbox)
+		return nil, nil, err
+	}
+	return t, func() { t.Close(); stopSandbox(sandbox) }, nil
+}
+
 // Run a program in the user and UTS namespaces of a process. The process
 // here is a sandbox the example starts itself in new namespaces (see
 // startSandbox), so that the example runs unprivileged and shows that the
@@ -83,19 +97,12 @@ func ExampleCommand() {
 // Run a program and collect what it prints. The program reads its own UTS
 // namespace link; it is the sandbox's, not this process's.
 func ExampleCmd_Output() {
-	sandbox, err := startSandbox()
+	t, stop, err := pinnedSandbox()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer stopSandbox(sandbox)
-
-	t, err := target.PinPID(sandbox.Process.Pid, 0)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer t.Close()
+	defer stop()
 	opts := nsenter.DefaultOptions()
 	opts.Kinds = namespace.SetOf(namespace.User, namespace.UTS)
 	opts.PreserveCredentials = true
@@ -104,7 +111,7 @@ func ExampleCmd_Output() {
 		fmt.Println(err) // an *nsenter.ExitError carries the program's stderr
 		return
 	}
-	sandboxUTS, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/uts", sandbox.Process.Pid))
+	sandboxUTS, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/uts", t.PID()))
 	ownUTS, _ := os.Readlink("/proc/self/ns/uts")
 	inside := strings.TrimSpace(string(out))
 	fmt.Println("the sandbox's UTS namespace:", inside == sandboxUTS)
@@ -119,19 +126,12 @@ func ExampleCmd_Output() {
 // is killed unless Cmd.Cancel says otherwise, and Wait reports how it
 // ended.
 func ExampleCommandContext() {
-	sandbox, err := startSandbox()
+	t, stop, err := pinnedSandbox()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer stopSandbox(sandbox)
-
-	t, err := target.PinPID(sandbox.Process.Pid, 0)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer t.Close()
+	defer stop()
 	opts := nsenter.DefaultOptions()
 	opts.Kinds = namespace.SetOf(namespace.User, namespace.UTS)
 	opts.PreserveCredentials = true
@@ -171,19 +171,12 @@ func ExampleCommandContext() {
 // never runs in this process's own namespaces, which is what the example
 // checks.
 func ExampleDo() {
-	sandbox, err := startSandbox()
+	t, stop, err := pinnedSandbox()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer stopSandbox(sandbox)
-
-	t, err := target.PinPID(sandbox.Process.Pid, 0)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer t.Close()
+	defer stop()
 	ran := false
 	var u unix.Utsname
 	err = nsenter.Do(t, namespace.SetOf(namespace.UTS, namespace.Net), func() error {
