@@ -75,6 +75,16 @@ func (c *Container) Matches(ref string) bool {
 	return ref == c.Name || strings.HasPrefix(c.ID, ref)
 }
 
+// ShortID returns the container's ID as the runtimes' CLIs show it: the
+// first 12 characters of a hex ID, any other ID (a containerd ID that is a
+// name) whole; "" for a nil container.
+func (c *Container) ShortID() string {
+	if c == nil {
+		return ""
+	}
+	return shortID(c.ID)
+}
+
 // shortID is the 12-character form of a hex ID, the one every runtime's
 // CLI shows; anything else (a containerd ID that is a name) is returned as
 // it is.

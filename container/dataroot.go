@@ -181,28 +181,14 @@ func runcNamespaceRoots(d containerdDirs, ns string) []string {
 // state, and the Root option of every runc runtime (the CRI plugin's
 // ...runtimes.runc.options tables, version 2 and 3 layouts alike).
 func parseContainerdConfig(text string) (state string, runcRoots []string) {
-	table := ""
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if line[0] == '[' {
-			table = strings.Trim(line, "[] \t")
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		k, v = strings.TrimSpace(k), tomlString(strings.TrimSpace(v))
+	tomlKeys(text, func(table, k, v string) {
 		switch {
 		case table == "" && k == "state":
 			state = v
 		case k == "Root" && strings.Contains(table, "runtimes.") && strings.HasSuffix(table, ".options") && v != "":
 			runcRoots = append(runcRoots, v)
 		}
-	}
+	})
 	return state, runcRoots
 }
 

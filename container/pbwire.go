@@ -66,14 +66,6 @@ func pbAppendBool(b []byte, num int, v bool) []byte {
 	return pbAppendUint(b, num, 1)
 }
 
-// pbAppendMapEntry appends one entry of a map<string,string> field.
-func pbAppendMapEntry(b []byte, num int, k, v string) []byte {
-	var e []byte
-	e = pbAppendString(e, 1, k)
-	e = pbAppendString(e, 2, v)
-	return pbAppendMessage(b, num, e)
-}
-
 func pbVarint(b []byte) (uint64, int) {
 	var v uint64
 	for i := 0; i < len(b) && i < 10; i++ {

@@ -167,6 +167,23 @@ func parsePodmanContainers(b []byte) ([]podmanStorageEntry, error) {
 // storageConf reads graphroot and runroot from a containers-storage.conf;
 // only the two keys of the [storage] table matter here.
 func parseStorageConf(text string) (graphroot, runroot string) {
+	tomlKeys(text, func(table, k, v string) {
+		switch {
+		case table != "storage":
+		case k == "graphroot":
+			graphroot = v
+		case k == "runroot":
+			runroot = v
+		}
+	})
+	return graphroot, runroot
+}
+
+// tomlKeys calls fn with every key = value line of a TOML file, the value
+// read by tomlString, and the table it stands in ("" before the first
+// table header). Enough of TOML for the runtimes' configuration files:
+// one key a line, no inline tables or multi-line values.
+func tomlKeys(text string, fn func(table, key, value string)) {
 	table := ""
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
@@ -177,23 +194,10 @@ func parseStorageConf(text string) (graphroot, runroot string) {
 			table = strings.Trim(line, "[] \t")
 			continue
 		}
-		if table != "storage" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		k = strings.TrimSpace(k)
-		v = tomlString(strings.TrimSpace(v))
-		switch k {
-		case "graphroot":
-			graphroot = v
-		case "runroot":
-			runroot = v
+		if k, v, ok := strings.Cut(line, "="); ok {
+			fn(table, strings.TrimSpace(k), tomlString(strings.TrimSpace(v)))
 		}
 	}
-	return graphroot, runroot
 }
 
 // tomlString returns the value of a TOML string (basic or literal) at the

@@ -265,11 +265,15 @@ func TestExtraFilesAreTheOnlyOtherFds(t *testing.T) {
 	tg, opts := sandbox(t)
 	thread := opts
 	thread.Kinds = namespace.SetOf(namespace.UTS)
+	// -r and -w with the target's root and directory: the facts hold
+	// those dirfds open until the program runs.
+	dirs := opts
+	dirs.Root, dirs.WorkDir = true, true
 	for _, c := range []struct {
 		name string
 		opts nsenter.Options
 		root bool
-	}{{"raw child", opts, false}, {"thread", thread, true}} {
+	}{{"raw child", opts, false}, {"thread", thread, true}, {"target's root and cwd", dirs, false}} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.root {
 				// Joining the sandbox's UTS namespace from outside its
@@ -380,18 +384,44 @@ func fdsOf(t *testing.T, pid int) map[int]bool {
 	return fds
 }
 
-// inheritedFds lists this process's fds above 2 that an exec would pass
-// on (no close-on-exec): those the test's own parent left open.
+// inheritedFds lists the fds above 2 that an exec would pass on (no
+// close-on-exec) as they were when the test binary started: those the
+// test's own parent left open. Read later, the list would also hold an fd
+// that nsenter or target opened without O_CLOEXEC (the pin's /proc/PID
+// directory, say), and the leak would count as inherited.
 func inheritedFds(t *testing.T) map[int]bool {
 	t.Helper()
+	if startFdsErr != nil {
+		t.Fatalf("fds at start: %v", startFdsErr)
+	}
 	out := map[int]bool{}
-	for fd := range fdsOf(t, os.Getpid()) {
+	for fd := range startFds {
+		out[fd] = true
+	}
+	return out
+}
+
+// startFds, read while the test package is initialised, before any test
+// runs, are the fds inheritedFds reports.
+var startFds, startFdsErr = func() (map[int]bool, error) {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]bool{}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			return nil, err
+		}
 		if fd <= 2 {
 			continue
 		}
+		// The directory fd ReadDir reads through is close-on-exec, as
+		// is every fd Go opens.
 		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
 			out[fd] = true
 		}
 	}
-	return out
-}
+	return out, nil
+}()

@@ -51,7 +51,7 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 		f.desc = f.ref
 		if t.Container() != nil {
 			f.container = true
-			f.desc += fmt.Sprintf(" (%s %s, PID %d, found by %s)", t.Container().Runtime, shortID(t.Container().ID), t.PID(), t.Container().Source)
+			f.desc += fmt.Sprintf(" (%s %s, PID %d, found by %s)", t.Container().Runtime, t.Container().ShortID(), t.PID(), t.Container().Source)
 		} else if t.PID() != 0 {
 			f.desc = fmt.Sprintf("PID %d", t.PID())
 		}

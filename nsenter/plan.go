@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -597,31 +598,17 @@ func planDirs(p *Plan, f *facts, o *Options, want namespace.Set) error {
 		p.Root, p.Cwd = "the mount namespace's root", "the mount namespace's root"
 	}
 	if o.Root {
-		if o.RootDir != nil {
-			x.root, p.Root = dirOption, o.RootDir.Name()
-		} else {
-			if err := needPID(f, ""); err != nil {
-				return err
-			}
-			if f.root.err != nil {
-				return f.root.err
-			}
-			x.root, p.Root = dirTarget, "the target's root"
+		var err error
+		if x.root, p.Root, err = planDir(f, o.RootDir, f.root, "the target's root"); err != nil {
+			return err
 		}
 		x.checkCwd = true
 		p.Cwd = "/ of the new root"
 	}
 	if o.WorkDir {
-		if o.WorkDirFile != nil {
-			x.cwd, p.Cwd = dirOption, o.WorkDirFile.Name()
-		} else {
-			if err := needPID(f, ""); err != nil {
-				return err
-			}
-			if f.cwd.err != nil {
-				return f.cwd.err
-			}
-			x.cwd, p.Cwd = dirTarget, "the target's working directory"
+		var err error
+		if x.cwd, p.Cwd, err = planDir(f, o.WorkDirFile, f.cwd, "the target's working directory"); err != nil {
+			return err
 		}
 	}
 	if o.ConfineCwd {
@@ -635,6 +622,21 @@ func planDirs(p *Plan, f *facts, o *Options, want namespace.Set) error {
 		p.Cwd = o.WorkDirInNS + " (resolved after entering)"
 	}
 	return nil
+}
+
+// planDir picks the directory of -r or -w: the option's own file, else
+// the target's, which the facts opened (or failed to).
+func planDir(f *facts, file *os.File, target fdRead, what string) (dirFrom, string, error) {
+	if file != nil {
+		return dirOption, file.Name(), nil
+	}
+	if err := needPID(f, ""); err != nil {
+		return 0, "", err
+	}
+	if target.err != nil {
+		return 0, "", target.err
+	}
+	return dirTarget, what, nil
 }
 
 // planCredentials decides the uid, gid, groups and capabilities.
@@ -785,11 +787,4 @@ func lookupEnv(env []string, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

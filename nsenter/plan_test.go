@@ -233,6 +233,20 @@ var planCases = []planCase{
 	// The kernel refuses the uid (EINVAL): the plan passes it on.
 	{name: "S-4294967295", facts: factsA, opts: with(sel(net), uid(4294967295)), program: prog("id"),
 		want: "steps=net skip= fork=yes uid=4294967295 gid=- groups=keep prog=id"},
+	// --keep-caps with a user namespace and another (util-linux ignores
+	// it with -U alone, docs/compat.md): ambient capabilities, or none.
+	{name: "B-U-u-keep-caps", facts: factsB, opts: with(sel(usr, uts), func(_ *testing.T, o *Options) { o.KeepCaps = true }), program: prog("awk"),
+		want: "steps=uts,user skip= fork=yes uid=0 gid=0 groups=drop prog=awk", check: func(t *testing.T, p *Plan, _ *facts) {
+			if !p.KeepCaps || !p.exec.keepCaps {
+				t.Error("--keep-caps: capabilities not kept")
+			}
+		}},
+	{name: "B-U-u-no-keep-caps", facts: factsB, opts: sel(usr, uts), program: prog("awk"),
+		want: "steps=uts,user skip= fork=yes uid=0 gid=0 groups=drop prog=awk", check: func(t *testing.T, p *Plan, _ *facts) {
+			if p.KeepCaps || p.exec.keepCaps {
+				t.Error("capabilities kept without --keep-caps")
+			}
+		}},
 	{name: "B-U-S-1000", facts: factsB, opts: with(sel(usr), uid(1000)), program: prog("id"),
 		want: "steps=user skip= fork=yes uid=1000 gid=0 groups=drop prog=id", check: joinsAre("pidfd:user")},
 	{name: "C-r-nothing", facts: withDirs(factsC), opts: rootOpt, program: prog("/bin/pwd"), err: "no namespace specified"},
@@ -244,7 +258,7 @@ var planCases = []planCase{
 	{name: "nothing-operand-n", facts: noTarget, opts: none, program: prog("true", "-n"), err: "no namespace specified"},
 	{name: "n-no-target", facts: noTarget, opts: sel(net), program: prog("true"), err: "no target PID specified"},
 	{name: "environ", facts: factsF, opts: with(sel(net), targetEnv), program: prog("env"),
-		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=env", check: envIs("X=second", "Y=1")},
+		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=env", check: targetEnvIs("X=second", "Y=1")},
 	{name: "p-exit-42", facts: factsA, opts: sel(pidk), program: prog("sh", "-c", "exit 42"),
 		want: "steps=pid skip= fork=prejoin uid=- gid=- groups=keep prog=sh -c exit 42", check: prejoin(joinPidfd)},
 	{name: "p-F-exit-42", facts: factsA, opts: sel(pidk), inPlace: true, program: prog("sh", "-c", "exit 42"),
@@ -274,7 +288,7 @@ var planCases = []planCase{
 	{name: "time-no-fork", facts: factsD, opts: sel(tim), inPlace: true, program: prog("cat", "/proc/uptime"),
 		err: "--no-fork cannot enter a user or time namespace: the kernel lets only a single-threaded process join those, and nsx (a Go program) is multithreaded; drop -F and nsx forks a single-threaded child for them"},
 	{name: "environment", facts: factsF, opts: with(sel(net), targetEnv), env: []string{"CALLER=1"}, program: prog("env"),
-		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=env", check: envIs("X=second", "Y=1")},
+		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=env", check: targetEnvIs("X=second", "Y=1")},
 	{name: "shell", facts: factsA, opts: sel(net), env: []string{"SHELL=/bin/sh"},
 		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=-sh"},
 	{name: "shell-unset", facts: factsA, opts: sel(net), env: []string{"PATH=/bin"},
@@ -554,6 +568,18 @@ func envIs(want ...string) func(*testing.T, *Plan, *facts) {
 	}
 }
 
+// targetEnvIs checks -e: the program gets the target's environment, and
+// the plan (what --explain prints) says so.
+func targetEnvIs(want ...string) func(*testing.T, *Plan, *facts) {
+	return func(t *testing.T, p *Plan, f *facts) {
+		t.Helper()
+		envIs(want...)(t, p, f)
+		if p.Env != "the target's" {
+			t.Errorf("plan says the environment is %q, want the target's", p.Env)
+		}
+	}
+}
+
 func shellIs(want string) func(*testing.T, *Plan, *facts) {
 	return func(t *testing.T, p *Plan, _ *facts) {
 		t.Helper()
@@ -630,6 +656,7 @@ var parsedBeforePlanning = map[string]bool{
 	"unrecognized": true, "t-needs-arg": true, "all-no-arg": true, "first-error-wins": true,
 	"t-abc": true, "S-abc": true, "G-abc": true, "G-minus-1": true, "G-minus-1-nothing": true,
 	"ne-ambiguous": true, "help": true, "option-parsing-2.41": true,
+	"W-w-before-open": true, "w-W-before-bad-option": true,
 	// Not cases: the subtests that run the two tables above.
 	"same": true, "deviations": true,
 }

@@ -9,23 +9,15 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-)
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prerequisite missing: root")
-		}
-		t.Skip("needs root")
-	}
-}
+	"github.com/nsxproject/nsx/internal/testutil"
+)
 
 // TestUnshareConfigureSeesChild checks the handshake: Configure runs while
 // the child waits in its new namespaces (so it can read them from outside),
 // and the program runs only afterwards.
 func TestUnshareConfigureSeesChild(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	own, err := os.Readlink("/proc/self/ns/uts")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +55,7 @@ func TestUnshareConfigureSeesChild(t *testing.T) {
 // TestUnshareConfigureFailure: a failing Configure stops the child before
 // the program runs, and Start returns that error with the child reaped.
 func TestUnshareConfigureFailure(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	marker := t.TempDir() + "/ran"
 	s := spec("sh", "-c", "touch "+marker)
 	var child int
@@ -86,7 +78,7 @@ func TestUnshareConfigureFailure(t *testing.T) {
 // TestUnshareForkIsPID1: with Fork and a new PID namespace the program is
 // PID 1, and a failing step after the fork is reported by stage.
 func TestUnshareForkIsPID1(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	s := spec("sh", "-c", `test $$ = 1`)
 	s.Unshare = &Unshare{Flags: unix.CLONE_NEWPID, Fork: true}
 	p, err := Start(s)
