@@ -185,13 +185,15 @@ func ExampleDo() {
 	})
 	switch hostname := unix.ByteSliceToString(u.Nodename[:]); {
 	case err == nil:
-		fmt.Println("fn saw the sandbox:", hostname == "sandbox")
+		// As root: fn ran, in the sandbox.
+		fmt.Println("fn never ran outside the sandbox:", hostname == "sandbox")
 	case errors.Is(err, nsenter.ErrPermission) && !ran:
-		fmt.Println("fn saw the sandbox:", true) // unprivileged: refused, fn never ran
+		// Unprivileged: Do refused before fn could run anywhere.
+		fmt.Println("fn never ran outside the sandbox:", true)
 	default:
 		fmt.Println(err, ran)
 	}
-	// Output: fn saw the sandbox: true
+	// Output: fn never ran outside the sandbox: true
 }
 
 // Debug a container with the host's tools: every namespace of its process
