@@ -342,32 +342,12 @@ func SharedPrefix(t testing.TB, create func(name string) string) (prefix string,
 	return
 }
 
-// ModuleRoot returns the directory of the nsx module's go.mod, found from
-// the working directory upwards.
-func ModuleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // StopDaemon stops one engine daemon ("dockerd", "containerd", "podman")
 // with scripts/engines.sh, and restarts all of them at t's cleanup. Callers
 // hold the exclusive lock (RequireExclusive).
 func StopDaemon(t testing.TB, daemon string) {
 	t.Helper()
-	script := filepath.Join(ModuleRoot(t), "scripts", "engines.sh")
+	script := filepath.Join(testutil.ModuleRoot(t), "scripts", "engines.sh")
 	t.Cleanup(func() {
 		if out, err := exec.Command("bash", script, "start").CombinedOutput(); err != nil {
 			t.Errorf("restarting engines: %v: %s", err, out)

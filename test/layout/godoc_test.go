@@ -40,7 +40,7 @@ func publicPackages(t *testing.T, goTool, root string) []string {
 // os/exec does).
 func TestGoDocShowsNoInternalTypes(t *testing.T) {
 	goTool := testutil.RequireTool(t, "go")
-	root := moduleRoot(t)
+	root := testutil.ModuleRoot(t)
 	entries, err := os.ReadDir(filepath.Join(root, "internal"))
 	if err != nil {
 		t.Fatal(err)

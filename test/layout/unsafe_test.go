@@ -6,37 +6,19 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// moduleRoot is the directory of go.mod above this package.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/nsxproject/nsx/internal/testutil"
+)
 
 // TestUnsafeOnlyInUnsafeFiles keeps every use of package unsafe in a file
 // named *_unsafe.go, so that a reviewer finds all of them by name: no
 // other non-test file of the module may import it.
 func TestUnsafeOnlyInUnsafeFiles(t *testing.T) {
-	root := moduleRoot(t)
+	root := testutil.ModuleRoot(t)
 	fset := token.NewFileSet()
 	parsed, unsafeFiles := 0, 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
