@@ -480,7 +480,7 @@ func (p *Process) Wait(relayStops bool) (unix.WaitStatus, error) {
 			// both: stopping now would stop nsx a second time. A pending
 			// "continued" report tells such a stale stop apart.
 			if !consumeContinued(p.Pid) {
-				unix.Kill(os.Getpid(), unix.SIGSTOP)
+				stopSelf()
 				unix.Kill(p.Pid, unix.SIGCONT)
 				consumeContinued(p.Pid) // so the next stop starts clean
 			}
@@ -488,6 +488,22 @@ func (p *Process) Wait(relayStops bool) (unix.WaitStatus, error) {
 		}
 		return ws, nil
 	}
+}
+
+// stopSelf stops this process and returns once it is continued. The stop
+// must reach the calling thread before it goes on to continue the child.
+// kill(getpid(), SIGSTOP) does not promise that: a signal sent to the
+// process wakes the thread group leader (m0) to take it, and a caller on
+// any other thread returns from kill and runs until the group stop gets to
+// it, long enough to send the child its SIGCONT, so that the child ran on
+// while nsx stood stopped (TestNsenterDiff/stop-continue). Sent to the
+// calling thread (tgkill, the goroutine locked so that the thread cannot
+// change between gettid and tgkill), the stop is taken on the way out of
+// the system call, and stops the whole process as any stop signal does.
+func stopSelf() {
+	runtime.LockOSThread()
+	unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGSTOP)
+	runtime.UnlockOSThread()
 }
 
 // consumeContinued collects a pending report that the child was continued
