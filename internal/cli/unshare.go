@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -589,6 +590,15 @@ func runUnshare(env *Env, r *unshareRequest) int {
 	// terminal's INT, QUIT and WINCH reach the program directly and are
 	// not sent twice.
 	signals := catchSignals()
+	if r.killSig != 0 {
+		// --kill-child: the kernel sends the relaying child its death
+		// signal when the thread that forked it ends, not only when nsx
+		// does. The goroutine stays locked to that thread until the child
+		// is reaped, so that no other goroutine can end the thread under
+		// it (one that exits locked ends its thread).
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	proc, err := spawn.Start(spec)
 	if err != nil {
 		signals.stop()
