@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -240,9 +242,22 @@ func openFds(t *testing.T) int {
 	return len(entries)
 }
 
-func children(t *testing.T) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", os.Getpid(), os.Getpid()))
-	return strings.TrimSpace(string(b))
+// children lists this process's children but the ones in skip, from every
+// thread's list: the kernel lists a child under the thread that forked it,
+// which may or may not be the main thread.
+func children(t *testing.T, skip ...int) string {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var all []string
+	for _, task := range tasks {
+		b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
+		for _, c := range strings.Fields(string(b)) {
+			if n, _ := strconv.Atoi(c); !slices.Contains(skip, n) {
+				all = append(all, c)
+			}
+		}
+	}
+	sort.Strings(all)
+	return strings.Join(all, " ")
 }
 
 func TestWrongNamespaceFileType(t *testing.T) {

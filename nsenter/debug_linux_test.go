@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,7 +90,17 @@ func TestDebugSeesTargetProcessesAndFiles(t *testing.T) {
 func TestDebugFailuresLeaveNothing(t *testing.T) {
 	fx := testutil.SharedUser(t)
 	tg := pin(t, fx.PID)
-	before, fds, host := children(t), openFds(t), ownMounts(t)
+	// The fixture's unshare process, a child of this one, ends with
+	// fx.Stop below; only the children Debug may leave are compared.
+	var fixture int
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", fx.PID)); err == nil {
+		if _, rest, ok := strings.Cut(string(b), ") "); ok {
+			if f := strings.Fields(rest); len(f) > 1 {
+				fixture, _ = strconv.Atoi(f[1]) // state, then ppid
+			}
+		}
+	}
+	before, fds, host := children(t, fixture), openFds(t), ownMounts(t)
 
 	// The child fails: no such program.
 	_, err := debugOut(t, tg, nsenter.DebugOptions{}, "/nsx-debug-no-such-program")
@@ -118,7 +129,7 @@ func TestDebugFailuresLeaveNothing(t *testing.T) {
 	if err := nsenter.Debug(tg, nsenter.DefaultOptions(), nsenter.DebugOptions{}, "true").Run(); err == nil {
 		t.Error("debugging a dead target succeeded")
 	}
-	if after := children(t); after != before {
+	if after := children(t, fixture); after != before {
 		t.Errorf("children: %q before, %q after", before, after)
 	}
 	if after := openFds(t); after != fds {
