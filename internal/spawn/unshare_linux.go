@@ -55,7 +55,8 @@ type Unshare struct {
 	// KillSignal, when not 0 and with Fork, is sent to the program when
 	// this process dies (PR_SET_PDEATHSIG). The kernel ties it to the
 	// thread that called Start: call it from a goroutine locked to a
-	// thread that outlives the child (nsx uses the main goroutine).
+	// thread that outlives the child (nsx unshare locks its goroutine
+	// until the child is reaped).
 	KillSignal syscall.Signal
 	// Root, when set, is the program's new root (chroot); Dir, when set,
 	// its working directory afterwards (relative to the new root).
