@@ -43,11 +43,12 @@
 //   - User and time namespaces cannot be joined by one thread of a
 //     multithreaded process, and a thread cannot change its credentials
 //     alone: Do refuses them; use Command.
-//   - No thread that joins a namespace is ever the main thread: the runtime
-//     never ends the main thread, which would keep foreign namespaces and
-//     hand them to later threads (golang/go#34031). Do and Command start
-//     their joining goroutines off it, so importing this package locks
-//     nothing and func main may run on any thread.
+//   - Importing this package locks the main goroutine to the main thread
+//     for the life of the program (an init function): if a locked thread in
+//     foreign namespaces ended while running as the main thread, the
+//     runtime would keep it alive and later threads would inherit its
+//     namespaces (golang/go#34031). Do not unlock it; func main still runs,
+//     on the main thread.
 //
 // # Security
 //

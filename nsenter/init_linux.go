@@ -1,22 +1,17 @@
 package nsenter
 
-// No init here locks the main goroutine to the main thread (m0), as one did
-// (it cost every nsx run a thread handoff each time the main goroutine
-// blocked: 0.84–0.91× the time of nsx enter without it, bench/alternate).
-//
-// What the lock used to give for free is now done where it is needed:
-//   - No joining goroutine may run on m0, which the runtime parks instead of
-//     ending and which would carry foreign namespaces on (golang/go#34031):
-//     internal/spawn starts every joining goroutine off m0 (goOffMain).
-//     Guarded by TestDoNeverTaintsTheMainThread and
-//     TestOffMainNeverRunsOnTheMainThread.
-//   - Stopping nsx with its child (the -p stop relay): a SIGSTOP sent to the
-//     process is taken by m0, and a Wait on another thread went on to
-//     continue the child before the stop reached it. spawn's Wait stops its
-//     own thread instead (tgkill). Guarded by TestNsenterDiff/stop-continue
-//     and group-stop-continue.
-//   - unshare --kill-child: PR_SET_PDEATHSIG fires when the thread that
-//     forked the relaying child ends. nsx unshare locks its goroutine for the
-//     run, so that the thread outlives the child. Guarded by
-//     TestUnshareKillChild, which finds the child under whichever thread
-//     forked it (/proc/PID/task/*/children).
+import "runtime"
+
+// The main goroutine is locked to the main thread (m0) for the life of the
+// program. If it were not, a goroutine that joins namespaces and exits locked
+// could be running on m0, and the runtime keeps m0 alive instead of killing
+// it: m0 would carry the foreign namespaces on, visible in /proc/self/ns and
+// inherited by every thread started later (golang/go#34031). internal/spawn
+// also keeps its joining goroutines off m0 (goOffMain), and Wait's stop relay
+// and unshare --kill-child no longer depend on which thread they run on, but
+// the lock stays: without it (0.91–0.92× the time of nsx enter) `make test`
+// still saw TestNsenterDiff/group-stop-continue find nsx stopped again after
+// the group was continued, once, under load; that race was not found.
+func init() {
+	runtime.LockOSThread()
+}
