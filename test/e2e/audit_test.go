@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -27,36 +26,12 @@ import (
 	"github.com/nsxproject/nsx/internal/testutil"
 )
 
-var auditBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// auditNSX builds nsx once per test binary at a path of this concern's
-// (the next run overwrites it): the shared e2e binary is rebuilt by every
-// concurrent test run from whichever tree runs it, and these tests must
-// run this tree's nsx.
+// auditNSX is nsx at a path of this concern's: the shared e2e binary is
+// rebuilt by every concurrent test run from whichever tree runs it, and
+// these tests must run this tree's nsx.
 func auditNSX(t *testing.T) string {
 	t.Helper()
-	auditBin.once.Do(func() {
-		dir := fmt.Sprintf("/tmp/nsx-audit-bin-%d", os.Getuid())
-		if auditBin.err = os.MkdirAll(dir, 0o755); auditBin.err != nil {
-			return
-		}
-		tmp := filepath.Join(dir, "nsx."+strconv.Itoa(os.Getpid()))
-		if err := buildNSXAt(tmp); err != nil {
-			os.Remove(tmp)
-			auditBin.err = err
-			return
-		}
-		auditBin.path = filepath.Join(dir, "nsx")
-		auditBin.err = os.Rename(tmp, auditBin.path)
-	})
-	if auditBin.err != nil {
-		t.Fatal(auditBin.err)
-	}
-	return auditBin.path
+	return placedNSX(t, fmt.Sprintf("/tmp/nsx-audit-bin-%d", os.Getuid()))
 }
 
 // auditRecord is what the tests read back; it mirrors nsx.conf(5).

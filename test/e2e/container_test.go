@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,38 +19,14 @@ import (
 	"github.com/nsxproject/nsx/internal/enginetest"
 )
 
-var ctrBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// ctrNSX builds a static nsx once per test binary, at a fixed path that
-// anyone can read (the permission test runs it as nobody) and that the next
-// run overwrites, so runs leave nothing behind.
+// ctrNSX is nsx at a fixed path that anyone can read (the permission test
+// runs it as nobody), built once per test binary.
 func ctrNSX(t *testing.T) string {
 	t.Helper()
-	ctrBin.once.Do(func() {
-		dir := "/tmp/nsx-engines/e2e"
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			ctrBin.err = err
-			return
-		}
-		os.Chmod(dir, 0o755)
-		os.Chmod(filepath.Dir(dir), 0o755)
-		tmp := filepath.Join(dir, "nsx."+strconv.Itoa(os.Getpid()))
-		if err := buildNSXAt(tmp); err != nil {
-			os.Remove(tmp)
-			ctrBin.err = err
-			return
-		}
-		ctrBin.path = filepath.Join(dir, "nsx")
-		ctrBin.err = os.Rename(tmp, ctrBin.path)
-	})
-	if ctrBin.err != nil {
-		t.Fatal(ctrBin.err)
-	}
-	return ctrBin.path
+	const dir = "/tmp/nsx-engines/e2e"
+	os.MkdirAll(filepath.Dir(dir), 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
+	return placedNSX(t, dir)
 }
 
 type ctrResult struct {

@@ -179,44 +179,25 @@ func TestDebugContainerd(t *testing.T) {
 	testDebug(t, runDebugContainerd(t))
 }
 
-var debugBin struct {
-	once sync.Once
-	path string
-	err  error
-}
+// debugOnce makes the fds this test process inherited without
+// close-on-exec (from a CI runner, say) close-on-exec, once.
+var debugOnce sync.Once
 
-// debugNSX is an nsx binary of this tree, built once per test binary at a
-// path of its own (the shared one of ctrNSX may be replaced by another
-// checkout's build while tests run). Fds this test process inherited
-// without close-on-exec (from a CI runner, say) are made close-on-exec
-// first, so that the fd checks see only what nsx passes on.
+// debugNSX is an nsx binary of this tree at a path of its own (the shared
+// one of ctrNSX may be replaced by another checkout's build while tests
+// run). Inherited fds are made close-on-exec first, so that the fd checks
+// see only what nsx passes on.
 func debugNSX(t *testing.T) string {
 	t.Helper()
-	debugBin.once.Do(func() {
+	debugOnce.Do(func() {
 		ents, _ := os.ReadDir("/proc/self/fd")
 		for _, e := range ents {
 			if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
 				syscall.CloseOnExec(fd)
 			}
 		}
-		dir := "/tmp/nsx-engines/nsx-debug"
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			debugBin.err = err
-			return
-		}
-		tmp := filepath.Join(dir, "nsx."+strconv.Itoa(os.Getpid()))
-		if err := buildNSXAt(tmp); err != nil {
-			os.Remove(tmp)
-			debugBin.err = err
-			return
-		}
-		debugBin.path = filepath.Join(dir, "nsx")
-		debugBin.err = os.Rename(tmp, debugBin.path)
 	})
-	if debugBin.err != nil {
-		t.Fatal(debugBin.err)
-	}
-	return debugBin.path
+	return placedNSX(t, "/tmp/nsx-engines/nsx-debug")
 }
 
 // debugRun runs nsx debug with args and no stdin.

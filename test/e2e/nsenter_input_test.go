@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -134,8 +135,18 @@ func TestNsenterThreadTarget(t *testing.T) {
 	if th.err != nil {
 		t.Fatal(th.err)
 	}
-	if own, _ := os.Readlink("/proc/self/ns/net"); own == th.net {
-		t.Fatalf("the thread's network namespace is its process's")
+	// Any other thread of this process is still in the process's network
+	// namespace (/proc/self/ns is the main thread's, which may be this one).
+	own := ""
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, e := range tasks {
+		if e.Name() != strconv.Itoa(th.tid) {
+			own, _ = os.Readlink("/proc/self/task/" + e.Name() + "/ns/net")
+			break
+		}
+	}
+	if own == "" || own == th.net {
+		t.Fatalf("the thread's network namespace %s is its process's (%q)", th.net, own)
 	}
 	for _, args := range [][]string{
 		{"-t", fmt.Sprint(th.tid), "-n", "readlink", "/proc/self/ns/net"},

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -77,4 +78,41 @@ func buildNSXAt(path string) error {
 		return err
 	}
 	return dst.Close()
+}
+
+// placedBuilds are placedNSX's builds, one per directory.
+var placedBuilds sync.Map // dir → *placedBuild
+
+type placedBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// placedNSX is this tree's nsx at dir/nsx, placed once per test binary: a
+// test that shares the path with other processes (run as another user, or
+// checked by the runtime) gets a copy that is complete when it appears
+// (written beside it, then renamed), and the next run replaces it, so runs
+// leave only that one file behind.
+func placedNSX(t *testing.T, dir string) string {
+	t.Helper()
+	v, _ := placedBuilds.LoadOrStore(dir, &placedBuild{})
+	b := v.(*placedBuild)
+	b.once.Do(func() {
+		if b.err = os.MkdirAll(dir, 0o755); b.err != nil {
+			return
+		}
+		os.Chmod(dir, 0o755)
+		tmp := filepath.Join(dir, "nsx."+strconv.Itoa(os.Getpid()))
+		if b.err = buildNSXAt(tmp); b.err != nil {
+			os.Remove(tmp)
+			return
+		}
+		b.path = filepath.Join(dir, "nsx")
+		b.err = os.Rename(tmp, b.path)
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
 }

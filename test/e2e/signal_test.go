@@ -274,8 +274,27 @@ func TestEnterForwardsEverySignal(t *testing.T) {
 	oracleBin := testutil.OracleAs(t, "nsenter", "nsenter")
 	_, nsx := diffBins(t)
 	tg := testutil.SharedUser(t)
-	sigs := []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
-		syscall.SIGALRM, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGTERM}
+	script := trapScript(forwardedSignalsInOrder)
+	for _, bin := range []struct{ who, path string }{{"util-linux", oracleBin}, {"nsx", nsx}} {
+		for _, mode := range [][]string{{"-n"}, {"-n", "-S", "0"}} {
+			args := append(append([]string{"nsenter", "-t", fmt.Sprint(tg.PID)}, mode...), "--", "sh", "-c", script)
+			r := startSig(t, bin.path, false, args...)
+			want := deliverEach(t, r, forwardedSignalsInOrder)
+			if rc := r.status(t); rc != 5 || r.output() != want {
+				t.Errorf("%s %q: status %d, output %q; want 5, %q", bin.who, mode, rc, r.output(), want)
+			}
+		}
+	}
+}
+
+// forwardedSignalsInOrder are the signals the forwarding tests send, TERM
+// last: trapScript's program exits on it.
+var forwardedSignalsInOrder = []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
+	syscall.SIGALRM, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGTERM}
+
+// trapScript is a shell program that prints "ready", then "got-NAME" for
+// each of sigs as it arrives, and exits 5 after reporting TERM.
+func trapScript(sigs []syscall.Signal) string {
 	var traps strings.Builder
 	for _, s := range sigs {
 		n := strings.TrimPrefix(unix.SignalName(s), "SIG")
@@ -283,27 +302,26 @@ func TestEnterForwardsEverySignal(t *testing.T) {
 	}
 	// Each trap runs once the read returns; the fifo-free way to wait for
 	// the next signal is a short sleep loop, which a trap interrupts.
-	script := traps.String() + `trap 'echo got-TERM; exit 5' TERM; echo ready; while :; do sleep 0.05; done`
-	for _, bin := range []struct{ who, path string }{{"util-linux", oracleBin}, {"nsx", nsx}} {
-		for _, mode := range [][]string{{"-n"}, {"-n", "-S", "0"}} {
-			args := append(append([]string{"nsenter", "-t", fmt.Sprint(tg.PID)}, mode...), "--", "sh", "-c", script)
-			r := startSig(t, bin.path, false, args...)
-			var want strings.Builder
-			want.WriteString("ready\n")
-			for _, s := range sigs {
-				line := "got-" + strings.TrimPrefix(unix.SignalName(s), "SIG") + "\n"
-				if err := syscall.Kill(r.cmd.Process.Pid, s); err != nil {
-					t.Fatal(err)
-				}
-				want.WriteString(line)
-				deadline := time.Now().Add(20 * time.Second) // a hang guard
-				for !strings.HasSuffix(r.output(), line) && time.Now().Before(deadline) && s != syscall.SIGTERM {
-					time.Sleep(5 * time.Millisecond)
-				}
-			}
-			if rc := r.status(t); rc != 5 || r.output() != want.String() {
-				t.Errorf("%s %q: status %d, output %q; want 5, %q", bin.who, mode, rc, r.output(), want.String())
-			}
+	return traps.String() + `trap 'echo got-TERM; exit 5' TERM; echo ready; while :; do sleep 0.05; done`
+}
+
+// deliverEach sends sigs to the process r started, each once the program
+// has reported the one before, and returns what trapScript should have
+// printed by the end.
+func deliverEach(t *testing.T, r *sigRun, sigs []syscall.Signal) string {
+	t.Helper()
+	var want strings.Builder
+	want.WriteString("ready\n")
+	for _, s := range sigs {
+		line := "got-" + strings.TrimPrefix(unix.SignalName(s), "SIG") + "\n"
+		if err := syscall.Kill(r.cmd.Process.Pid, s); err != nil {
+			t.Fatal(err)
+		}
+		want.WriteString(line)
+		deadline := time.Now().Add(20 * time.Second) // a hang guard
+		for !strings.HasSuffix(r.output(), line) && time.Now().Before(deadline) && s != syscall.SIGTERM {
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	return want.String()
 }
