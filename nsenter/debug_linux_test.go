@@ -68,7 +68,7 @@ func ownMounts(t *testing.T) string {
 
 func TestDebugSeesTargetProcessesAndFiles(t *testing.T) {
 	fx := testutil.SharedUser(t)
-	targetMounts, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", fx.PID))
+	targetMounts := testutil.Mountinfo(t, fx.PID)
 	host := ownMounts(t)
 	out, err := debugOut(t, pin(t, fx.PID), nsenter.DebugOptions{}, "sh", "-c",
 		`cat /proc/1/comm; hostname; readlink /proc/self/ns/net; test "$(stat -c %i /target/etc)" = "$(stat -c %i /etc)" && echo same-etc; touch /target/nsx-debug-lib 2>&1 || :`)
@@ -79,8 +79,8 @@ func TestDebugSeesTargetProcessesAndFiles(t *testing.T) {
 	if out != want {
 		t.Errorf("debug program saw %q, want %q", out, want)
 	}
-	if after, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", fx.PID)); string(after) != string(targetMounts) {
-		t.Errorf("the target's mountinfo changed")
+	if diff := testutil.MountsChanged(t, fx.PID, targetMounts); diff != "" {
+		t.Errorf("the target's mountinfo changed:\n%s", diff)
 	}
 	if after := ownMountsAgain(t, host); after != host {
 		t.Errorf("nsx's own mountinfo changed:\n%s\n%s", host, after)

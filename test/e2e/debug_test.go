@@ -215,20 +215,11 @@ func debugOK(t *testing.T, args ...string) string {
 	return r.stdout
 }
 
-func readMountinfo(t *testing.T, pid int) string {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // testDebug checks every promise of nsx debug against one shell-less
 // container.
 func testDebug(t *testing.T, c *debugTarget) {
-	hostMounts := readMountinfo(t, os.Getpid())
-	before := readMountinfo(t, c.pid)
+	hostMounts := testutil.Mountinfo(t, os.Getpid())
+	before := testutil.Mountinfo(t, c.pid)
 	// What the engine itself changed (podman writes /etc entries).
 	baseline := strings.Join(c.changes(t), ",")
 	changed := func(t *testing.T) string {
@@ -396,10 +387,10 @@ func testDebug(t *testing.T, c *debugTarget) {
 		}
 	})
 
-	if after := readMountinfo(t, c.pid); after != before {
-		t.Errorf("the container's mountinfo changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	if diff := testutil.MountsChanged(t, c.pid, before); diff != "" {
+		t.Errorf("the container's mountinfo changed:\n%s", diff)
 	}
-	if hostAfter := readMountinfo(t, os.Getpid()); strings.Contains(hostAfter, "nsx-debug ") || strings.Contains(hostAfter, " /target ") {
+	if hostAfter := testutil.Mountinfo(t, os.Getpid()); strings.Contains(hostAfter, "nsx-debug ") || strings.Contains(hostAfter, " /target ") {
 		t.Errorf("a debug mount is left on the host:\nbefore:\n%s\nafter:\n%s", hostMounts, hostAfter)
 	}
 }
@@ -515,7 +506,7 @@ func TestDebugUserNamespace(t *testing.T) {
 	testutil.RequireRoot(t)
 	fx := testutil.AllKinds(t)
 	ref := strconv.Itoa(fx.PID)
-	before := readMountinfo(t, fx.PID)
+	before := testutil.Mountinfo(t, fx.PID)
 
 	kinds := []string{"uts", "ipc", "net", "pid", "cgroup", "user", "time"}
 	got := strings.Split(strings.TrimSpace(debugOK(t, ref, "--", "sh", "-c", "for k in "+strings.Join(kinds, " ")+"; do readlink /proc/self/ns/$k; done")), "\n")
@@ -556,8 +547,8 @@ func TestDebugUserNamespace(t *testing.T) {
 		t.Errorf("the --rw write did not land in the target: %v", err)
 	}
 	os.Remove(probe)
-	if after := readMountinfo(t, fx.PID); after != before {
-		t.Errorf("the target's mountinfo changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	if diff := testutil.MountsChanged(t, fx.PID, before); diff != "" {
+		t.Errorf("the target's mountinfo changed:\n%s", diff)
 	}
 }
 
@@ -605,7 +596,7 @@ func TestDebugMountNamespaceFile(t *testing.T) {
 			t.Fatalf("bind the mount namespace file (try %d): %v %s", try, err, out)
 		}
 	}
-	before := readMountinfo(t, fx.PID)
+	before := testutil.Mountinfo(t, fx.PID)
 	if !strings.Contains(before, " /mnt/mntns ") {
 		t.Fatalf("the fixture has no mount namespace file:\n%s", before)
 	}
@@ -614,23 +605,9 @@ func TestDebugMountNamespaceFile(t *testing.T) {
 	if got != "hi\nfile\n0\n1\n" {
 		t.Errorf("debug of a tree with a mount namespace file: %q, want its mounts (read-only) without the file's", got)
 	}
-	// The fixture's namespace is a copy of the host's, whose shared
-	// mounts (other packages' containers and pods) come and go meanwhile:
-	// compare the fixture's own tree, under /mnt.
-	if after := readMountinfo(t, fx.PID); underMnt(after) != underMnt(before) {
-		t.Errorf("the target's mountinfo changed:\nbefore:\n%s\nafter:\n%s", underMnt(before), underMnt(after))
+	if diff := testutil.MountsChanged(t, fx.PID, before); diff != "" {
+		t.Errorf("the target's mountinfo changed:\n%s", diff)
 	}
-}
-
-// underMnt keeps the mountinfo lines of mounts at or below /mnt.
-func underMnt(mountinfo string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(mountinfo, "\n") {
-		if f := strings.Fields(line); len(f) > 4 && (f[4] == "/mnt" || strings.HasPrefix(f[4], "/mnt/")) {
-			b.WriteString(line + "\n")
-		}
-	}
-	return b.String()
 }
 
 // The target dies while the debug program runs: its PID namespace goes
@@ -675,7 +652,7 @@ func TestDebugTargetDies(t *testing.T) {
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", program)); err == nil {
 		t.Errorf("the debug program %d is still there", program)
 	}
-	if m := readMountinfo(t, os.Getpid()); strings.Contains(m, "nsx-debug ") || strings.Contains(m, " /target ") {
+	if m := testutil.Mountinfo(t, os.Getpid()); strings.Contains(m, "nsx-debug ") || strings.Contains(m, " /target ") {
 		t.Errorf("a debug mount is left on the host:\n%s", m)
 	}
 }
