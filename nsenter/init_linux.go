@@ -9,8 +9,11 @@ import "runtime"
 // inherited by every thread started later (golang/go#34031). internal/spawn
 // also keeps its joining goroutines off m0 (goOffMain), and Wait's stop relay
 // and unshare --kill-child no longer depend on which thread they run on, but
-// the lock stays: without it (0.91–0.92× the time of nsx enter) `make test`
-// still saw TestNsenterDiff/group-stop-continue find nsx stopped again after
+// the lock stays. It cost 1.09× the time of nsx enter while the CLI
+// caught signals on the main goroutine (each round trip to the runtime's
+// signal thread handed m0's P over and back); since they are caught on a
+// goroutine of their own, the lock costs about 1.01×. Without it `make test`
+// once saw TestNsenterDiff/group-stop-continue find nsx stopped again after
 // the group was continued, once, under load; that race was not found.
 func init() {
 	runtime.LockOSThread()

@@ -89,6 +89,8 @@ type enterRequest struct {
 	version   bool
 	// resolver finds container targets (--runtime-endpoint).
 	resolver container.Resolver
+	// signals, when set, started catching before the target was resolved.
+	signals *signalForwarder
 }
 
 // closeFiles closes what parsing opened.
@@ -421,6 +423,9 @@ func runEnter(env *Env, args []string) int {
 		return 0
 	}
 
+	if !r.explain && !r.opts.NoFork {
+		r.signals = catchSignals()
+	}
 	var t *target.Pinned
 	if r.hasTarget && r.opts.NeedsTarget() {
 		var err error
@@ -461,9 +466,13 @@ func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 	if r.opts.NoFork {
 		return reportEnterError(env, cmd.Exec())
 	}
-	signals := catchSignals()
+	signals := r.signals
+	if signals == nil {
+		signals = catchSignals()
+	}
+	signals.starting()
 	if err := cmd.Start(); err != nil {
-		signals.stop()
+		signals.startFailed()
 		return reportEnterError(env, err)
 	}
 	signals.forwardTo(cmd.Process.Pid, func(sig syscall.Signal) error { return cmd.Signal(sig) })

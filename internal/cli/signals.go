@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -16,48 +17,90 @@ import (
 // Ctrl-C from ending nsx before the program) and passes them on; the
 // program's status, whatever it does with them, becomes nsx's.
 
-// signalForwarder catches spawn.ForwardedSignals from before the program starts
-// until it has been collected.
+// signalForwarder catches spawn.ForwardedSignals from before the program
+// starts until it has been collected. Before the program starts, a caught
+// signal ends nsx as it would have without the catching (a Ctrl-C while a
+// container is being resolved interrupts nsx); while the program starts it
+// waits, and once the program runs it is passed on.
+//
+// Catching costs: os/signal enables each signal through a runtime thread
+// of its own, one round trip between threads per signal (about 40 µs
+// here), so the signals are caught on a goroutine of their own while nsx
+// resolves and pins the target, and never released: stop only makes the
+// forwarding end, and nsx exits right after.
 type signalForwarder struct {
-	ch         chan os.Signal
-	done       chan struct{}
-	forwarding bool
+	caught chan struct{} // closed once every signal is caught
+
+	mu      sync.Mutex // held while the program starts
+	send    func(syscall.Signal) error
+	pid     int
+	stopped bool
 }
 
-// catchSignals starts catching; call it before starting the program so that
-// no signal in between ends nsx, and call stop when the program is gone.
+// catchSignals starts catching. Call starting just before the program
+// starts, then forwardTo or startFailed, and stop when the program is
+// gone.
 func catchSignals() *signalForwarder {
-	f := &signalForwarder{ch: make(chan os.Signal, 16), done: make(chan struct{})}
-	for _, sig := range spawn.ForwardedSignals() {
-		signal.Notify(f.ch, sig)
-	}
+	f := &signalForwarder{caught: make(chan struct{})}
+	go func() {
+		ch := make(chan os.Signal, 16)
+		sigs := make([]os.Signal, 0, len(spawn.ForwardedSignals()))
+		for _, sig := range spawn.ForwardedSignals() {
+			sigs = append(sigs, sig)
+		}
+		signal.Notify(ch, sigs...)
+		close(f.caught)
+		for sig := range ch {
+			f.forward(sig.(syscall.Signal))
+		}
+	}()
 	return f
 }
 
-// forwardTo passes caught signals on to the started program, whose PID is
-// pid, through send; the ones caught before it started included. stop
-// must come before whatever makes send unsafe (releasing a pidfd).
-func (f *signalForwarder) forwardTo(pid int, send func(syscall.Signal) error) {
-	f.forwarding = true
-	go func() {
-		defer close(f.done)
-		for sig := range f.ch {
-			s := sig.(syscall.Signal)
-			if terminalSentToProgram(s, pid) {
-				continue
-			}
-			send(s)
-		}
-	}()
+// starting returns once every signal is caught, and holds caught signals
+// back until forwardTo or startFailed.
+func (f *signalForwarder) starting() {
+	<-f.caught
+	f.mu.Lock()
 }
 
-// stop stops catching and waits for the forwarding, if any, to end.
-func (f *signalForwarder) stop() {
-	signal.Stop(f.ch)
-	close(f.ch)
-	if f.forwarding {
-		<-f.done
+// forwardTo passes caught signals on to the started program, whose PID is
+// pid, through send, beginning with those held back while it started.
+func (f *signalForwarder) forwardTo(pid int, send func(syscall.Signal) error) {
+	f.send, f.pid = send, pid
+	f.mu.Unlock()
+}
+
+// startFailed says the program did not start; later signals are dropped.
+func (f *signalForwarder) startFailed() {
+	f.stopped = true
+	f.mu.Unlock()
+}
+
+func (f *signalForwarder) forward(sig syscall.Signal) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.stopped:
+	case f.send == nil:
+		// No program yet: the default action, which for these is to
+		// end the process, except for a resize and a continue.
+		if sig != syscall.SIGWINCH && sig != syscall.SIGCONT {
+			spawn.DieOfSignal(sig)
+		}
+	case !terminalSentToProgram(sig, f.pid):
+		f.send(sig)
 	}
+}
+
+// stop ends the forwarding: once it returns no signal goes out, so it must
+// come before whatever makes send unsafe (releasing a pidfd). A signal
+// that arrives later is caught and dropped: nsx is about to end as its
+// program ended, and such a signal must not change how.
+func (f *signalForwarder) stop() {
+	f.mu.Lock()
+	f.stopped = true
+	f.mu.Unlock()
 }
 
 // terminalSentToProgram reports whether sig is one a terminal sends to its

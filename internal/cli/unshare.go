@@ -599,9 +599,10 @@ func runUnshare(env *Env, r *unshareRequest) int {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
+	signals.starting()
 	proc, err := spawn.Start(spec)
 	if err != nil {
-		signals.stop()
+		signals.startFailed()
 		bound.undo()
 		code := reportUnshareError(env, r, err)
 		run.EndError(code, err)

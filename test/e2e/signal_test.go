@@ -9,6 +9,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -324,4 +325,47 @@ func deliverEach(t *testing.T, r *sigRun, sigs []syscall.Signal) string {
 		}
 	}
 	return want.String()
+}
+
+// A signal that arrives while a container is still being resolved ends nsx
+// as it would end any program that does not catch it: nsx catches the
+// forwarded signals from early on, but passes them on only once there is a
+// program, and no program starts afterwards.
+func TestSignalDuringResolution(t *testing.T) {
+	_, nsx := diffBins(t)
+	sock := t.TempDir() + "/silent.sock"
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			accepted <- c // read nothing, answer nothing
+		}
+	}()
+	marker := t.TempDir() + "/ran"
+	cmd := exec.Command(nsx, "enter", "docker:nsx-silent", "--", "touch", marker)
+	cmd.Args[0] = "nsx"
+	cmd.Env = []string{"LC_ALL=C", "PATH=" + diffPath, "DOCKER_HOST=unix://" + sock}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal("nsx never asked the engine")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("nsx after SIGTERM while resolving: %v, want death by SIGTERM", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the program ran after nsx was told to end")
+	}
 }
