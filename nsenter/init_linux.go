@@ -14,7 +14,7 @@ import "runtime"
 // signal thread handed m0's P over and back); since they are caught on a
 // goroutine of their own, the lock costs about 1.01×. Without it `make test`
 // once saw TestNsenterDiff/group-stop-continue find nsx stopped again after
-// the group was continued, once, under load; that race was not found.
+// the group was continued, under load; that race was not found.
 func init() {
 	runtime.LockOSThread()
 }
