@@ -16,9 +16,10 @@ import (
 // nothing and fails with ctx's error.
 //
 // When the program runs under a relaying process (a PID namespace that
-// could only be entered after the fork), SIGKILL ends the relay, which
-// cannot pass it on; set Cancel to send SIGTERM through c.Process.Signal,
-// which the relay forwards, with a WaitDelay as a bound.
+// could only be entered after the fork), SIGKILL ends the relay, and the
+// kernel then kills the program too (SIGKILL is its parent-death signal).
+// To let the program clean up, set Cancel to send SIGTERM through
+// c.Process.Signal, which the relay forwards, with a WaitDelay as a bound.
 func CommandContext(ctx context.Context, t *target.Pinned, opts Options, name string, args ...string) *Cmd {
 	if ctx == nil {
 		panic("nsenter: CommandContext with a nil Context")

@@ -256,6 +256,9 @@ func rawStep(s *rawSpec, id step) Stage {
 			return StageStdio
 		}
 	case stepExec:
+		if s.scratch.grandchild && s.relayDeathKills {
+			dieWithRelay(s)
+		}
 		return failWith(s, StageExec, execute(s))
 	}
 	return StageNone
@@ -394,11 +397,13 @@ func forkAndRelay(s *rawSpec) Stage {
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&s.scratch.sigset)), uintptr(unsafe.Pointer(&s.scratch.oldSigset)), 8, 0, 0); e != 0 {
 		return failWith(s, StageFork, e)
 	}
+	s.scratch.relaySelf, _ = sys(syscall.SYS_GETPID, 0, 0, 0)
 	pid, e := sys(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
 	if e != 0 {
 		return failWith(s, StageFork, e)
 	}
 	if pid == 0 {
+		s.scratch.grandchild = true
 		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&s.scratch.oldSigset)), 0, 8, 0, 0)
 		return StageNone
 	}
@@ -412,6 +417,23 @@ func forkAndRelay(s *rawSpec) Stage {
 	}
 	s.scratch.relayPid = pid
 	return stageRelay
+}
+
+// dieWithRelay arms SIGKILL as the program's parent-death signal, last
+// before the exec because a change of credentials clears it, and ends the
+// program at once if the relay is already gone. The relay is outside the
+// PID namespace the program was forked into (getppid is 0 then) or, with
+// none entered, the parent by its PID; a dead relay's orphan has another.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func dieWithRelay(s *rawSpec) {
+	sys(syscall.SYS_PRCTL, prSetPdeathsig, uintptr(syscall.SIGKILL), 0)
+	if ppid, _ := sys(syscall.SYS_GETPPID, 0, 0, 0); ppid != 0 && ppid != s.scratch.relaySelf {
+		self, _ := sys(syscall.SYS_GETPID, 0, 0, 0)
+		sys(syscall.SYS_KILL, self, uintptr(syscall.SIGKILL), 0)
+	}
 }
 
 // stageRelay is what sequence returns in the process that must become the

@@ -1,13 +1,18 @@
 package spawn
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"reflect"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func spec(path string, args ...string) *Spec {
@@ -196,5 +201,51 @@ func TestRelayingChildForwardsSignals(t *testing.T) {
 	}
 	if !ws.Exited() || ws.ExitStatus() != 5 {
 		t.Fatalf("relay ended with %v; want exit 5 from the program's trap", ws)
+	}
+}
+
+// TestRelayDeathKillsTheProgram kills the relaying process with SIGKILL, as
+// CommandContext's default Cancel does: the program below it must not live
+// on, orphaned.
+func TestRelayDeathKillsTheProgram(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s := spec("sh", "-c", `echo $$; exec sleep 30`)
+	s.ForkForPID = true
+	s.ForwardSignals = true
+	s.Stdio[1] = int(w.Fd())
+	p, err := Start(s)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	prog, _ := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || prog <= 0 {
+		p.Signal(syscall.SIGKILL)
+		t.Fatalf("program did not start: %q, %v", line, err)
+	}
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if ws, err := p.Wait(false); err != nil || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("relay: %v %v, want killed by SIGKILL", ws, err)
+	}
+	// The orphan is reparented and reaped by init: poll until it is gone
+	// (or a zombie), which the kernel does at once when the relay dies.
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", prog))
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return
+		}
+		if i == 1000 {
+			syscall.Kill(prog, syscall.SIGKILL)
+			t.Fatalf("program %d lives on after its relay was killed: %s", prog, b)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
