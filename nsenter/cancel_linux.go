@@ -45,8 +45,8 @@ func (c *Cmd) checkCtx() error {
 // done, Cancel runs, and after WaitDelay the program is killed if it still
 // runs. Wait ends the watch with endCtxWatch.
 func (c *Cmd) watchCtx() {
-	if c.ctx == nil {
-		return
+	if c.ctx == nil || c.ctx.Done() == nil {
+		return // no context, or one that can never be done
 	}
 	stop, result := make(chan struct{}), make(chan error, 1)
 	c.ctxStop, c.ctxResult = stop, result

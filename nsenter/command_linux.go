@@ -124,6 +124,7 @@ func (c *Cmd) Start() error {
 		c.closeOwnEnds()
 		return err
 	}
+	b.spec.StartGate = spawn.StartGateFrom(c.ctx)
 	p, err := spawn.Start(b.spec)
 	if b.pidfdJoinFailed(err, unix.EINVAL) {
 		// Kernels before 5.8 have pidfds but cannot setns through them,
@@ -142,6 +143,7 @@ func (c *Cmd) Start() error {
 		}
 		defer b.close()
 		b.spec.Stdio, b.spec.ExtraFiles = stdio, extra
+		b.spec.StartGate = spawn.StartGateFrom(c.ctx)
 		p, err = spawn.Start(b.spec)
 	}
 	c.closeFiles()

@@ -89,7 +89,9 @@ type enterRequest struct {
 	version   bool
 	// resolver finds container targets (--runtime-endpoint).
 	resolver container.Resolver
-	// signals, when set, started catching before the target was resolved.
+	// signals, when set, started catching before the target was resolved,
+	// and the Cmd made from the request has its caught channel as its
+	// start gate.
 	signals *signalForwarder
 }
 
@@ -445,7 +447,15 @@ func runEnter(env *Env, args []string) int {
 	}
 
 	r.opts.Audit = true // every run is recorded as /etc/nsx/nsx.conf says; no option turns it off
-	cmd := &nsenter.Cmd{Target: t, Options: r.opts, Stdin: env.Stdin, Stdout: fileOf(env.Stdout), Stderr: fileOf(env.Stderr), RelayStops: true}
+	// The program's process is created only once the signals are caught,
+	// but everything before it runs meanwhile (see signalForwarder).
+	ctx := context.Background()
+	if r.signals != nil {
+		ctx = spawn.WithStartGate(ctx, r.signals.caught)
+	}
+	cmd := nsenter.CommandContext(ctx, t, r.opts, "")
+	cmd.Path, cmd.Args = "", nil
+	cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.RelayStops = env.Stdin, fileOf(env.Stdout), fileOf(env.Stderr), true
 	if len(r.program) > 0 {
 		cmd.Path, cmd.Args = r.program[0], r.program
 	}
@@ -467,10 +477,12 @@ func runCmd(env *Env, r *enterRequest, cmd *nsenter.Cmd) int {
 		return reportEnterError(env, cmd.Exec())
 	}
 	signals := r.signals
-	if signals == nil {
+	if signals != nil {
+		signals.hold() // cmd's start gate waits for the catching
+	} else {
 		signals = catchSignals()
+		signals.starting()
 	}
-	signals.starting()
 	if err := cmd.Start(); err != nil {
 		signals.startFailed()
 		return reportEnterError(env, err)

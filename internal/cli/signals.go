@@ -61,8 +61,13 @@ func catchSignals() *signalForwarder {
 // back until forwardTo or startFailed.
 func (f *signalForwarder) starting() {
 	<-f.caught
-	f.mu.Lock()
+	f.hold()
 }
+
+// hold holds caught signals back until forwardTo or startFailed, for a
+// start that waits for the catching itself (its start gate is f.caught):
+// a signal not caught yet still ends nsx, before any program exists.
+func (f *signalForwarder) hold() { f.mu.Lock() }
 
 // forwardTo passes caught signals on to the started program, whose PID is
 // pid, through send, beginning with those held back while it started.

@@ -331,6 +331,7 @@ func startDebug(s *Spec, raw *rawSpec) (pid, pidfd int, errno unix.Errno, err er
 				raw.forkForPID = true
 			}
 		}
+		waitGate(s)
 		pid, pidfd, e := fork(raw)
 		done <- result{pid, pidfd, e, nil}
 	})

@@ -39,6 +39,13 @@ type Spec struct {
 	// ForkForPID makes the child fork once more after joining, so that the
 	// program is in the PID namespace joined (when PrejoinPID could not).
 	ForkForPID bool
+	// StartGate, when set, holds back the creation of the program's
+	// process (and of any process that leads to it) until it is closed:
+	// everything before, the joins of the thread path included, goes on
+	// meanwhile. nsx's command line opens it once it catches the signals
+	// it forwards, so that catching them runs alongside the entry instead
+	// of before it (WithStartGate).
+	StartGate <-chan struct{}
 	// ForwardSignals makes the process relaying for the program (with
 	// ForkForPID) pass ForwardedSignals on to it, as nsx itself does;
 	// without it the relay keeps the signal dispositions it inherited
@@ -349,6 +356,7 @@ func Start(s *Spec) (*Process, error) {
 		}
 	} else if s.PrejoinPID < 0 {
 		// Nothing to join first: fork from this thread, as os/exec does.
+		waitGate(s)
 		res.pid, res.pidfd, res.err = fork(&p.raw)
 	} else {
 		done := make(chan result, 1)
@@ -359,6 +367,7 @@ func Start(s *Spec) (*Process, error) {
 			} else {
 				p.raw.forkForPID = true
 			}
+			waitGate(s)
 			pid, pidfd, e := fork(&p.raw)
 			done <- result{pid, pidfd, e}
 			if !tainted {

@@ -249,3 +249,65 @@ func TestRelayDeathKillsTheProgram(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStartGateHoldsTheProcessBack: with a StartGate, Start prepares but
+// creates no process until the gate opens, on the thread path and on the
+// raw child's.
+func TestStartGateHoldsTheProcessBack(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		gate := make(chan struct{})
+		s := spec("true")
+		s.ForkForPID = raw // the raw child; a plain spec takes the thread path
+		if got := !threadJoinable(s); got != raw {
+			t.Fatalf("raw %v: the spec takes the other path", raw)
+		}
+		s.StartGate = gate
+		started := make(chan *Process, 1)
+		go func() {
+			p, err := Start(s)
+			if err != nil {
+				t.Error(err)
+			}
+			started <- p
+		}()
+		// While the gate is shut, no process of ours appears, however long
+		// we look (here: 50 looks at every thread's children).
+		for i := 0; i < 50; i++ {
+			if kids := ownChildren(t); kids != "" {
+				close(gate)
+				t.Fatalf("raw %v: child %s created before the gate opened", raw, kids)
+			}
+			select {
+			case <-started:
+				t.Fatalf("raw %v: Start returned before the gate opened", raw)
+			case <-time.After(time.Millisecond):
+			}
+		}
+		close(gate)
+		p := <-started
+		if p == nil {
+			continue
+		}
+		if ws, err := p.Wait(false); err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
+			t.Errorf("raw %v: after the gate: %v %v", raw, ws, err)
+		}
+		p.Release()
+	}
+}
+
+// ownChildren lists the children of every thread of this process.
+func ownChildren(t *testing.T) string {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, task := range tasks {
+		b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
+		if s := strings.TrimSpace(string(b)); s != "" {
+			kids = append(kids, s)
+		}
+	}
+	return strings.Join(kids, " ")
+}

@@ -196,6 +196,7 @@ func threadExec(s *Spec) (*Process, error) {
 	pidfd := -1
 	sys := &syscall.SysProcAttr{PidFD: &pidfd}
 	attr := &syscall.ProcAttr{Env: s.Env, Files: files, Sys: sys}
+	waitGate(s)
 	pid, err := syscall.ForkExec(path, s.Argv, attr)
 	if err == syscall.ENOEXEC {
 		// execvp(3) hands a file the kernel cannot execute to the shell.
