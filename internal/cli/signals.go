@@ -24,10 +24,11 @@ import (
 // waits, and once the program runs it is passed on.
 //
 // Catching costs: os/signal enables each signal through a runtime thread
-// of its own, one round trip between threads per signal (about 40 µs
-// here), so the signals are caught on a goroutine of their own while nsx
-// resolves and pins the target, and never released: stop only makes the
-// forwarding end, and nsx exits right after.
+// of its own, one round trip between threads per signal (50–80 µs here),
+// so the signals are caught on a goroutine of their own while nsx
+// resolves, pins and enters the target (nsx enter's Cmd waits for them
+// only to create the program's process: spawn.WithStartGate), and never
+// released: stop only makes the forwarding end, and nsx exits right after.
 type signalForwarder struct {
 	caught chan struct{} // closed once every signal is caught
 
