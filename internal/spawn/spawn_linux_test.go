@@ -172,21 +172,7 @@ func TestRelayingChildMirrorsTheProgram(t *testing.T) {
 // trap decides the status, instead of killing the relay and orphaning the
 // program.
 func TestRelayingChildForwardsSignals(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	s := spec("sh", "-c", `trap 'kill $!; exit 5' TERM; sleep 30 & echo ready; wait`)
-	s.ForkForPID = true
-	s.ForwardSignals = true
-	s.Stdio[1] = int(w.Fd())
-	p, err := Start(s)
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Release()
+	p, r := startRelayed(t, `trap 'kill $!; exit 5' TERM; sleep 30 & echo ready; wait`)
 	buf := make([]byte, 6)
 	if _, err := io.ReadFull(r, buf); err != nil || string(buf) != "ready\n" {
 		p.Signal(syscall.SIGKILL)
@@ -208,21 +194,7 @@ func TestRelayingChildForwardsSignals(t *testing.T) {
 // CommandContext's default Cancel does: the program below it must not live
 // on, orphaned.
 func TestRelayDeathKillsTheProgram(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	s := spec("sh", "-c", `echo $$; exec sleep 30`)
-	s.ForkForPID = true
-	s.ForwardSignals = true
-	s.Stdio[1] = int(w.Fd())
-	p, err := Start(s)
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Release()
+	p, r := startRelayed(t, `echo $$; exec sleep 30`)
 	line, err := bufio.NewReader(r).ReadString('\n')
 	prog, _ := strconv.Atoi(strings.TrimSpace(line))
 	if err != nil || prog <= 0 {
@@ -310,4 +282,27 @@ func ownChildren(t *testing.T) string {
 		}
 	}
 	return strings.Join(kids, " ")
+}
+
+// startRelayed starts sh -c script below a relaying process that forwards
+// signals, its stdout a pipe whose read end it returns; both are released
+// when the test ends.
+func startRelayed(t *testing.T, script string) (*Process, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	s := spec("sh", "-c", script)
+	s.ForkForPID = true
+	s.ForwardSignals = true
+	s.Stdio[1] = int(w.Fd())
+	p, err := Start(s)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Release)
+	return p, r
 }
