@@ -3,9 +3,10 @@ package testutil
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nsxproject/nsx/procfs"
 )
 
 // Mountinfo returns /proc/PID/mountinfo.
@@ -42,31 +43,16 @@ func MountsChanged(t testing.TB, pid int, before string) string {
 		delete(was, line)
 	}
 	for line := range was {
-		f := strings.Fields(line)
-		if len(f) < 5 {
+		if line == "" {
 			continue
 		}
-		if _, err := os.Lstat(fmt.Sprintf("/proc/%d/root%s", pid, unescapeMountinfo(f[4]))); os.IsNotExist(err) {
-			continue
+		m, err := procfs.ParseMountinfo(line)
+		if err == nil && len(m) == 1 {
+			if _, err := os.Lstat(fmt.Sprintf("/proc/%d/root%s", pid, m[0].MountPoint)); os.IsNotExist(err) {
+				continue
+			}
 		}
 		diff = append(diff, "- "+line)
 	}
 	return strings.Join(diff, "\n")
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space)
-// in a mountinfo path.
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
