@@ -256,7 +256,7 @@ func rawStep(s *rawSpec, id step) Stage {
 			return StageStdio
 		}
 	case stepExec:
-		if s.scratch.grandchild && s.relayDeathKills {
+		if s.scratch.grandchild && !s.us.active {
 			dieWithRelay(s)
 		}
 		return failWith(s, StageExec, execute(s))
@@ -421,7 +421,10 @@ func forkAndRelay(s *rawSpec) Stage {
 
 // dieWithRelay arms SIGKILL as the program's parent-death signal, last
 // before the exec because a change of credentials clears it, and ends the
-// program at once if the relay is already gone. The relay is outside the
+// program at once if the relay is already gone: a caller that kills the
+// process it started (CommandContext) must not leave the program running
+// below it. nsx unshare's relay is util-linux's waiting parent and keeps
+// upstream's semantics instead, so it is not armed there. The relay is outside the
 // PID namespace the program was forked into (getppid is 0 then) or, with
 // none entered, the parent by its PID; a dead relay's orphan has another.
 //

@@ -128,12 +128,6 @@ type rawSpec struct {
 	// relayForward makes the relaying process pass relayedSignals on to
 	// the program (Spec.ForwardSignals).
 	relayForward bool
-	// relayDeathKills makes the program die with the relaying process
-	// (SIGKILL as its parent-death signal): a caller that kills the
-	// process it started (CommandContext) must not leave the program
-	// running below it. nsx unshare's relay is util-linux's waiting
-	// parent and keeps upstream's semantics instead.
-	relayDeathKills bool
 
 	setgroups bool
 	gid       int64 // -1: keep

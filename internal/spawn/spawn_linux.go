@@ -232,7 +232,6 @@ func prepare(s *Spec) (*prepared, error) {
 	}
 	r.forkForPID = s.ForkForPID
 	r.relayForward = s.ForwardSignals
-	r.relayDeathKills = true
 	r.setgroups = s.SetGroups
 	r.gid, r.uid = int64(s.GID), int64(s.UID)
 	r.keepCaps = s.KeepCaps

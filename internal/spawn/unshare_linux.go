@@ -118,7 +118,6 @@ func prepareUnshare(p *prepared, s *Spec) (*unsharePipes, error) {
 	if u.Fork {
 		r.killSig = uintptr(u.KillSignal)
 		p.raw.forkForPID = true
-		p.raw.relayDeathKills = false
 	}
 	str := func(v string) uintptr {
 		if v == "" {
