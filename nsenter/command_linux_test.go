@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -242,21 +241,14 @@ func openFds(t *testing.T) int {
 	return len(entries)
 }
 
-// children lists this process's children but the ones in skip, from every
-// thread's list: the kernel lists a child under the thread that forked it,
-// which may or may not be the main thread.
+// children lists this process's children but the ones in skip.
 func children(t *testing.T, skip ...int) string {
-	tasks, _ := os.ReadDir("/proc/self/task")
 	var all []string
-	for _, task := range tasks {
-		b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
-		for _, c := range strings.Fields(string(b)) {
-			if n, _ := strconv.Atoi(c); !slices.Contains(skip, n) {
-				all = append(all, c)
-			}
+	for _, n := range testutil.Children(os.Getpid()) {
+		if !slices.Contains(skip, n) {
+			all = append(all, strconv.Itoa(n))
 		}
 	}
-	sort.Strings(all)
 	return strings.Join(all, " ")
 }
 

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nsxproject/nsx/internal/testutil"
 )
 
 func spec(path string, args ...string) *Spec {
@@ -245,9 +247,9 @@ func TestStartGateHoldsTheProcessBack(t *testing.T) {
 		// While the gate is shut, no process of ours appears, however long
 		// we look (here: 50 looks at every thread's children).
 		for i := 0; i < 50; i++ {
-			if kids := ownChildren(t); kids != "" {
+			if kids := testutil.Children(os.Getpid()); len(kids) > 0 {
 				close(gate)
-				t.Fatalf("raw %v: child %s created before the gate opened", raw, kids)
+				t.Fatalf("raw %v: children %v created before the gate opened", raw, kids)
 			}
 			select {
 			case <-started:
@@ -265,23 +267,6 @@ func TestStartGateHoldsTheProcessBack(t *testing.T) {
 		}
 		p.Release()
 	}
-}
-
-// ownChildren lists the children of every thread of this process.
-func ownChildren(t *testing.T) string {
-	t.Helper()
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kids []string
-	for _, task := range tasks {
-		b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
-		if s := strings.TrimSpace(string(b)); s != "" {
-			kids = append(kids, s)
-		}
-	}
-	return strings.Join(kids, " ")
 }
 
 // startRelayed starts sh -c script below a relaying process that forwards

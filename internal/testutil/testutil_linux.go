@@ -4,10 +4,10 @@
 package testutil
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -107,20 +107,30 @@ func (tg *Target) NS(t testing.TB, kind string) string {
 	return s
 }
 
-// childOf returns a child of pid, found through /proc/PID/task/*/children.
+// childOf returns a child of pid, or 0.
 func childOf(pid int) int {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Split(bufio.ScanWords)
-	if sc.Scan() {
-		n, _ := strconv.Atoi(sc.Text())
-		return n
+	if kids := Children(pid); len(kids) > 0 {
+		return kids[0]
 	}
 	return 0
+}
+
+// Children lists the children of pid, in ascending order, from every one
+// of its threads' lists: the kernel lists a child under the thread that
+// forked it, which need not be the main thread.
+func Children(pid int) []int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var kids []int
+	for _, task := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				kids = append(kids, n)
+			}
+		}
+	}
+	sort.Ints(kids)
+	return kids
 }
 
 // AllKinds starts a process with its own namespace of all eight kinds,

@@ -81,7 +81,7 @@ func startFixture(t *testing.T, args ...string) *fixture {
 	f := &fixture{cmd: cmd}
 	t.Cleanup(f.Close)
 	for i := 0; i < 200; i++ {
-		if kids := children(cmd.Process.Pid); len(kids) > 0 {
+		if kids := testutil.Children(cmd.Process.Pid); len(kids) > 0 {
 			f.pid = kids[0]
 			// Wait for the exec of sleep so the command line is stable.
 			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", f.pid)); strings.HasPrefix(string(b), "sleep\x00") {
@@ -99,20 +99,6 @@ func (f *fixture) Close() {
 		syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
 		f.cmd.Wait()
 	}
-}
-
-func children(pid int) []int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 func nsInode(t *testing.T, pid int, kind string) string {
@@ -476,7 +462,7 @@ func TestLsnsEscapes(t *testing.T) {
 	f := &fixture{cmd: cmd}
 	t.Cleanup(f.Close)
 	for i := 0; i < 200 && f.pid == 0; i++ {
-		if kids := children(cmd.Process.Pid); len(kids) > 0 {
+		if kids := testutil.Children(cmd.Process.Pid); len(kids) > 0 {
 			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", kids[0])); strings.HasPrefix(string(b), name) {
 				f.pid = kids[0]
 			}
