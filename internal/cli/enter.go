@@ -454,11 +454,11 @@ func runEnter(env *Env, args []string) int {
 		ctx = spawn.WithStartGate(ctx, r.signals.caught)
 	}
 	cmd := nsenter.CommandContext(ctx, t, r.opts, "")
-	cmd.Path, cmd.Args = "", nil
-	cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.RelayStops = env.Stdin, fileOf(env.Stdout), fileOf(env.Stderr), true
+	cmd.Path, cmd.Args = "", nil // no program: the shell, as util-linux runs
 	if len(r.program) > 0 {
 		cmd.Path, cmd.Args = r.program[0], r.program
 	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.RelayStops = env.Stdin, fileOf(env.Stdout), fileOf(env.Stderr), true
 	return runCmd(env, r, cmd)
 }
 

@@ -332,7 +332,8 @@ func deliverEach(t *testing.T, r *sigRun, sigs []syscall.Signal) string {
 // forwarded signals from early on, but passes them on only once there is a
 // program, and no program starts afterwards.
 func TestSignalDuringResolution(t *testing.T) {
-	_, nsx := diffBins(t)
+	testutil.RequireRoot(t) // for ctrNSX's shared directory
+	nsx := ctrNSX(t)
 	sock := t.TempDir() + "/silent.sock"
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -347,7 +348,6 @@ func TestSignalDuringResolution(t *testing.T) {
 	}()
 	marker := t.TempDir() + "/ran"
 	cmd := exec.Command(nsx, "enter", "docker:nsx-silent", "--", "touch", marker)
-	cmd.Args[0] = "nsx"
 	cmd.Env = []string{"LC_ALL=C", "PATH=" + diffPath, "DOCKER_HOST=unix://" + sock}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
