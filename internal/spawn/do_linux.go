@@ -29,9 +29,9 @@ var ErrThreadEscaped = errors.New("spawn.Do: fn unlocked its OS thread; a thread
 // own is refused with an error wrapping ErrNeedsProcess.
 //
 // fn runs on its own goroutine, locked to that thread; Do returns fn's
-// error. The thread is locked twice and never unlocked by Do: it ends with
-// the goroutine, so no other goroutine ever runs in the joined namespaces,
-// even when fn pairs an UnlockOSThread with Do's lock.
+// error. The thread is locked twice and never unlocked by Do, and locked
+// once more after fn: it ends with the goroutine, so no other goroutine
+// ever runs in the joined namespaces, even when fn unlocks it.
 func Do(s *Spec, fn func() error) error {
 	if err := checkDo(s); err != nil {
 		return err
@@ -51,6 +51,10 @@ func Do(s *Spec, fn func() error) error {
 			return
 		}
 		err := fn()
+		// Locked again: an fn that unlocked as often as it was locked
+		// has not moved (the check below says so if it has), and the
+		// thread must still end with this goroutine.
+		runtime.LockOSThread()
 		if unix.Gettid() != tid {
 			err = errors.Join(err, ErrThreadEscaped)
 		}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nsxproject/nsx/internal/testutil"
 	"golang.org/x/sys/unix"
@@ -107,6 +108,12 @@ func TestDoReportsJoinLikeStart(t *testing.T) {
 	if ran {
 		t.Error("fn ran after a failed join")
 	}
+	// The raw child (a uid to set takes it there): another executor than
+	// Do's thread, which must word the same failure the same way.
+	s.UID = os.Getuid()
+	if threadJoinable(s) {
+		t.Fatal("the spec would take the thread path, as Do does")
+	}
 	_, startErr := Start(s)
 	var sce *ChildError
 	if !errors.As(startErr, &sce) || *sce != *ce {
@@ -167,5 +174,31 @@ func TestOffMainNeverRunsOnTheMainThread(t *testing.T) {
 	}
 	if fn == pid {
 		t.Error("fn ran on the main thread")
+	}
+}
+
+// TestDoEndsTheThreadFnUnlocked: an fn that unlocks its thread as often as
+// it was locked still leaves the joined thread to die with Do's goroutine
+// instead of going back to the scheduler.
+func TestDoEndsTheThreadFnUnlocked(t *testing.T) {
+	var tid int
+	err := Do(spec("unused"), func() error {
+		tid = unix.Gettid()
+		runtime.UnlockOSThread()
+		runtime.UnlockOSThread()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := fmt.Sprintf("/proc/self/task/%d", tid)
+	for i := 0; ; i++ {
+		if _, err := os.Stat(task); os.IsNotExist(err) {
+			return
+		}
+		if i == 500 {
+			t.Fatalf("thread %d lives on after Do: it went back to the scheduler", tid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
