@@ -156,6 +156,9 @@ type prepared struct {
 	joinOf []int
 }
 
+// prepare lays s out for the raw walker. Its callers have vetted
+// s.ExtraFiles already: Start with checkExtraFiles, ExecInPlace by refusing
+// them.
 func prepare(s *Spec) (*prepared, error) {
 	p := &prepared{}
 	r := &p.raw
@@ -192,9 +195,6 @@ func prepare(s *Spec) (*prepared, error) {
 			// inherited); nothing to move.
 			r.stdio[i] = -1
 		}
-	}
-	if err := checkExtraFiles(s); err != nil {
-		return nil, err
 	}
 	for i, fd := range s.ExtraFiles {
 		r.extra[i] = int32(fd)
