@@ -25,7 +25,7 @@ func TestAuditNsxSignalled(t *testing.T) {
 	defer cmd.Process.Kill()
 	// The start record is written just before the program starts.
 	for i := 0; ; i++ {
-		if b, _ := os.ReadFile(log); len(b) > 0 && auditHasChild(cmd.Process.Pid) {
+		if b, _ := os.ReadFile(log); len(b) > 0 && len(testutil.Children(cmd.Process.Pid)) > 0 {
 			break
 		}
 		if i == 400 {
@@ -43,16 +43,4 @@ func TestAuditNsxSignalled(t *testing.T) {
 	if end.Signal != "SIGTERM" {
 		t.Fatalf("end record: signal %q exit %v, want SIGTERM", end.Signal, end.ExitCode)
 	}
-}
-
-// auditHasChild reports whether pid has a child, on any of its threads: Go
-// forks from whichever thread runs the goroutine.
-func auditHasChild(pid int) bool {
-	files, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-	for _, f := range files {
-		if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
-			return true
-		}
-	}
-	return false
 }

@@ -632,9 +632,9 @@ func TestDebugTargetDies(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the debug program did not start")
 		}
-		for _, c := range strings.Fields(readFileOr(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))) {
-			if l, _ := os.Readlink("/proc/" + c + "/ns/pid"); l == pidns && strings.TrimSpace(readFileOr("/proc/"+c+"/comm")) == "sleep" {
-				program, _ = strconv.Atoi(c)
+		for _, c := range testutil.Children(cmd.Process.Pid) {
+			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", c)); l == pidns && strings.TrimSpace(readFileOr(fmt.Sprintf("/proc/%d/comm", c))) == "sleep" {
+				program = c
 			}
 		}
 	}

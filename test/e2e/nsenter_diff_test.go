@@ -238,23 +238,9 @@ func (fx *diffFixtures) names() map[string]int {
 	return map[string]int{"A": fx.A, "B": fx.B, "C": fx.C, "D": fx.D, "F": fx.F}
 }
 
-func diffChildren(pid int) []int {
-	var out []int
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		for _, w := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(w); err == nil {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
-}
-
 func diffDescendants(pid int) []int {
 	var out []int
-	for _, c := range diffChildren(pid) {
+	for _, c := range testutil.Children(pid) {
 		out = append(out, c)
 		out = append(out, diffDescendants(c)...)
 	}
@@ -331,7 +317,7 @@ func diffUnshare(t *testing.T, args ...string) int {
 	inner := new(int)
 	diffKillOnCleanup(t, cmd, nil, inner)
 	diffWaitFor(t, fmt.Sprintf("unshare %q", args), func() bool {
-		for _, c := range diffChildren(cmd.Process.Pid) {
+		for _, c := range testutil.Children(cmd.Process.Pid) {
 			if diffCmdline(c) == "sleep\x001000\x00" {
 				*inner = c
 				return true

@@ -631,8 +631,8 @@ func TestUnshareKillChild(t *testing.T) {
 func unshareGrandchild(t *testing.T, pid int) int {
 	t.Helper()
 	for i := 0; i < 200; i++ {
-		if kids := unshareChildren(pid); len(kids) == 1 {
-			if gk := unshareChildren(kids[0]); len(gk) == 1 {
+		if kids := testutil.Children(pid); len(kids) == 1 {
+			if gk := testutil.Children(kids[0]); len(gk) == 1 {
 				return gk[0]
 			}
 		}
@@ -640,25 +640,6 @@ func unshareGrandchild(t *testing.T, pid int) int {
 	}
 	t.Fatalf("no grandchild of %d", pid)
 	return 0
-}
-
-// unshareChildren lists pid's children. The kernel lists a child under the
-// thread that forked it, which in nsx need not be the main thread: every
-// thread's list is read.
-func unshareChildren(pid int) []int {
-	lists, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	var out []int
-	for _, l := range lists {
-		b, err := os.ReadFile(l)
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			n, _ := strconv.Atoi(f)
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 func unshareIsNsfs(p string) bool {
