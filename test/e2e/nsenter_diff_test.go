@@ -486,14 +486,14 @@ func TestNsenterDiff(t *testing.T) {
 		{"C-wdns-long-separate", []string{"-t", C, "-m", "-r", "--wdns", "/sub", "/bin/pwd"}, 126, "", "nsenter: failed to execute /sub: Permission denied\n"},
 		{"w-W-exclusive", []string{"-t", C, "-w", "-W/", "true"}, 1, "", "nsenter: mutually exclusive arguments: --wdns --wd\n"},
 		{"wd-wdns-exclusive", []string{"--wd=/", "--wdns=/", "true"}, 1, "", "nsenter: mutually exclusive arguments: --wdns --wd\n"},
-		// The pair is refused as the parser meets it, in argv order:
-		// before a later -w file is opened or a later bad option is
-		// reported. So the CLI checks it; the planner's check is for
-		// library callers.
 		// --keep-caps raises the capabilities of the user namespace as
 		// ambient ones, which the program keeps across execve.
 		{"B-U-u-keep-caps", []string{"-t", B, "-U", "-u", "--keep-caps", "awk", `/^CapAmb/ { print ($2 ~ /^0+$/) ? "none" : "raised" }`, "/proc/self/status"}, 0, "raised\n", ""},
 		{"B-U-u-no-keep-caps", []string{"-t", B, "-U", "-u", "awk", `/^CapAmb/ { print ($2 ~ /^0+$/) ? "none" : "raised" }`, "/proc/self/status"}, 0, "none\n", ""},
+		// The pair is refused as the parser meets it, in argv order:
+		// before a later -w file is opened or a later bad option is
+		// reported. So the CLI checks it; the planner's check is for
+		// library callers.
 		{"W-w-before-open", []string{"-W", "-w/nonexistent", "true"}, 1, "", "nsenter: mutually exclusive arguments: --wdns --wd\n"},
 		{"w-W-before-bad-option", []string{"-w", "-W", "--bogus", "true"}, 1, "", "nsenter: mutually exclusive arguments: --wdns --wd\n"},
 		{"S-1000", []string{"-t", A, "-n", "-S", "1000", "id", "-u"}, 0, "1000\n", ""},
