@@ -83,11 +83,13 @@ func TestResolverTimeout(t *testing.T) {
 	}
 }
 
-// A nil *Resolver resolves as the zero value does.
+// A nil *Resolver resolves as the zero value does: it reaches the endpoint
+// logic, which reads the environment, and reports the daemon unreachable.
 func TestNilResolver(t *testing.T) {
+	fakeEnv(t, map[string]string{"DOCKER_HOST": "unix:///nonexistent-nsx.sock"})
 	var rs *Resolver
-	_, err := rs.Resolve(context.Background(), "docker:")
-	if !errors.Is(err, ErrBadRef) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnreachable) {
+	_, err := rs.Resolve(context.Background(), "docker:nsx-no-such-container")
+	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("nil resolver: %v", err)
 	}
 }
