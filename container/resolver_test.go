@@ -55,13 +55,19 @@ func TestResolverEndpointsBeatEnvironment(t *testing.T) {
 }
 
 // Two resolvers with different configurations used side by side do not
-// see each other's settings (no package state).
+// see each other's settings (no package state): after a resolves, b still
+// asks its own endpoint.
 func TestResolversAreIndependent(t *testing.T) {
 	fakeEnv(t, nil)
 	a := &Resolver{DockerHost: "unix:///nonexistent-nsx-container-a.sock"}
 	b := &Resolver{DockerHost: "unix:///nonexistent-nsx-container-b.sock"}
-	if a.dockerEndpoint() == b.dockerEndpoint() {
-		t.Fatal("resolvers share an endpoint")
+	const ref = "docker:nsx-no-such-container"
+	if _, err := a.Resolve(context.Background(), ref); err == nil || !strings.Contains(err.Error(), "container-a.sock") {
+		t.Fatalf("resolver a: %v", err)
+	}
+	_, err := b.Resolve(context.Background(), ref)
+	if err == nil || strings.Contains(err.Error(), "container-a.sock") || !strings.Contains(err.Error(), "container-b.sock") {
+		t.Fatalf("resolver b after a: %v", err)
 	}
 	var zero Resolver
 	if got := zero.dockerEndpoint(); strings.Contains(got, "nonexistent") {
