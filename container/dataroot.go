@@ -122,6 +122,9 @@ var configuredContainerdDirs = sync.OnceValue(func() containerdDirs {
 			conf = v
 		}
 		state, _ := flagValue(args, "state")
+		if conf == containerdConfigFile && state == "" {
+			continue // fileContainerdDirs has read it
+		}
 		d.addConfig(conf, state)
 	}
 	return d

@@ -301,7 +301,6 @@ func (c *h2Conn) roundTrip(ctx context.Context, method string, md map[string]str
 	c.encBuf = c.encBuf[:0]
 	if c.tableSizeZero {
 		c.encBuf = appendHPACKTableSizeZero(c.encBuf)
-		c.tableSizeZero = false
 	}
 	size := 0
 	field := func(k, v string) {
@@ -347,6 +346,7 @@ func (c *h2Conn) roundTrip(ctx context.Context, method string, md map[string]str
 	if _, err := c.wire.Write(out); err != nil {
 		return nil, false, err
 	}
+	c.tableSizeZero = false // the block sent said it
 
 	// The request message, as the flow-control windows let it go, while
 	// the server's frames are read: WINDOW_UPDATEs open the windows, and

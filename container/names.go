@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -150,9 +151,15 @@ func podmanName(id string) string {
 // containerd's (k8s.io namespace) or CRI-O's.
 func criName(id string) string {
 	// The running daemons' roots are searched only when the usual and the
-	// configured ones do not have it (finding them reads all of /proc).
-	for _, roots := range [][]string{criRuncRootsCheap(), criRuncRoots()} {
-		for _, root := range roots {
+	// configured ones do not have it (finding them reads all of /proc), and
+	// only those the first pass did not read.
+	var tried []string
+	for _, roots := range []func() []string{criRuncRootsCheap, criRuncRoots} {
+		for _, root := range roots() {
+			if slices.Contains(tried, root) {
+				continue
+			}
+			tried = append(tried, root)
 			if st, err := readRuncState(root, id); err == nil {
 				return criStateName(st)
 			}
@@ -188,8 +195,15 @@ func criStateName(st *runcState) string {
 // of k8s.io that carries CRI labels is a CRI container; others are named
 // NAMESPACE/ID, or NAMESPACE/NAME with a nerdctl name.
 func containerdIdentity(id string) identity {
+	// The running daemons' roots are read only after the files' ones, and
+	// only those the files' did not name.
+	var tried []string
 	for _, dirs := range []func() containerdDirs{fileContainerdDirs, configuredContainerdDirs} {
 		for _, base := range dirs().runcBases {
+			if slices.Contains(tried, base) {
+				continue
+			}
+			tried = append(tried, base)
 			if ident, ok := containerdIdentityIn(base, id); ok {
 				return ident
 			}

@@ -55,13 +55,19 @@ func TestResolverEndpointsBeatEnvironment(t *testing.T) {
 }
 
 // Two resolvers with different configurations used side by side do not
-// see each other's settings (no package state).
+// see each other's settings (no package state): after a resolves, b still
+// asks its own endpoint.
 func TestResolversAreIndependent(t *testing.T) {
 	fakeEnv(t, nil)
 	a := &Resolver{DockerHost: "unix:///nonexistent-nsx-container-a.sock"}
 	b := &Resolver{DockerHost: "unix:///nonexistent-nsx-container-b.sock"}
-	if a.dockerEndpoint() == b.dockerEndpoint() {
-		t.Fatal("resolvers share an endpoint")
+	const ref = "docker:nsx-no-such-container"
+	if _, err := a.Resolve(context.Background(), ref); err == nil || !strings.Contains(err.Error(), "container-a.sock") {
+		t.Fatalf("resolver a: %v", err)
+	}
+	_, err := b.Resolve(context.Background(), ref)
+	if err == nil || strings.Contains(err.Error(), "container-a.sock") || !strings.Contains(err.Error(), "container-b.sock") {
+		t.Fatalf("resolver b after a: %v", err)
 	}
 	var zero Resolver
 	if got := zero.dockerEndpoint(); strings.Contains(got, "nonexistent") {
@@ -83,11 +89,13 @@ func TestResolverTimeout(t *testing.T) {
 	}
 }
 
-// A nil *Resolver resolves as the zero value does.
+// A nil *Resolver resolves as the zero value does: it reaches the endpoint
+// logic, which reads the environment, and reports the daemon unreachable.
 func TestNilResolver(t *testing.T) {
+	fakeEnv(t, map[string]string{"DOCKER_HOST": "unix:///nonexistent-nsx.sock"})
 	var rs *Resolver
-	_, err := rs.Resolve(context.Background(), "docker:")
-	if !errors.Is(err, ErrBadRef) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnreachable) {
+	_, err := rs.Resolve(context.Background(), "docker:nsx-no-such-container")
+	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("nil resolver: %v", err)
 	}
 }

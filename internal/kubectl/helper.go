@@ -365,13 +365,16 @@ func (s *session) acquireHelper(ctx context.Context, node string, tgt *container
 	}
 	if tgt == nil || s.req.endpoint != "" || s.req.mode == modeDebug {
 		// node/NAME needs no mounts; the others cannot do without them.
-		return s.createHelper(ctx, node, s.req.keep, s.helperMounts(ep), ep, nil)
+		return s.createHelper(ctx, node, s.req.keep, s.helperMounts(ep), ep)
 	}
-	var spare func()
+	h, err := s.createHelper(ctx, node, 0, nil, "")
+	if err != nil {
+		return nil, err
+	}
 	if s.req.keep > 0 && !keptOnNode {
-		spare = func() { s.createSpare(node, ep) }
+		s.createSpare(node, ep)
 	}
-	return s.createHelper(ctx, node, 0, nil, "", spare)
+	return h, nil
 }
 
 // createSpare creates, in the background, the kept helper (socket
@@ -415,9 +418,8 @@ func (s *session) helperPod(node string, keep time.Duration, mounts []string, en
 	return pod
 }
 
-// createHelper creates a helper and waits until it runs; then it calls
-// started, if not nil.
-func (s *session) createHelper(ctx context.Context, node string, keep time.Duration, mounts []string, endpoint string, started func()) (*helper, error) {
+// createHelper creates a helper and waits until it runs.
+func (s *session) createHelper(ctx context.Context, node string, keep time.Duration, mounts []string, endpoint string) (*helper, error) {
 	created, err := s.api.createPod(ctx, s.helperPod(node, keep, mounts, endpoint))
 	if err != nil {
 		if apierrors.IsForbidden(err) {
@@ -430,9 +432,6 @@ func (s *session) createHelper(ctx context.Context, node string, keep time.Durat
 		// Not started: never leave it behind, kept or not.
 		s.deletePod(h.namespace, h.name)
 		return nil, err
-	}
-	if started != nil {
-		started()
 	}
 	return h, nil
 }
