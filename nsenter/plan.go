@@ -179,10 +179,8 @@ type execPlan struct {
 	tolerant []join // first pass, failures retried after user
 	user     *join  // second pass, first
 	// prejoinPID is the join the parent makes before the fork, so that
-	// the child is born in the PID namespace; forkForPID forks once more
-	// when there is none.
+	// the child is born in the PID namespace.
 	prejoinPID *join
-	forkForPID bool
 
 	root, cwd     dirFrom
 	wdnsPath      string
@@ -421,10 +419,10 @@ func plan(f *facts, r *request) (*Plan, error) {
 			x.prejoinPID = &join{from: joinFile, kinds: namespace.SetOf(namespace.PID)}
 		case fromTarget.Has(namespace.PID) && f.pidfdSetns:
 			x.prejoinPID = &join{from: joinPidfd, kinds: namespace.SetOf(namespace.PID)}
-		case fromTarget.Has(namespace.PID):
+		default:
+			// Not from a file, so from the target (want = fileKinds | fromTarget for PID).
 			x.prejoinPID = &join{from: joinTargetFile, kinds: namespace.SetOf(namespace.PID)}
 		}
-		x.forkForPID = x.prejoinPID == nil
 	default:
 		p.Fork, p.ForkReason = true, "nsx always runs the program in a single-threaded child; no PID namespace is entered"
 	}

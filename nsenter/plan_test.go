@@ -143,8 +143,6 @@ func summary(p *Plan) string {
 	case !p.Fork:
 	case x.prejoinPID != nil:
 		fork = "prejoin"
-	case x.forkForPID:
-		fork = "twice"
 	default:
 		fork = "yes"
 	}

@@ -58,7 +58,6 @@ func specFrom(p *Plan, f *facts, o *Options) (*spawn.Spec, []join) {
 		j := spawnJoin(f, *x.prejoinPID)
 		s.PrejoinPID, s.PIDMask = j.Fd, j.Mask
 	}
-	s.ForkForPID = x.forkForPID
 	s.ReadOnly = x.readOnly
 	switch x.root {
 	case dirOption:
