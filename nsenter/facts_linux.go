@@ -45,7 +45,6 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 		f.files[k] = int(file.Fd())
 	}
 	if t != nil {
-		f.target = true
 		f.pid = t.PID()
 		f.ref = t.Ref().String()
 		f.desc = f.ref
@@ -60,9 +59,8 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 			f.files[kind] = fd
 		}
 		f.pidfdFd = targetPidfd(t)
-		f.pidfd = f.pidfdFd >= 0
+		f.pidfdSetns = f.pidfdFd >= 0 && !perFile
 	}
-	f.pidfdSetns = f.pidfd && !perFile
 	f.gatherOwnEnv(r)
 	if f.pid == 0 {
 		// Nothing of a process to read; the files the program's root
@@ -173,7 +171,6 @@ func (f *facts) gatherRootLookups(r *request, want namespace.Set) {
 type facts struct {
 	t *target.Pinned // for the reads of readIDs only; plan never uses it
 
-	target     bool   // a target was given (a process or a namespace file)
 	pid        int    // the target process, 0 for none
 	gone       bool   // the target process was named but does not exist
 	ref, desc  string // as the user named it; as --explain names it
@@ -181,11 +178,11 @@ type facts struct {
 	nsFile     bool   // a namespace-file target
 	nsFileKind namespace.Kind
 	nsFileName string
-	// pidfd: the target is pinned by a pidfd; pidfdSetns: setns through
-	// it is used (false on kernels that refuse it, see Start).
-	pidfd, pidfdSetns bool
-	pidfdFd           int
-	supported         namespace.Set
+	// pidfdSetns: the target is pinned by a pidfd (pidfdFd) and setns
+	// through it is used (false on kernels that refuse it, see Start).
+	pidfdSetns bool
+	pidfdFd    int
+	supported  namespace.Set
 
 	own   map[namespace.Kind]namespace.ID // nsx's own namespaces read so far
 	ids   map[namespace.Kind]idRead       // the target's namespaces read so far
