@@ -196,10 +196,9 @@ type execPlan struct {
 	setGroups, dropGroupsEarly bool
 	keepCaps                   bool
 
-	path    string
-	argv    []string
-	env     []string
-	program string // as the exec failure names it
+	path string // also as the exec failure names it
+	argv []string
+	env  []string
 }
 
 // selection is the kinds a plan enters and where each comes from.
@@ -715,7 +714,7 @@ func planProgram(p *Plan, f *facts, r *request) error {
 	} else if len(argv) == 0 {
 		argv = []string{path}
 	}
-	x.path, x.argv, x.program = path, argv, path
+	x.path, x.argv = path, argv
 	p.Program = argv
 	return nil
 }

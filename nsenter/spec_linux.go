@@ -181,7 +181,7 @@ func (b *build) childError(err error) error {
 	case spawn.StageDebugProc:
 		return errorf(e, "debug: cannot mount /proc of the target's PID namespace")
 	case spawn.StageExec:
-		return &Error{Op: "failed to execute " + b.plan.exec.program, Kind: ErrExec, Path: b.plan.exec.program, Err: e}
+		return &Error{Op: "failed to execute " + b.plan.exec.path, Kind: ErrExec, Path: b.plan.exec.path, Err: e}
 	}
 	return err
 }
