@@ -120,7 +120,7 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 		f.cwd = f.openTargetDir("cwd")
 	}
 	if o.Debug != nil {
-		f.gatherDebug(o)
+		f.gatherDebug(r)
 	}
 	if o.TargetEnv {
 		f.env, f.envErr = targetEnviron(t)
@@ -294,9 +294,10 @@ func (f *facts) openUserParent() fdRead {
 }
 
 // gatherDebug opens what the debug mount namespace is built from, in nsx's
-// own namespaces, and finds the default program in the toolbox.
-func (f *facts) gatherDebug(o *Options) {
-	d := &f.debug
+// own namespaces, and finds the default program in the toolbox when no
+// program is named.
+func (f *facts) gatherDebug(r *request) {
+	o, d := &r.opts, &f.debug
 	d.mnt, d.root, d.ownMnt = -1, -1, -1
 	toolbox := o.Debug.Toolbox
 	if toolbox == "" {
@@ -333,6 +334,10 @@ func (f *facts) gatherDebug(o *Options) {
 		return
 	}
 	d.ownMnt = f.keep(own)
+	if r.path != "" {
+		// planProgram runs the named program; the default is not looked at.
+		return
+	}
 	for _, sh := range []string{os.Getenv("SHELL"), "/bin/sh"} {
 		if sh != "" && inToolbox(toolbox, sh) {
 			d.shell = sh
