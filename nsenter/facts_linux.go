@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -258,15 +259,24 @@ func (f *facts) readTargetID(k namespace.Kind) idRead {
 		return r
 	}
 	var r idRead
-	fd, err := f.t.OpenNS(k)
-	if err != nil {
-		r.err = err
-	} else {
-		r.id, r.err = namespace.Stat(fd)
-		unix.Close(fd)
-	}
+	r.id, r.err = statTargetNS(f.t, k)
 	f.ids[k] = r
 	return r
+}
+
+// statTargetNS reads the ID of the target's namespace of kind k with one
+// stat relative to the pinned /proc/PID, which follows the ns link as
+// opening it does, and fails with the errno OpenNS would.
+func statTargetNS(t *target.Pinned, k namespace.Kind) (namespace.ID, error) {
+	name := "ns/" + k.ProcName()
+	if t.ProcDir() < 0 {
+		return 0, fmt.Errorf("%s: target has no process", name)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(t.ProcDir(), name, &st, 0); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: procfs.Root + "/" + strconv.Itoa(t.PID()) + "/" + name, Err: err}
+	}
+	return namespace.ID(st.Ino), nil
 }
 
 func (f *facts) openTargetDir(name string) fdRead {
