@@ -235,10 +235,7 @@ var errNotGathered = errors.New("nsenter: fact not gathered")
 // namespace. gatherFacts uses it too, to know which files to open.
 func selectKinds(f *facts, r *request) (selection, error) {
 	o := &r.opts
-	var sel selection
-	for k := range o.Files {
-		sel.fileKinds = sel.fileKinds.Add(k)
-	}
+	sel := selection{fileKinds: kindsOf(o.Files)}
 	if f.nsFile {
 		// A namespace-file target stands for its own kind.
 		sel.fileKinds = sel.fileKinds.Add(f.nsFileKind)
