@@ -175,7 +175,11 @@ func Inspect(t *target.Pinned, enter Enter) *InspectResult {
 		return r
 	}
 	if r.Container == nil {
-		r.Container = containerOf(t.PID())
+		// Through the pin: the cgroup of the process pinned, not of a
+		// process that reused its PID.
+		if b, err := t.ReadFile("cgroup"); err == nil {
+			r.Container = container.OfProcess(t.PID(), b)
+		}
 	}
 	r.Command = readProcInfo(t.PID()).Command
 	for _, k := range namespace.All {

@@ -141,8 +141,9 @@ func statPPID(b []byte) int {
 	return n
 }
 
-// containerOfPID is ContainerOf with the cgroup file read raw, for the
-// per-row lookups of ls.
+// containerOfPID returns the container process pid belongs to, or nil: the
+// one identity container.OfProcess gives from the process's cgroup, read
+// raw for the per-row lookups of ls.
 func containerOfPID(pid int) *container.Container {
 	r := readerPool.Get().(*procReader)
 	defer readerPool.Put(r)

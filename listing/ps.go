@@ -77,7 +77,7 @@ func Ps(pidns uint64, target int) (*PsResult, error) {
 		if m, err := procfs.ReadIDMap(target, "uid_map"); err == nil {
 			umap, mapped = m, true
 		}
-		res.Container = containerOf(target)
+		res.Container = containerOfPID(target)
 		res.Cgroup, _ = ReadCgroupStats(target)
 	}
 	up := uptimeSeconds()

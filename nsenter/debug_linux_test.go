@@ -2,9 +2,7 @@ package nsenter_test
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/nsxproject/nsx/internal/testutil"
 	"github.com/nsxproject/nsx/nsenter"
+	"github.com/nsxproject/nsx/procfs"
 	"github.com/nsxproject/nsx/target"
 )
 
@@ -92,18 +91,15 @@ func TestDebugFailuresLeaveNothing(t *testing.T) {
 	tg := pin(t, fx.PID)
 	// The fixture's unshare process, a child of this one, ends with
 	// fx.Stop below; only the children Debug may leave are compared.
-	var fixture int
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", fx.PID)); err == nil {
-		if _, rest, ok := strings.Cut(string(b), ") "); ok {
-			if f := strings.Fields(rest); len(f) > 1 {
-				fixture, _ = strconv.Atoi(f[1]) // state, then ppid
-			}
-		}
+	st, err := procfs.ReadStat(fx.PID)
+	if err != nil {
+		t.Fatal(err)
 	}
+	fixture := st.PPID
 	before, fds, host := children(t, fixture), openFds(t), ownMounts(t)
 
 	// The child fails: no such program.
-	_, err := debugOut(t, tg, nsenter.DebugOptions{}, "/nsx-debug-no-such-program")
+	_, err = debugOut(t, tg, nsenter.DebugOptions{}, "/nsx-debug-no-such-program")
 	var ne *nsenter.Error
 	if err == nil || !strings.Contains(err.Error(), "failed to execute") {
 		t.Errorf("missing program: %v", err)

@@ -28,7 +28,7 @@ func Do(t *target.Pinned, kinds namespace.Set, fn func() error) error {
 	}
 	if kinds == 0 {
 		// Nothing to join: fn still gets a thread of its own.
-		return spawn.Do(&spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}, fn)
+		return spawn.Do(newSpec(), fn)
 	}
 	opts := DefaultOptions()
 	opts.Kinds = kinds

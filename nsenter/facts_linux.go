@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -45,7 +46,6 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 		f.files[k] = int(file.Fd())
 	}
 	if t != nil {
-		f.target = true
 		f.pid = t.PID()
 		f.ref = t.Ref().String()
 		f.desc = f.ref
@@ -60,9 +60,8 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 			f.files[kind] = fd
 		}
 		f.pidfdFd = targetPidfd(t)
-		f.pidfd = f.pidfdFd >= 0
+		f.pidfdSetns = f.pidfdFd >= 0 && !perFile
 	}
-	f.pidfdSetns = f.pidfd && !perFile
 	f.gatherOwnEnv(r)
 	if f.pid == 0 {
 		// Nothing of a process to read; the files the program's root
@@ -122,7 +121,7 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 		f.cwd = f.openTargetDir("cwd")
 	}
 	if o.Debug != nil {
-		f.gatherDebug(o)
+		f.gatherDebug(r)
 	}
 	if o.TargetEnv {
 		f.env, f.envErr = targetEnviron(t)
@@ -173,7 +172,6 @@ func (f *facts) gatherRootLookups(r *request, want namespace.Set) {
 type facts struct {
 	t *target.Pinned // for the reads of readIDs only; plan never uses it
 
-	target     bool   // a target was given (a process or a namespace file)
 	pid        int    // the target process, 0 for none
 	gone       bool   // the target process was named but does not exist
 	ref, desc  string // as the user named it; as --explain names it
@@ -181,11 +179,11 @@ type facts struct {
 	nsFile     bool   // a namespace-file target
 	nsFileKind namespace.Kind
 	nsFileName string
-	// pidfd: the target is pinned by a pidfd; pidfdSetns: setns through
-	// it is used (false on kernels that refuse it, see Start).
-	pidfd, pidfdSetns bool
-	pidfdFd           int
-	supported         namespace.Set
+	// pidfdSetns: the target is pinned by a pidfd (pidfdFd) and setns
+	// through it is used (false on kernels that refuse it, see Start).
+	pidfdSetns bool
+	pidfdFd    int
+	supported  namespace.Set
 
 	own   map[namespace.Kind]namespace.ID // nsx's own namespaces read so far
 	ids   map[namespace.Kind]idRead       // the target's namespaces read so far
@@ -261,15 +259,24 @@ func (f *facts) readTargetID(k namespace.Kind) idRead {
 		return r
 	}
 	var r idRead
-	fd, err := f.t.OpenNS(k)
-	if err != nil {
-		r.err = err
-	} else {
-		r.id, r.err = namespace.Stat(fd)
-		unix.Close(fd)
-	}
+	r.id, r.err = statTargetNS(f.t, k)
 	f.ids[k] = r
 	return r
+}
+
+// statTargetNS reads the ID of the target's namespace of kind k with one
+// stat relative to the pinned /proc/PID, which follows the ns link as
+// opening it does, and fails with the errno OpenNS would.
+func statTargetNS(t *target.Pinned, k namespace.Kind) (namespace.ID, error) {
+	name := "ns/" + k.ProcName()
+	if t.ProcDir() < 0 {
+		return 0, fmt.Errorf("%s: target has no process", name)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(t.ProcDir(), name, &st, 0); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: procfs.Root + "/" + strconv.Itoa(t.PID()) + "/" + name, Err: err}
+	}
+	return namespace.ID(st.Ino), nil
 }
 
 func (f *facts) openTargetDir(name string) fdRead {
@@ -297,9 +304,10 @@ func (f *facts) openUserParent() fdRead {
 }
 
 // gatherDebug opens what the debug mount namespace is built from, in nsx's
-// own namespaces, and finds the default program in the toolbox.
-func (f *facts) gatherDebug(o *Options) {
-	d := &f.debug
+// own namespaces, and finds the default program in the toolbox when no
+// program is named.
+func (f *facts) gatherDebug(r *request) {
+	o, d := &r.opts, &f.debug
 	d.mnt, d.root, d.ownMnt = -1, -1, -1
 	toolbox := o.Debug.Toolbox
 	if toolbox == "" {
@@ -336,6 +344,10 @@ func (f *facts) gatherDebug(o *Options) {
 		return
 	}
 	d.ownMnt = f.keep(own)
+	if r.path != "" {
+		// planProgram runs the named program; the default is not looked at.
+		return
+	}
 	for _, sh := range []string{os.Getenv("SHELL"), "/bin/sh"} {
 		if sh != "" && inToolbox(toolbox, sh) {
 			d.shell = sh

@@ -179,10 +179,8 @@ type execPlan struct {
 	tolerant []join // first pass, failures retried after user
 	user     *join  // second pass, first
 	// prejoinPID is the join the parent makes before the fork, so that
-	// the child is born in the PID namespace; forkForPID forks once more
-	// when there is none.
+	// the child is born in the PID namespace.
 	prejoinPID *join
-	forkForPID bool
 
 	root, cwd     dirFrom
 	wdnsPath      string
@@ -198,10 +196,9 @@ type execPlan struct {
 	setGroups, dropGroupsEarly bool
 	keepCaps                   bool
 
-	path    string
-	argv    []string
-	env     []string
-	program string // as the exec failure names it
+	path string // also as the exec failure names it
+	argv []string
+	env  []string
 }
 
 // selection is the kinds a plan enters and where each comes from.
@@ -238,10 +235,7 @@ var errNotGathered = errors.New("nsenter: fact not gathered")
 // namespace. gatherFacts uses it too, to know which files to open.
 func selectKinds(f *facts, r *request) (selection, error) {
 	o := &r.opts
-	var sel selection
-	for k := range o.Files {
-		sel.fileKinds = sel.fileKinds.Add(k)
-	}
+	sel := selection{fileKinds: kindsOf(o.Files)}
 	if f.nsFile {
 		// A namespace-file target stands for its own kind.
 		sel.fileKinds = sel.fileKinds.Add(f.nsFileKind)
@@ -421,10 +415,10 @@ func plan(f *facts, r *request) (*Plan, error) {
 			x.prejoinPID = &join{from: joinFile, kinds: namespace.SetOf(namespace.PID)}
 		case fromTarget.Has(namespace.PID) && f.pidfdSetns:
 			x.prejoinPID = &join{from: joinPidfd, kinds: namespace.SetOf(namespace.PID)}
-		case fromTarget.Has(namespace.PID):
+		default:
+			// Not from a file, so from the target (want = fileKinds | fromTarget for PID).
 			x.prejoinPID = &join{from: joinTargetFile, kinds: namespace.SetOf(namespace.PID)}
 		}
-		x.forkForPID = x.prejoinPID == nil
 	default:
 		p.Fork, p.ForkReason = true, "nsx always runs the program in a single-threaded child; no PID namespace is entered"
 	}
@@ -717,7 +711,7 @@ func planProgram(p *Plan, f *facts, r *request) error {
 	} else if len(argv) == 0 {
 		argv = []string{path}
 	}
-	x.path, x.argv, x.program = path, argv, path
+	x.path, x.argv = path, argv
 	p.Program = argv
 	return nil
 }

@@ -30,8 +30,8 @@ var ownIDs = map[namespace.Kind]namespace.ID{
 // namespaces are nsx's own except the kinds in differ.
 func pidFacts(pid int, differ namespace.Set) *facts {
 	f := &facts{
-		target: true, pid: pid, ref: itoa(pid), desc: "PID " + itoa(pid),
-		pidfd: true, pidfdSetns: true, supported: namespace.AllKinds,
+		pid: pid, ref: itoa(pid), desc: "PID " + itoa(pid),
+		pidfdSetns: true, supported: namespace.AllKinds,
 		own: map[namespace.Kind]namespace.ID{}, ids: map[namespace.Kind]idRead{},
 		files: map[namespace.Kind]int{}, nsFds: map[namespace.Kind]fdRead{},
 		ownEnv: []string{"PATH=/bin", "SHELL=/bin/bash", "HOME=/root"},
@@ -143,8 +143,6 @@ func summary(p *Plan) string {
 	case !p.Fork:
 	case x.prejoinPID != nil:
 		fork = "prejoin"
-	case x.forkForPID:
-		fork = "twice"
 	default:
 		fork = "yes"
 	}
@@ -363,7 +361,7 @@ var planCases = []planCase{
 		want: "steps=net skip= fork=yes uid=- gid=- groups=keep prog=true"},
 	{name: "opt-a-namespace-file-target", facts: func() *facts {
 		f := noTarget()
-		f.target, f.nsFile, f.nsFileKind, f.nsFileName, f.files[net] = true, true, net, "/run/netns/blue", 5
+		f.nsFile, f.nsFileKind, f.nsFileName, f.files[net] = true, net, "/run/netns/blue", 5
 		return f
 	}, opts: all, program: prog("ip", "a"), want: "steps=net@file skip= fork=yes uid=- gid=- groups=keep prog=ip a"},
 	{name: "opt-a-user-unreadable", facts: func() *facts { f := factsA(); f.ids[usr] = idRead{err: syscall.EACCES}; return f }, opts: all, program: prog("true"),
@@ -398,7 +396,7 @@ var planCases = []planCase{
 		}},
 	{name: "no-pidfd-open-fails", facts: func() *facts {
 		f := factsA()
-		f.pidfd, f.pidfdSetns = false, false
+		f.pidfdFd, f.pidfdSetns = -1, false
 		f.nsFds[net] = fdRead{fd: -1, err: errorf(syscall.EACCES, "cannot open /proc/100/ns/net")}
 		return f
 	}, opts: sel(net), program: prog("true"), err: "cannot open /proc/100/ns/net: Permission denied"},

@@ -40,10 +40,15 @@ func (b *build) close() { b.facts.Close() }
 // readIDs fills in the plan's namespace IDs (Plan, the audit record).
 func (b *build) readIDs() { b.facts.readIDs(b.plan) }
 
+// newSpec is a spawn spec that changes nothing: every fd and id unset.
+func newSpec() *spawn.Spec {
+	return &spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}
+}
+
 // specFrom makes the spawn spec a plan describes, with the fds of the facts.
 func specFrom(p *Plan, f *facts, o *Options) (*spawn.Spec, []join) {
 	x := &p.exec
-	s := &spawn.Spec{PrejoinPID: -1, RootFd: -1, CwdFd: -1, CgroupFd: -1, UID: -1, GID: -1, Stdio: [3]int{-1, -1, -1}}
+	s := newSpec()
 	var joins []join
 	for _, j := range x.tolerant {
 		s.Tolerant = append(s.Tolerant, spawnJoin(f, j))
@@ -58,7 +63,6 @@ func specFrom(p *Plan, f *facts, o *Options) (*spawn.Spec, []join) {
 		j := spawnJoin(f, *x.prejoinPID)
 		s.PrejoinPID, s.PIDMask = j.Fd, j.Mask
 	}
-	s.ForkForPID = x.forkForPID
 	s.ReadOnly = x.readOnly
 	switch x.root {
 	case dirOption:
@@ -182,7 +186,7 @@ func (b *build) childError(err error) error {
 	case spawn.StageDebugProc:
 		return errorf(e, "debug: cannot mount /proc of the target's PID namespace")
 	case spawn.StageExec:
-		return &Error{Op: "failed to execute " + b.plan.exec.program, Kind: ErrExec, Path: b.plan.exec.program, Err: e}
+		return &Error{Op: "failed to execute " + b.plan.exec.path, Kind: ErrExec, Path: b.plan.exec.path, Err: e}
 	}
 	return err
 }
