@@ -115,11 +115,19 @@ func (c *clusterEnv) keptHelper(t *testing.T, ns string) string {
 	t.Helper()
 	c.pod(t, ns, "web", busybox("app", "true"))
 	r := c.plugin(t, c.kubeconfig, "-n", ns, "web", "--keep=10m", "--", "true")
-	h := c.helpers(t, ns)
-	if r.code != 0 || len(h) != 1 {
-		t.Fatalf("exit %d, stderr %q, helpers %v", r.code, r.stderr, h)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	return ns + "/" + strings.Split(h[0], "=")[0]
+	// The call ran in a one-shot helper, deleted without waiting, and
+	// left the kept one starting: wait until that one alone is there.
+	var h []string
+	if !eventually(30*time.Second, func() bool {
+		h = c.helpers(t, ns)
+		return len(h) == 1 && strings.HasSuffix(h[0], "=Running")
+	}) {
+		t.Fatalf("helpers after the first call: %v", h)
+	}
+	return ns + "/" + strings.TrimSuffix(h[0], "=Running")
 }
 
 // --cleanup without -n removes the kept helpers of every namespace, and
@@ -150,12 +158,14 @@ func TestCleanupWhereAllowed(t *testing.T) {
 	user := "nsx-k8s-cleaner-" + mine[len(mine)-6:]
 	c.mustKube(t, "", "create", "role", "-n", mine, "helper-cleaner", "--verb=get,list,delete", "--resource=pods")
 	c.mustKube(t, "", "create", "rolebinding", "-n", mine, "helper-cleaner", "--role=helper-cleaner", "--user="+user)
-	c.mustKube(t, "", "create", "clusterrole", user, "--verb=list", "--resource=namespaces")
-	c.mustKube(t, "", "create", "clusterrolebinding", user, "--clusterrole="+user, "--user="+user)
+	// Cluster-wide objects outlive the namespaces: removed however the
+	// test ends, even when creating one of them fails.
 	t.Cleanup(func() {
 		c.kube(t, "", "delete", "clusterrolebinding", user)
 		c.kube(t, "", "delete", "clusterrole", user)
 	})
+	c.mustKube(t, "", "create", "clusterrole", user, "--verb=list", "--resource=namespaces")
+	c.mustKube(t, "", "create", "clusterrolebinding", user, "--clusterrole="+user, "--user="+user)
 	cfg, err := os.ReadFile(c.kubeconfig)
 	if err != nil {
 		t.Fatal(err)
