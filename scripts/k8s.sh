@@ -50,7 +50,8 @@ API_PORT=6443
 SERVICE_CIDR=10.96.0.0/24
 SERVICE_IP=10.96.0.1
 # The sysctls the kubelet sets once at start; up saves them, down restores.
-SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops)
+# net.ipv4.ip_forward: the CNI bridge (isGateway) turns it on.
+SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward)
 
 log() { printf 'k8s: %s\n' "$*" >&2; }
 die() {
@@ -438,6 +439,26 @@ remove_kube_chains() {
 	done
 }
 
+# The bridge plugin's ipMasq chains of this cluster's network (CNI-<hash>,
+# one per pod, found by the "nsx-k8s" comment of the POSTROUTING rule that
+# jumps to it), left when a pod's network was never torn down (down's
+# forced kill). Other CNI networks' chains (the engines' containerd) stay.
+remove_cni_masq_chains() {
+	local ipt rule chain
+	for ipt in iptables ip6tables; do
+		command -v $ipt >/dev/null || continue
+		$ipt -t nat -S POSTROUTING >/dev/null 2>&1 || continue
+		{ $ipt -t nat -S POSTROUTING | grep -F 'name: \"nsx-k8s\"' | grep -E ' -j CNI-[0-9a-f]+' || true; } |
+			while read -r rule; do
+				chain=$(sed -E 's/.* -j (CNI-[0-9a-f]+).*/\1/' <<<"$rule")
+				# shellcheck disable=SC2086
+				eval "$ipt -t nat ${rule/-A/-D}" 2>/dev/null || true
+				$ipt -t nat -F "$chain" 2>/dev/null || true
+				$ipt -t nat -X "$chain" 2>/dev/null || true
+			done
+	done
+}
+
 # The kubepods cgroup trees, leaves first, in every hierarchy.
 remove_kubepods_cgroups() {
 	local d
@@ -485,6 +506,7 @@ cmd_down() {
 	stop_daemon containerd
 	unmount_under
 	remove_kube_chains
+	remove_cni_masq_chains
 	remove_kubepods_cgroups
 	if ip link show "$CNI_BRIDGE" >/dev/null 2>&1; then ip link delete "$CNI_BRIDGE" || true; fi
 	if [ -f "$STATE/sysctl.saved" ]; then
