@@ -71,7 +71,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/getopt/
 
 bench: engines build k8s-up
-	bash bench/run.sh $(BIN)/nsx > docs/benchmarks.md
+	# As for test: the cluster goes down whatever the bench did.
+	bash bench/run.sh $(BIN)/nsx > docs/benchmarks.md; rc=$$?; bash scripts/k8s.sh down; exit $$rc
 	cat docs/benchmarks.md
 
 clean:

@@ -29,3 +29,7 @@ echo "| --- | ---: | ---: | ---: | --- | --- | ---: |"
 awk -F'\t' '$1 ~ /^ratio:/ && $5 != "" { sub(/^ratio:/, "", $1); printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$BENCH_TSV"
 echo
 cat "$body"
+# The one-off A/B measurements are not rerun; they are kept beside the
+# scripts and appended so that a new run does not drop them.
+echo
+cat "$dir/oneoff.md"
