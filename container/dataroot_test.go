@@ -118,6 +118,10 @@ func TestConfiguredDirsOnThisHost(t *testing.T) {
 		t.Errorf("containerd dirs %+v", d)
 	}
 	enginetest.Require(t, "docker")
+	// dockerd makes its runtime's state directory for the first
+	// container it runs, not at start: on a fresh machine there is none
+	// before one runs.
+	enginetest.RunDocker(t, enginetest.Name("nsx-dataroot"))
 	args := dockerd(dockerPIDFile)
 	if args == nil {
 		t.Fatalf("dockerd is up but %s names no running dockerd", dockerPIDFile)
