@@ -46,7 +46,7 @@ func Do(s *Spec, fn func() error) error {
 			done <- os.NewSyscallError("unshare", err)
 			return
 		}
-		if _, err := walkThread(s, execDo); err != nil {
+		if err := walkThread(s, execDo); err != nil {
 			done <- err
 			return
 		}

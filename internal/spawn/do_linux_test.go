@@ -108,16 +108,19 @@ func TestDoReportsJoinLikeStart(t *testing.T) {
 	if ran {
 		t.Error("fn ran after a failed join")
 	}
-	// The raw child (a uid to set takes it there): another executor than
-	// Do's thread, which must word the same failure the same way.
-	s.UID = os.Getuid()
-	if threadJoinable(s) {
-		t.Fatal("the spec would take the thread path, as Do does")
-	}
-	_, startErr := Start(s)
-	var sce *ChildError
-	if !errors.As(startErr, &sce) || *sce != *ce {
-		t.Errorf("Start reports %v, Do %v", startErr, err)
+	// Start's children, the one sharing nsx's memory and the copy (for a
+	// relay): other executors than Do's thread, which must word the same
+	// failure the same way.
+	for _, copied := range []bool{false, true} {
+		s.ForkForPID = copied
+		if sharesMemory(s) == copied {
+			t.Fatalf("copy %v: the spec takes the other child", copied)
+		}
+		_, startErr := Start(s)
+		var sce *ChildError
+		if !errors.As(startErr, &sce) || *sce != *ce {
+			t.Errorf("copy %v: Start reports %v, Do %v", copied, startErr, err)
+		}
 	}
 }
 

@@ -15,14 +15,18 @@
 //     Between the fork and the exec it must not allocate, grow its stack or
 //     enter the Go scheduler, so it reads the table as plain data and every
 //     argument from memory the parent prepared (fork_linux_unsafe.go).
+//     It is a copy of this process, or (the fast path: no user or time
+//     namespace, no relay) runs in its memory, CLONE_VM|CLONE_VFORK, while
+//     the calling thread sleeps until it executes (shared_linux.go).
 //   - In place (--no-fork): the same raw walker on the calling thread.
-//   - A locked thread (the fast path when no user or time namespace, no
-//     credential change and no cgroup is asked for): it joins and changes
-//     directory itself and starts the program with syscall.ForkExec's vfork.
-//   - Do: the thread's steps, then a function instead of a program.
+//   - Do: on a fresh locked thread, the joins, then a function instead of
+//     a program.
 //
 // Every goroutine that changes its thread's namespaces runs on a thread
-// other than the main one (goOffMain) and ends with that thread.
+// other than the main one (goOffMain) and ends with that thread; the one
+// exception is the PID pre-join for the child sharing this process's
+// memory, which the calling thread undoes right after the clone, before it
+// runs anything else.
 //
 // The raw child also creates namespaces for nsx unshare: it unshares them
 // and waits on a pipe while this process writes their ID maps and time
@@ -30,6 +34,8 @@
 //
 // fork_linux_unsafe.go and, for the creating steps, unshare_linux_unsafe.go
 // hold the raw child's code; raw_linux_unsafe.go lays out the memory it
-// reads. Those are the only unsafe code of nsx, and test/layout fails if
+// reads; block_linux_unsafe.go announces the wait for the program to the
+// runtime as blocking; clone_linux_amd64.s is the clone that shares the
+// stack. Those are the only unsafe code of nsx, and test/layout fails if
 // any other file imports unsafe.
 package spawn

@@ -10,15 +10,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestExtraFilesBecomeThreeAndUp runs a shell with two extra files on the
-// thread path and on the raw child: the first must be its fd 3 (it reads a
+// TestExtraFilesBecomeThreeAndUp runs a shell with two extra files from the
+// child sharing nsx's memory and from the copied one (below its relay): the
+// first must be its fd 3 (it reads a
 // line from it), the second its fd 4 (it writes to it), and no other fd may
 // be open in it (ls lists the shell's fds from outside).
 func TestExtraFilesBecomeThreeAndUp(t *testing.T) {
 	for _, raw := range []bool{false, true} {
-		name := "thread"
+		name := "shared"
 		if raw {
-			name = "raw child"
+			name = "copy"
 		}
 		t.Run(name, func(t *testing.T) {
 			inR, inW := pipe(t)
@@ -30,10 +31,8 @@ func TestExtraFilesBecomeThreeAndUp(t *testing.T) {
 			// their way to 3 and 4 whatever numbers they had here.
 			s.ExtraFiles = []int{int(inR.Fd()), int(outW.Fd())}
 			s.Stdio[1] = int(stdoutW.Fd())
-			if raw {
-				s.UID = os.Getuid() // only the raw child sets credentials
-			}
-			if threadJoinable(s) == raw {
+			s.ForkForPID = raw // only a copy becomes a relay
+			if sharesMemory(s) == raw {
 				t.Fatalf("the spec would not take the %s path", name)
 			}
 			p, err := Start(s)

@@ -32,6 +32,10 @@ const (
 	sysClone3   = 435
 	cloneIntoCG = 0x200000000 // CLONE_INTO_CGROUP
 	clonePidfd  = 0x1000      // CLONE_PIDFD
+	cloneVM     = 0x100       // CLONE_VM
+	cloneVfork  = 0x4000      // CLONE_VFORK
+	// CLONE_CLEAR_SIGHAND: handled signals start at SIG_DFL in the child.
+	cloneClearSighand = 0x100000000
 
 	prSetDumpable = 4
 	prCapAmbient  = 47
@@ -54,26 +58,118 @@ const (
 //go:nocheckptr
 //go:noinline
 func fork(s *rawSpec) (pid int, pidfd int, err syscall.Errno) {
+	s.ex = execRaw
+	clearChildSignals(s)
 	syscall.ForkLock.Lock()
 	runtimeBeforeFork()
 	r1, _, e1 := syscall.RawSyscall6(sysClone3, uintptr(unsafe.Pointer(&s.clone)), unsafe.Sizeof(s.clone), 0, 0, 0, 0)
+	if e1 == syscall.EINVAL && s.clearSighand {
+		s.clearSighand = false
+		s.clone.flags &^= cloneClearSighand
+		r1, _, e1 = syscall.RawSyscall6(sysClone3, uintptr(unsafe.Pointer(&s.clone)), unsafe.Sizeof(s.clone), 0, 0, 0, 0)
+	}
 	if e1 == syscall.ENOSYS && s.clone.cgroup == 0 {
 		// Kernel before 5.3: a plain fork, without a pidfd.
 		s.pidfd = -1
+		s.clearSighand = false
 		r1, _, e1 = syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
 	}
 	if e1 != 0 || r1 != 0 {
 		runtimeAfterFork()
 		syscall.ForkLock.Unlock()
+		s.clone.flags &^= cloneClearSighand
 		if e1 != 0 {
 			return 0, -1, e1
 		}
 		return int(r1), int(s.pidfd), 0
 	}
 	// In the child.
-	runtimeAfterForkInChild()
+	restoreChildSignals(s)
 	childMain(s)
 	return 0, 0, 0 // not reached
+}
+
+// clearChildSignals readies the signal state the child starts with, as
+// runtimeAfterForkInChild would make it, at less cost: clone3 resets the
+// handlers (CLONE_CLEAR_SIGHAND, Linux 5.5; ignored signals stay ignored)
+// instead of the child's one rt_sigaction per signal, about 64 calls that
+// the parent waits for, and the child restores the calling thread's mask,
+// read here (runtimeBeforeFork blocks every signal). The caller keeps its
+// goroutine on the cloning thread, whose mask it is.
+//
+//go:norace
+//go:nocheckptr
+func clearChildSignals(s *rawSpec) {
+	_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, 0, uintptr(unsafe.Pointer(&s.childMask)), 8, 0, 0)
+	s.clearSighand = e == 0
+	if s.clearSighand {
+		s.clone.flags |= cloneClearSighand
+	}
+}
+
+// restoreChildSignals is the child's part of clearChildSignals, or the
+// runtime's hook where clone3 could not clear the handlers.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func restoreChildSignals(s *rawSpec) {
+	if !s.clearSighand {
+		runtimeAfterForkInChild()
+		return
+	}
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&s.childMask)), 0, 8, 0, 0)
+}
+
+// vfork starts the raw child in this process's memory (CLONE_VM and
+// CLONE_VFORK): no page tables are copied, and the calling thread sleeps
+// until the child executes the program or exits. The child's failure report
+// is then in s.fail; nothing is sent over a pipe. The caller keeps the
+// goroutine on its thread, and handles what belongs to the shared address
+// space (dumpability) around the call.
+//
+//go:norace
+//go:nocheckptr
+//go:noinline
+func vfork(s *rawSpec) (pid int, pidfd int, err syscall.Errno) {
+	s.ex = execShared
+	s.fail = report{}
+	clearChildSignals(s)
+	s.clone.flags |= cloneVM | cloneVfork
+	syscall.ForkLock.Lock()
+	r1, e1 := sharedClone(s)
+	if e1 == syscall.EINVAL && s.clearSighand {
+		s.clearSighand = false
+		s.clone.flags &^= cloneClearSighand
+		r1, e1 = sharedClone(s)
+	}
+	syscall.ForkLock.Unlock()
+	s.clone.flags &^= cloneVM | cloneVfork | cloneClearSighand
+	if e1 != 0 {
+		return 0, -1, e1
+	}
+	return int(r1), int(s.pidfd), 0
+}
+
+// sharedClone is the frame that the child and the calling thread both
+// return into from clone3Shared. The child runs on from here into
+// childMain and never returns. The caller, resumed once the child is gone,
+// only restores what runtimeBeforeFork changed and returns clone3Shared's
+// results, which it wrote last: nothing else of this frame, where the child
+// ran, is read again.
+//
+//go:norace
+//go:nocheckptr
+//go:noinline
+func sharedClone(s *rawSpec) (uintptr, syscall.Errno) {
+	runtimeBeforeFork()
+	r1, e1 := clone3Shared(uintptr(unsafe.Pointer(&s.clone)), unsafe.Sizeof(s.clone))
+	if r1 == 0 && e1 == 0 {
+		restoreChildSignals(s)
+		childMain(s)
+	}
+	runtimeAfterFork()
+	return r1, syscall.Errno(e1)
 }
 
 // The child's code below must fit the linker's nosplit stack budget (800
@@ -123,7 +219,7 @@ func failWith(s *rawSpec, st Stage, e syscall.Errno) Stage {
 //go:norace
 //go:nocheckptr
 func childMain(s *rawSpec) {
-	s.fail.stage = sequence(s, execRaw)
+	s.fail.stage = sequence(s, s.ex)
 	if s.fail.stage == stageRelay {
 		// Called from here rather than from sequence, to keep the
 		// nosplit chain short.

@@ -166,6 +166,13 @@ type rawSpec struct {
 
 	clone cloneArgs
 	pidfd int32 // written by clone3 in the parent
+	// ex is the executor the child is: execRaw, a copy of this process,
+	// or execShared, in its memory (vfork).
+	ex executors
+	// childMask is the signal mask the shared child restores, and
+	// clearSighand says that clone3 reset its signal handlers.
+	childMask    uint64
+	clearSighand bool
 
 	// fail is the report of the step that failed, written by the child
 	// and sent to the parent as it is.

@@ -264,6 +264,7 @@ func prepare(s *Spec) (*prepared, error) {
 		r.debugUnshare = s.User != nil
 	}
 
+	r.ex = execRaw
 	r.clone.flags = clonePidfd
 	r.clone.exitSignal = uint64(unix.SIGCHLD)
 	r.clone.pidFD = pidfdAddr(r)
@@ -320,12 +321,14 @@ func Start(s *Spec) (*Process, error) {
 	if err := checkExtraFiles(s); err != nil {
 		return nil, err
 	}
-	if threadJoinable(s) { // the step table says what only the raw child can do
-		return startOnThread(s)
-	}
 	p, err := prepare(s)
 	if err != nil {
 		return nil, err
+	}
+	if sharesMemory(s) { // the step table says what only a copy can do
+		if proc, err, ok := startShared(s, p); ok {
+			return proc, err
+		}
 	}
 	var us *unsharePipes
 	if s.Unshare != nil {
@@ -354,9 +357,12 @@ func Start(s *Spec) (*Process, error) {
 			return nil, err
 		}
 	} else if s.PrejoinPID < 0 {
-		// Nothing to join first: fork from this thread, as os/exec does.
+		// Nothing to join first: fork from this thread, as os/exec does,
+		// which stays the goroutine's while fork reads its signal mask.
 		waitGate(s)
+		runtime.LockOSThread()
 		res.pid, res.pidfd, res.err = fork(&p.raw)
+		runtime.UnlockOSThread()
 	} else {
 		done := make(chan result, 1)
 		goOffMain(func() {
@@ -469,18 +475,16 @@ func ExecInPlace(s *Spec) error {
 // relayStops, a stop of the child stops this process too (as a shell's job
 // would see it) and continuing this process continues the child.
 func (p *Process) Wait(relayStops bool) (unix.WaitStatus, error) {
-	var ws unix.WaitStatus
+	ws := new(unix.WaitStatus)
 	opts := 0
 	if relayStops {
 		opts = unix.WUNTRACED
 	}
 	for {
-		_, err := unix.Wait4(p.Pid, &ws, opts, nil)
-		if err == unix.EINTR {
+		if _, e := wait4Blocking(p.Pid, ws, opts); e == unix.EINTR {
 			continue
-		}
-		if err != nil {
-			return ws, os.NewSyscallError("wait4", err)
+		} else if e != 0 {
+			return *ws, os.NewSyscallError("wait4", e)
 		}
 		if ws.Stopped() {
 			// A terminal stop (Ctrl-Z) reaches both processes. wait4 may
@@ -495,7 +499,7 @@ func (p *Process) Wait(relayStops bool) (unix.WaitStatus, error) {
 			}
 			continue
 		}
-		return ws, nil
+		return *ws, nil
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nsxproject/nsx/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 func spec(path string, args ...string) *Spec {
@@ -29,10 +31,9 @@ func spec(path string, args ...string) *Spec {
 // blocks every signal; runtime_AfterForkInChild must restore the mask and
 // the dispositions): the program's SigBlk and SigIgn must be an os/exec
 // child's. (Checked by leaving the AfterForkInChild call out: the program
-// then starts with every signal blocked.) A plain spec would take the thread path
-// (syscall.ForkExec's vfork), which uses none of the hooks, so it sets the
-// caller's own uid (allowed unprivileged), which only the raw child does;
-// the second case goes through the relaying process as well.
+// then starts with every signal blocked.) A plain spec takes the child that
+// shares nsx's memory (vfork); the second case the copied child, through
+// the relaying process as well.
 func TestForkHooksPresent(t *testing.T) {
 	want, err := exec.Command("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status").Output()
 	if err != nil {
@@ -45,11 +46,10 @@ func TestForkHooksPresent(t *testing.T) {
 		}
 		// grep itself, not a shell: dash clears its signal mask.
 		s := spec("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status")
-		s.UID = os.Getuid()
 		s.ForkForPID = relay
 		s.Stdio[1] = int(w.Fd())
-		if threadJoinable(s) {
-			t.Fatal("the canary's spec would take the thread path, not the raw child")
+		if sharesMemory(s) == relay {
+			t.Fatalf("relay %v: the canary's spec takes the other child", relay)
 		}
 		p, err := Start(s)
 		w.Close()
@@ -70,15 +70,15 @@ func TestForkHooksPresent(t *testing.T) {
 	}
 }
 
-// TestStepTableChoosesExecutor: the thread path takes exactly the specs it
-// can carry out; what needs a process of one thread, a credential change or
-// the relay goes to the raw child; ExecInPlace and Do refuse what they
-// cannot do.
+// TestStepTableChoosesExecutor: the child sharing nsx's memory takes exactly
+// the specs it can carry out; what needs a process of its own memory (a
+// user or time namespace) or the relay goes to the copied child; ExecInPlace
+// and Do refuse what they cannot do.
 func TestStepTableChoosesExecutor(t *testing.T) {
 	for _, tc := range []struct {
 		name            string
 		edit            func(*Spec)
-		thread, inPlace bool
+		shared, inPlace bool
 		do              bool
 	}{
 		{"plain", func(*Spec) {}, true, true, true},
@@ -90,18 +90,19 @@ func TestStepTableChoosesExecutor(t *testing.T) {
 		{"root", func(s *Spec) { s.RootFd = 9 }, true, true, true},
 		{"extra files", func(s *Spec) { s.ExtraFiles = []int{9} }, true, false, true},
 		{"stdio", func(s *Spec) { s.Stdio[0] = 9 }, true, true, true},
-		{"uid", func(s *Spec) { s.UID = 0 }, false, true, false},
-		{"setgroups", func(s *Spec) { s.SetGroups = true }, false, true, false},
-		{"early groups", func(s *Spec) { s.DropGroupsEarly = true }, false, true, false},
-		{"keep caps", func(s *Spec) { s.KeepCaps = true }, false, true, false},
-		{"cgroup", func(s *Spec) { s.CgroupFd = 9 }, false, false, false},
+		{"uid", func(s *Spec) { s.UID = 0 }, true, true, false},
+		{"setgroups", func(s *Spec) { s.SetGroups = true }, true, true, false},
+		{"early groups", func(s *Spec) { s.DropGroupsEarly = true }, true, true, false},
+		{"keep caps", func(s *Spec) { s.KeepCaps = true }, true, true, false},
+		{"cgroup", func(s *Spec) { s.CgroupFd = 9 }, true, false, false},
 		{"relay", func(s *Spec) { s.ForkForPID = true }, false, false, true},
 		{"unshare", func(s *Spec) { s.Unshare = &Unshare{} }, false, false, false},
+		{"debug", func(s *Spec) { s.Debug = &DebugRoot{} }, false, false, false},
 	} {
 		s := spec("true")
 		tc.edit(s)
-		if got := threadJoinable(s); got != tc.thread {
-			t.Errorf("%s: thread path %v, want %v", tc.name, got, tc.thread)
+		if got := sharesMemory(s); got != tc.shared {
+			t.Errorf("%s: shared memory %v, want %v", tc.name, got, tc.shared)
 		}
 		if got := refuseInPlace(s) == nil; got != tc.inPlace {
 			t.Errorf("%s: in place %v, want %v", tc.name, got, tc.inPlace)
@@ -225,14 +226,14 @@ func TestRelayDeathKillsTheProgram(t *testing.T) {
 }
 
 // TestStartGateHoldsTheProcessBack: with a StartGate, Start prepares but
-// creates no process until the gate opens, on the thread path and on the
-// raw child's.
+// creates no process until the gate opens, from the child sharing nsx's
+// memory and from the copied one.
 func TestStartGateHoldsTheProcessBack(t *testing.T) {
 	for _, raw := range []bool{false, true} {
 		gate := make(chan struct{})
 		s := spec("true")
-		s.ForkForPID = raw // the raw child; a plain spec takes the thread path
-		if got := !threadJoinable(s); got != raw {
+		s.ForkForPID = raw // the copied child; a plain spec shares memory
+		if got := !sharesMemory(s); got != raw {
 			t.Fatalf("raw %v: the spec takes the other path", raw)
 		}
 		s.StartGate = gate
@@ -290,4 +291,66 @@ func startRelayed(t *testing.T, script string) (*Process, *os.File) {
 	}
 	t.Cleanup(p.Release)
 	return p, r
+}
+
+// TestNoDumpComesBack: the child sharing this process's memory makes that
+// memory non-dumpable until it executes, and Start makes it dumpable again
+// afterwards, whether the program ran or failed to execute: a process left
+// non-dumpable has its /proc files owned by root and cannot be debugged.
+func TestNoDumpComesBack(t *testing.T) {
+	for _, path := range []string{"true", "/nonexistent-nsx-program"} {
+		s := spec(path)
+		s.NoDump = true
+		if !sharesMemory(s) {
+			t.Fatal("the spec takes the copied child")
+		}
+		p, err := Start(s)
+		if err == nil {
+			p.Wait(false)
+			p.Release()
+		}
+		if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err != nil || d != 1 {
+			t.Errorf("%s: dumpable %d (%v) after Start, want 1", path, d, err)
+		}
+	}
+}
+
+// TestPrejoinComesBack: the child sharing this process's memory is born in
+// the PID namespace its parent thread joined for the clone, and that thread
+// is back in nsx's own right after, its later children born there again.
+func TestPrejoinComesBack(t *testing.T) {
+	tg := testutil.Start(t, []string{"--pid", "--mount-proc"}, `echo ready > "$READY" && exec sleep 1000`)
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/pid", tg.PID), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", tg.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w := pipe(t)
+	s := spec("readlink", "/proc/self/ns/pid")
+	s.PrejoinPID, s.PIDMask = fd, unix.CLONE_NEWPID
+	s.Stdio[1] = int(w.Fd())
+	if !sharesMemory(s) {
+		t.Fatal("the spec takes the copied child")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p, err := Start(s)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(r)
+	p.Wait(false)
+	p.Release()
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("the program's PID namespace is %s, want the target's %s", got, want)
+	}
+	own, _ := os.Readlink("/proc/self/ns/pid")
+	if got, _ := os.Readlink("/proc/thread-self/ns/pid_for_children"); got != own {
+		t.Errorf("after Start this thread's children are born in %s, want nsx's own %s", got, own)
+	}
 }

@@ -8,13 +8,13 @@ import (
 
 // The join engine is one ordered table of steps. Every executor walks it in
 // this order and runs the rows it can: the raw child (fork_linux_unsafe.go's
-// sequence reads the table as data, without allocating), the same walker in
-// place of this process (--no-fork), a locked thread that then starts the
-// program with syscall.ForkExec's vfork (the fast path), and Do, which runs a
-// function instead of a program. Which executor a spec takes, and what each
-// executor refuses, follows from the same table: a spec needs a row when
-// the row's needed says so, and an executor can carry the spec out when it
-// runs every row the spec needs.
+// sequence reads the table as data, without allocating) as a copy of this
+// process or, the fast path, in its memory (vfork), the same walker in
+// place of this process (--no-fork), and Do, which runs a function on a
+// locked thread instead of a program. Which executor a spec takes, and what
+// each executor refuses, follows from the same table: a spec needs a row
+// when the row's needed says so, and an executor can carry the spec out when
+// it runs every row the spec needs.
 
 // step names one row of the table.
 type step uint8
@@ -47,9 +47,9 @@ const (
 type executors uint8
 
 const (
-	execRaw     executors = 1 << iota // the raw child of Start
+	execRaw     executors = 1 << iota // Start's raw child, a copy of this process
+	execShared                        // the raw child in this process's memory (vfork)
 	execInPlace                       // ExecInPlace
-	execThread                        // Start's locked thread + vfork
 	execDo                            // Do: fn instead of a program
 )
 
@@ -69,31 +69,33 @@ type stepRow struct {
 // PID pre-join is made by its parent thread just before the clone (Start),
 // so that the child is born in the PID namespace; its row is a no-op in the
 // child, and in place, where no process is born (the program keeps its PID
-// namespace, as with nsenter -F). The thread path leaves stdio and the extra files to ForkExec's
-// child, which arranges them just before its execve.
+// namespace, as with nsenter -F). The child that shares this process's
+// memory cannot join a user or time namespace (the kernel wants a process
+// whose memory nobody shares) nor become a relay (this thread sleeps until
+// the child executes), and nsx debug's tree is built for the copy.
 var steps = [numSteps]stepRow{
-	{stepNoDump, execRaw | execInPlace | execThread, true, "", func(s *Spec) bool { return s.NoDump }},
-	{stepExtraAside, execRaw | execThread, true, "extra files", func(s *Spec) bool { return len(s.ExtraFiles) > 0 }},
-	{stepStdio, execRaw | execInPlace | execThread, true, "", func(s *Spec) bool { return s.Stdio != [3]int{-1, -1, -1} }},
+	{stepNoDump, execRaw | execShared | execInPlace, true, "", func(s *Spec) bool { return s.NoDump }},
+	{stepExtraAside, execRaw | execShared, true, "extra files", func(s *Spec) bool { return len(s.ExtraFiles) > 0 }},
+	{stepStdio, execRaw | execShared | execInPlace, true, "", func(s *Spec) bool { return s.Stdio != [3]int{-1, -1, -1} }},
 	{stepUnshareCreate, execRaw, false, "creating namespaces", func(s *Spec) bool { return s.Unshare != nil }},
-	{stepGroupsEarly, execRaw | execInPlace, false, "changing credentials", func(s *Spec) bool { return s.DropGroupsEarly }},
+	{stepGroupsEarly, execRaw | execShared | execInPlace, false, "changing credentials", func(s *Spec) bool { return s.DropGroupsEarly }},
 	{stepSingleThread, execRaw, false, "joining a user or time namespace", joinsWholeProcess},
-	{stepCgroup, execRaw, false, "entering a cgroup", func(s *Spec) bool { return s.CgroupFd >= 0 }},
-	{stepPrejoinPID, execRaw | execInPlace | execThread | execDo, false, "", func(s *Spec) bool { return s.PrejoinPID >= 0 }},
-	{stepJoinTolerant, execRaw | execInPlace | execThread | execDo, false, "", func(s *Spec) bool { return len(s.Tolerant) > 0 }},
+	{stepCgroup, execRaw | execShared, false, "entering a cgroup", func(s *Spec) bool { return s.CgroupFd >= 0 }},
+	{stepPrejoinPID, execRaw | execShared | execInPlace | execDo, false, "", func(s *Spec) bool { return s.PrejoinPID >= 0 }},
+	{stepJoinTolerant, execRaw | execShared | execInPlace | execDo, false, "", func(s *Spec) bool { return len(s.Tolerant) > 0 }},
 	{stepJoinUser, execRaw, false, "joining a user namespace", func(s *Spec) bool { return s.User != nil }},
-	{stepJoinRetry, execRaw | execInPlace | execThread | execDo, false, "", func(s *Spec) bool { return len(s.Tolerant) > 0 }},
-	{stepReadOnly, execRaw | execInPlace | execThread | execDo, false, "", func(s *Spec) bool { return s.ReadOnly }},
-	{stepRootAndDir, execRaw | execInPlace | execThread | execDo, false, "", func(s *Spec) bool {
+	{stepJoinRetry, execRaw | execShared | execInPlace | execDo, false, "", func(s *Spec) bool { return len(s.Tolerant) > 0 }},
+	{stepReadOnly, execRaw | execShared | execInPlace | execDo, false, "", func(s *Spec) bool { return s.ReadOnly }},
+	{stepRootAndDir, execRaw | execShared | execInPlace | execDo, false, "", func(s *Spec) bool {
 		return s.RootFd >= 0 || s.WdnsPath != "" || s.CwdFd >= 0 || s.CheckCwd
 	}},
 	{stepForkForPID, execRaw, true, "a PID namespace joined after the user namespace", func(s *Spec) bool { return s.ForkForPID }},
 	{stepUnshareEnter, execRaw, false, "creating namespaces", func(s *Spec) bool { return s.Unshare != nil }},
 	{stepDebugProc, execRaw, false, "a debug mount namespace", func(s *Spec) bool { return s.Debug != nil }},
-	{stepCredentials, execRaw | execInPlace, false, "changing credentials", func(s *Spec) bool { return s.SetGroups || s.GID >= 0 || s.UID >= 0 }},
-	{stepAmbientCaps, execRaw | execInPlace, false, "ambient capabilities", func(s *Spec) bool { return s.KeepCaps }},
-	{stepExtraInPlace, execRaw | execThread, true, "extra files", func(s *Spec) bool { return len(s.ExtraFiles) > 0 }},
-	{stepExec, execRaw | execInPlace | execThread, true, "", func(*Spec) bool { return true }},
+	{stepCredentials, execRaw | execShared | execInPlace, false, "changing credentials", func(s *Spec) bool { return s.SetGroups || s.GID >= 0 || s.UID >= 0 }},
+	{stepAmbientCaps, execRaw | execShared | execInPlace, false, "ambient capabilities", func(s *Spec) bool { return s.KeepCaps }},
+	{stepExtraInPlace, execRaw | execShared, true, "extra files", func(s *Spec) bool { return len(s.ExtraFiles) > 0 }},
+	{stepExec, execRaw | execShared | execInPlace, true, "", func(*Spec) bool { return true }},
 }
 
 // joinsWholeProcess reports whether a join is of a user or time namespace,
@@ -142,13 +144,11 @@ func unsupported(s *Spec, ex executors) *stepRow {
 	return nil
 }
 
-// threadJoinable reports whether the thread executor can carry out s: no
-// user or time namespace (those need a single-threaded process) and nothing
-// that only the raw child does (ambient capabilities, the early setgroups)
-// or that would fail in the vfork child without saying which step failed (a
-// credential change or a cgroup that refuses the child: ForkExec reports
-// those like a failed exec).
-func threadJoinable(s *Spec) bool { return unsupported(s, execThread) == nil }
+// sharesMemory reports whether Start runs the raw child in this process's
+// memory (vfork) for s: the architecture has clone3Shared, and s needs no row
+// that only a copy of the process can run (a user or time namespace, the
+// relay, creating namespaces, nsx debug).
+func sharesMemory(s *Spec) bool { return canShareMemory && unsupported(s, execShared) == nil }
 
 // refuseInPlace explains why ExecInPlace cannot carry out s, or is nil.
 func refuseInPlace(s *Spec) error {
