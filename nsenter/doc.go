@@ -21,9 +21,13 @@
 // A namespace belongs to an OS thread, not to a goroutine, and the Go
 // scheduler moves goroutines between threads. What that means for callers:
 //
-//   - Cmd never changes the namespaces of any thread of this process: the
-//     joins happen in the child (or on a thread that is discarded), so a
-//     Cmd may be used from any goroutine, and many at once.
+//   - Cmd leaves the namespaces of this process's threads as they were:
+//     the joins happen in the child. To have the child born in the
+//     target's PID namespace, the thread that starts it joins that
+//     namespace for its children for the instant of the clone and joins
+//     its own back before it runs anything else (or, where that cannot be
+//     undone, a thread that is discarded does it). A Cmd may be used from
+//     any goroutine, and many at once.
 //   - Do runs fn on a new goroutine locked to a fresh thread that joined
 //     the namespaces; only fn's own code runs in them. Goroutines that fn
 //     starts run on other threads, in this process's namespaces, not the
