@@ -149,6 +149,9 @@ const offMainProbe = "NSX_TEST_OFF_MAIN_PROBE"
 // main thread (m0), where a plain goroutine would land, and prints the
 // process's pid and the thread fn ran on.
 func TestMain(m *testing.M) {
+	if os.Getenv(noClone3Probe) != "" {
+		noClone3Main()
+	}
 	if os.Getenv(offMainProbe) == "" {
 		os.Exit(m.Run())
 	}

@@ -101,11 +101,16 @@ func fork(s *rawSpec) (pid int, pidfd int, err syscall.Errno) {
 //go:nocheckptr
 func clearChildSignals(s *rawSpec) {
 	_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, 0, uintptr(unsafe.Pointer(&s.childMask)), 8, 0, 0)
-	s.clearSighand = e == 0
+	s.clearSighand = e == 0 && !useForkHook
 	if s.clearSighand {
 		s.clone.flags |= cloneClearSighand
 	}
 }
+
+// useForkHook makes the children restore their signals with
+// runtimeAfterForkInChild, as on a kernel without CLONE_CLEAR_SIGHAND, so
+// that tests reach that path too.
+var useForkHook bool
 
 // restoreChildSignals is the child's part of clearChildSignals, or the
 // runtime's hook where clone3 could not clear the handlers.
@@ -567,6 +572,11 @@ func dropCredentials(s *rawSpec) Stage {
 		if _, e := sys(syscall.SYS_SETUID, uintptr(s.uid), 0, 0); e != 0 {
 			return failWith(s, StageSetuid, e)
 		}
+	}
+	if s.nodump && (s.gid >= 0 || s.uid >= 0) {
+		// A change of credentials made the memory dumpable as
+		// fs.suid_dumpable says (possibly 1); keep it off until execve.
+		sys(syscall.SYS_PRCTL, prSetDumpable, 0, 0)
 	}
 	return StageNone
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -20,54 +21,57 @@ var dumpableMu sync.Mutex
 // and then reads the child's report where the child wrote it.
 //
 // A PID namespace to be born in is joined by the calling thread for the
-// instant of the clone and left again. Leaving it is a join of nsx's own
-// PID namespace, which the kernel may refuse (to a process privileged only
-// in a user namespace below the one owning it), so that join is tried
-// first; when it or the pre-join fails, ok is false with nothing changed,
-// and Start takes the copied child (with its relay) instead.
+// instant of the clone and left again at once, before anything else runs
+// on the thread. Leaving it is a join of nsx's own PID namespace, which the
+// kernel may refuse (to a process privileged only in a user namespace below
+// the one owning it), so that join is tried first; when it or the pre-join
+// fails, or the kernel has no clone3 (before 5.3, or a seccomp filter that
+// answers ENOSYS), ok is false with nothing changed, and Start takes the
+// copied child (with its relay, and plain clone) instead.
 func startShared(s *Spec, p *prepared) (proc *Process, err error, ok bool) {
 	waitGate(s)
-	runtime.LockOSThread()
-	unlock := true
-	defer func() {
-		if unlock {
-			runtime.UnlockOSThread()
+	if s.NoDump || steps[stepCredentials].needed(s) {
+		// Dumpability belongs to the memory the child shares. NoDump
+		// keeps the child from being ptraced through the target until
+		// it executes; a change of credentials in the child resets it
+		// too (commit_creds, to fs.suid_dumpable), and it must not
+		// stay so for nsx.
+		dumpableMu.Lock()
+		defer dumpableMu.Unlock()
+		was, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+		if s.NoDump {
+			unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 		}
-	}()
+		defer unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(was), 0, 0, 0)
+	}
+	runtime.LockOSThread()
+	home := -1
 	if s.PrejoinPID >= 0 {
-		home, err := unix.PidfdOpen(os.Getpid(), 0)
-		if err != nil {
+		if home, err = unix.PidfdOpen(os.Getpid(), 0); err != nil {
+			runtime.UnlockOSThread()
 			return nil, nil, false
 		}
 		defer unix.Close(home)
 		if unix.Setns(home, unix.CLONE_NEWPID) != nil || unix.Setns(s.PrejoinPID, int(s.PIDMask)) != nil {
+			runtime.UnlockOSThread()
 			return nil, nil, false
 		}
-		defer func() {
-			// Children of this thread would be born in the target's
-			// PID namespace until this succeeds. It did just now, as
-			// the first join; should it fail all the same, the thread
-			// stays locked, to end with its goroutine.
-			if unix.Setns(home, unix.CLONE_NEWPID) != nil {
-				unlock = false
-			}
-		}()
-	}
-	if s.NoDump {
-		// Dumpability belongs to the memory the child shares: it must
-		// not be ptraced through the target until it executes.
-		dumpableMu.Lock()
-		defer dumpableMu.Unlock()
-		was, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
-		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-		defer unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(was), 0, 0, 0)
 	}
 	p.raw.errPipe = -1
 	pid, pidfd, errno := vfork(&p.raw)
 	runtime.KeepAlive(p)
+	if home < 0 || comeBack(home) {
+		runtime.UnlockOSThread()
+	}
+	// Otherwise children of this thread would be born in the target's PID
+	// namespace: it stays locked, to end with its goroutine.
+	if errno == syscall.ENOSYS {
+		return nil, nil, false
+	}
 	if errno != 0 {
 		return nil, &ChildError{Stage: StageFork, Index: -1, Errno: errno}, true
 	}
+	sharedStarts.Add(1)
 	proc = &Process{Pid: pid, Pidfd: pidfd}
 	if f := p.raw.fail; f.stage != StageNone {
 		// The child exited after its report; reap it.
@@ -77,3 +81,21 @@ func startShared(s *Spec, p *prepared) (proc *Process, err error, ok bool) {
 	}
 	return proc, nil, true
 }
+
+// comeBack joins nsx's own PID namespace for the children of this thread
+// again. The same join succeeded a moment ago, as startShared's first; a
+// failure now could only be transient (ENOMEM), so it is tried a few
+// times.
+func comeBack(home int) bool {
+	for try := 0; try < 3; try++ {
+		if unix.Setns(home, unix.CLONE_NEWPID) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedStarts counts the programs started by the child sharing this
+// process's memory, so that tests can tell that path from the copied
+// child's.
+var sharedStarts atomic.Int64

@@ -28,44 +28,49 @@ func spec(path string, args ...string) *Spec {
 // if they vanish the package fails to link, and if they stop working the
 // raw child cannot run a program and report its status, or the program
 // inherits the signal state of the runtime's fork window (runtime_BeforeFork
-// blocks every signal; runtime_AfterForkInChild must restore the mask and
-// the dispositions): the program's SigBlk and SigIgn must be an os/exec
-// child's. (Checked by leaving the AfterForkInChild call out: the program
-// then starts with every signal blocked.) A plain spec takes the child that
-// shares nsx's memory (vfork); the second case the copied child, through
-// the relaying process as well.
+// blocks every signal; the child must restore the mask, and the handlers
+// must be the dispositions an os/exec child starts with). The program's
+// SigBlk and SigIgn must be an os/exec child's, from the child sharing
+// nsx's memory (vfork) and from the copied one through its relay, each with
+// clone3's CLONE_CLEAR_SIGHAND and the child's own mask restore, and with
+// runtimeAfterForkInChild as on a kernel without the flag (leaving that
+// call out, the program starts with every signal blocked).
 func TestForkHooksPresent(t *testing.T) {
 	want, err := exec.Command("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, relay := range []bool{false, true} {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// grep itself, not a shell: dash clears its signal mask.
-		s := spec("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status")
-		s.ForkForPID = relay
-		s.Stdio[1] = int(w.Fd())
-		if sharesMemory(s) == relay {
-			t.Fatalf("relay %v: the canary's spec takes the other child", relay)
-		}
-		p, err := Start(s)
-		w.Close()
-		if err != nil {
+	defer func() { useForkHook = false }()
+	for _, hook := range []bool{false, true} {
+		useForkHook = hook
+		for _, relay := range []bool{false, true} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// grep itself, not a shell: dash clears its signal mask.
+			s := spec("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status")
+			s.ForkForPID = relay
+			s.Stdio[1] = int(w.Fd())
+			if sharesMemory(s) == relay {
+				t.Fatalf("relay %v: the canary's spec takes the other child", relay)
+			}
+			p, err := Start(s)
+			w.Close()
+			if err != nil {
+				r.Close()
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(r)
 			r.Close()
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(r)
-		r.Close()
-		ws, err := p.Wait(false)
-		p.Release()
-		if err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
-			t.Fatalf("relay %v: child: %v, %v; want exit 0", relay, ws, err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("relay %v: the program's signal state\n%s; an os/exec child's\n%s", relay, got, want)
+			ws, err := p.Wait(false)
+			p.Release()
+			if err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
+				t.Fatalf("hook %v, relay %v: child: %v, %v; want exit 0", hook, relay, ws, err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("hook %v, relay %v: the program's signal state\n%s; an os/exec child's\n%s", hook, relay, got, want)
+			}
 		}
 	}
 }
@@ -94,7 +99,7 @@ func TestStepTableChoosesExecutor(t *testing.T) {
 		{"setgroups", func(s *Spec) { s.SetGroups = true }, true, true, false},
 		{"early groups", func(s *Spec) { s.DropGroupsEarly = true }, true, true, false},
 		{"keep caps", func(s *Spec) { s.KeepCaps = true }, true, true, false},
-		{"cgroup", func(s *Spec) { s.CgroupFd = 9 }, true, false, false},
+		{"cgroup", func(s *Spec) { s.CgroupFd = 9 }, false, false, false},
 		{"relay", func(s *Spec) { s.ForkForPID = true }, false, false, true},
 		{"unshare", func(s *Spec) { s.Unshare = &Unshare{} }, false, false, false},
 		{"debug", func(s *Spec) { s.Debug = &DebugRoot{} }, false, false, false},
@@ -338,10 +343,14 @@ func TestPrejoinComesBack(t *testing.T) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	before := sharedStarts.Load()
 	p, err := Start(s)
 	w.Close()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sharedStarts.Load() != before+1 {
+		t.Error("the program was not started by the child sharing nsx's memory")
 	}
 	out, _ := io.ReadAll(r)
 	p.Wait(false)
@@ -352,5 +361,27 @@ func TestPrejoinComesBack(t *testing.T) {
 	own, _ := os.Readlink("/proc/self/ns/pid")
 	if got, _ := os.Readlink("/proc/thread-self/ns/pid_for_children"); got != own {
 		t.Errorf("after Start this thread's children are born in %s, want nsx's own %s", got, own)
+	}
+}
+
+// TestCredentialsKeepNsxDumpable: a change of credentials in the child
+// sharing nsx's memory resets that memory's dumpability (the kernel's
+// commit_creds, to fs.suid_dumpable, 0 by default); Start puts it back
+// even when NoDump was not asked for.
+func TestCredentialsKeepNsxDumpable(t *testing.T) {
+	testutil.RequireRoot(t)
+	s := spec("true")
+	s.UID, s.GID = 65534, 65534
+	if !sharesMemory(s) {
+		t.Fatal("the spec takes the copied child")
+	}
+	p, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait(false)
+	p.Release()
+	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err != nil || d != 1 {
+		t.Errorf("dumpable %d (%v) after a child changed its credentials, want 1", d, err)
 	}
 }

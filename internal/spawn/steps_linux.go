@@ -72,7 +72,10 @@ type stepRow struct {
 // namespace, as with nsenter -F). The child that shares this process's
 // memory cannot join a user or time namespace (the kernel wants a process
 // whose memory nobody shares) nor become a relay (this thread sleeps until
-// the child executes), and nsx debug's tree is built for the copy.
+// the child executes), and nsx debug's tree is built for the copy. Nor is
+// it born in a cgroup: in a frozen one (a paused container) it would never
+// run, and this thread, asleep in clone3 while holding its P, would stall
+// every stop-the-world of the runtime until the thaw.
 var steps = [numSteps]stepRow{
 	{stepNoDump, execRaw | execShared | execInPlace, true, "", func(s *Spec) bool { return s.NoDump }},
 	{stepExtraAside, execRaw | execShared, true, "extra files", func(s *Spec) bool { return len(s.ExtraFiles) > 0 }},
@@ -80,7 +83,7 @@ var steps = [numSteps]stepRow{
 	{stepUnshareCreate, execRaw, false, "creating namespaces", func(s *Spec) bool { return s.Unshare != nil }},
 	{stepGroupsEarly, execRaw | execShared | execInPlace, false, "changing credentials", func(s *Spec) bool { return s.DropGroupsEarly }},
 	{stepSingleThread, execRaw, false, "joining a user or time namespace", joinsWholeProcess},
-	{stepCgroup, execRaw | execShared, false, "entering a cgroup", func(s *Spec) bool { return s.CgroupFd >= 0 }},
+	{stepCgroup, execRaw, false, "entering a cgroup", func(s *Spec) bool { return s.CgroupFd >= 0 }},
 	{stepPrejoinPID, execRaw | execShared | execInPlace | execDo, false, "", func(s *Spec) bool { return s.PrejoinPID >= 0 }},
 	{stepJoinTolerant, execRaw | execShared | execInPlace | execDo, false, "", func(s *Spec) bool { return len(s.Tolerant) > 0 }},
 	{stepJoinUser, execRaw, false, "joining a user namespace", func(s *Spec) bool { return s.User != nil }},
@@ -147,7 +150,7 @@ func unsupported(s *Spec, ex executors) *stepRow {
 // sharesMemory reports whether Start runs the raw child in this process's
 // memory (vfork) for s: the architecture has clone3Shared, and s needs no row
 // that only a copy of the process can run (a user or time namespace, the
-// relay, creating namespaces, nsx debug).
+// relay, a cgroup, creating namespaces, nsx debug).
 func sharesMemory(s *Spec) bool { return canShareMemory && unsupported(s, execShared) == nil }
 
 // refuseInPlace explains why ExecInPlace cannot carry out s, or is nil.

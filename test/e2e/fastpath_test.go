@@ -45,7 +45,7 @@ func straceEnter(t *testing.T, nsx string, args ...string) (main int, procs map[
 	cmd := exec.Command(strace, append([]string{"-f", "-ff", "-qq", "-o", out, nsx}, args...)...)
 	// The program is looked up along PATH, one stat per entry: a fixed
 	// PATH keeps the counts independent of the caller's.
-	cmd.Env = append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+	cmd.Env = append(os.Environ(), "PATH="+fastPath)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("strace nsx %v: %v\n%s", args, err, b)
 	}
@@ -90,6 +90,9 @@ func straceEnter(t *testing.T, nsx string, args ...string) (main int, procs map[
 	}
 	return main, procs
 }
+
+// fastPath is the PATH nsx runs with under strace.
+const fastPath = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 // isThreadClone reports whether a clone or clone3 call's flags create a
 // thread (CLONE_THREAD) rather than a process.
@@ -163,6 +166,8 @@ func TestEnterFastPathStructure(t *testing.T) {
 		t.Errorf("nsx created %d processes, want 1 (the program)\n%s", processClones, dump())
 	} else if !strings.Contains(cloneArgs, "CLONE_VM") || !strings.Contains(cloneArgs, "CLONE_VFORK") {
 		t.Errorf("the program's process was created by clone(%s), want CLONE_VM|CLONE_VFORK (the vfork fast path)", cloneArgs)
+	} else if !strings.Contains(cloneArgs, "CLONE_CLEAR_SIGHAND") {
+		t.Errorf("the program's process was created by clone(%s), want CLONE_CLEAR_SIGHAND (no rt_sigaction per signal in the child)", cloneArgs)
 	}
 	// On nsx's thread, around the vfork: the join of nsx's own PID
 	// namespace that proves it can come back, the PID pre-join, the way
@@ -170,11 +175,18 @@ func TestEnterFastPathStructure(t *testing.T) {
 	if setns > 4 {
 		t.Errorf("%d setns calls, want at most 4 (three for the PID pre-join, one pidfd join)\n%s", setns, dump())
 	}
-	// The child executes along PATH as execvp(3) does: true is the second
-	// try in /usr/sbin:/usr/bin:/sbin:/bin.
+	// The child executes along PATH as execvp(3) does, up to the first
+	// directory that has true.
+	tries := 0
+	for _, dir := range strings.Split(fastPath, ":") {
+		tries++
+		if _, err := os.Stat(filepath.Join(dir, "true")); err == nil {
+			break
+		}
+	}
 	for tid, n := range execs {
-		if n != 2 {
-			t.Errorf("child %d called execve %d times, want 2 (/usr/sbin/true, /usr/bin/true)\n%s", tid, n, dump())
+		if n != tries {
+			t.Errorf("child %d called execve %d times, want %d (along %s)\n%s", tid, n, tries, fastPath, dump())
 		}
 	}
 	// On Linux 6.18 with Go 1.26 most calls are the runtime's start-up
@@ -185,8 +197,9 @@ func TestEnterFastPathStructure(t *testing.T) {
 	// 272-281 calls on 6-7 threads, idle or with three busy loops. The
 	// locked thread that joined and called syscall.ForkExec before made it
 	// 344-349 on 7 threads, and catching the signals on the main goroutine
-	// (until 2026-12-02) 365-373 on 8-9: these bounds catch either.
-	const maxThreads, maxCalls = 7, 290
+	// (until 2026-12-02) 365-373 on 8-9: the bound on calls catches either,
+	// the one on threads the latter, with a thread to spare for load.
+	const maxThreads, maxCalls = 8, 290
 	if threads > maxThreads {
 		t.Errorf("nsx started %d threads, want at most %d", threads, maxThreads)
 	}
