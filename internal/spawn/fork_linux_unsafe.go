@@ -63,9 +63,7 @@ func fork(s *rawSpec) (pid int, pidfd int, err syscall.Errno) {
 	syscall.ForkLock.Lock()
 	runtimeBeforeFork()
 	r1, _, e1 := syscall.RawSyscall6(sysClone3, uintptr(unsafe.Pointer(&s.clone)), unsafe.Sizeof(s.clone), 0, 0, 0, 0)
-	if e1 == syscall.EINVAL && s.clearSighand {
-		s.clearSighand = false
-		s.clone.flags &^= cloneClearSighand
+	if withoutClearSighand(s, e1) {
 		r1, _, e1 = syscall.RawSyscall6(sysClone3, uintptr(unsafe.Pointer(&s.clone)), unsafe.Sizeof(s.clone), 0, 0, 0, 0)
 	}
 	if e1 == syscall.ENOSYS && s.clone.cgroup == 0 {
@@ -77,7 +75,6 @@ func fork(s *rawSpec) (pid int, pidfd int, err syscall.Errno) {
 	if e1 != 0 || r1 != 0 {
 		runtimeAfterFork()
 		syscall.ForkLock.Unlock()
-		s.clone.flags &^= cloneClearSighand
 		if e1 != 0 {
 			return 0, -1, e1
 		}
@@ -102,9 +99,26 @@ func fork(s *rawSpec) (pid int, pidfd int, err syscall.Errno) {
 func clearChildSignals(s *rawSpec) {
 	_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, 0, uintptr(unsafe.Pointer(&s.childMask)), 8, 0, 0)
 	s.clearSighand = e == 0 && !useForkHook
+	s.clone.flags &^= cloneClearSighand
 	if s.clearSighand {
 		s.clone.flags |= cloneClearSighand
 	}
+}
+
+// withoutClearSighand readies a second clone3 after one that failed with e:
+// a kernel before 5.5 refuses CLONE_CLEAR_SIGHAND with EINVAL, and the
+// child then takes the runtime's hook. It runs between runtimeBeforeFork
+// and the clone, so it must not check its stack.
+//
+//go:nosplit
+//go:norace
+func withoutClearSighand(s *rawSpec, e syscall.Errno) bool {
+	if e != syscall.EINVAL || !s.clearSighand {
+		return false
+	}
+	s.clearSighand = false
+	s.clone.flags &^= cloneClearSighand
+	return true
 }
 
 // useForkHook makes the children restore their signals with
@@ -143,13 +157,11 @@ func vfork(s *rawSpec) (pid int, pidfd int, err syscall.Errno) {
 	s.clone.flags |= cloneVM | cloneVfork
 	syscall.ForkLock.Lock()
 	r1, e1 := sharedClone(s)
-	if e1 == syscall.EINVAL && s.clearSighand {
-		s.clearSighand = false
-		s.clone.flags &^= cloneClearSighand
+	if withoutClearSighand(s, e1) {
 		r1, e1 = sharedClone(s)
 	}
 	syscall.ForkLock.Unlock()
-	s.clone.flags &^= cloneVM | cloneVfork | cloneClearSighand
+	s.clone.flags &^= cloneVM | cloneVfork
 	if e1 != 0 {
 		return 0, -1, e1
 	}

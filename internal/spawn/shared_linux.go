@@ -73,11 +73,8 @@ func startShared(s *Spec, p *prepared) (proc *Process, err error, ok bool) {
 	}
 	sharedStarts.Add(1)
 	proc = &Process{Pid: pid, Pidfd: pidfd}
-	if f := p.raw.fail; f.stage != StageNone {
-		// The child exited after its report; reap it.
-		proc.Wait(false)
-		proc.Release()
-		return nil, p.childError(f.stage, f.index, syscall.Errno(f.errno)), true
+	if p.raw.fail.stage != StageNone {
+		return nil, p.reapFailed(proc, p.raw.fail), true
 	}
 	return proc, nil, true
 }

@@ -264,7 +264,6 @@ func prepare(s *Spec) (*prepared, error) {
 		r.debugUnshare = s.User != nil
 	}
 
-	r.ex = execRaw
 	r.clone.flags = clonePidfd
 	r.clone.exitSignal = uint64(unix.SIGCHLD)
 	r.clone.pidFD = pidfdAddr(r)
@@ -408,10 +407,15 @@ func Start(s *Spec) (*Process, error) {
 		index: int32(binary.NativeEndian.Uint32(buf[4:])),
 		errno: int32(binary.NativeEndian.Uint32(buf[8:])),
 	}
-	// The child failed before exec and exits on its own; reap it.
+	return nil, p.reapFailed(proc, rep)
+}
+
+// reapFailed reaps a child that reported rep and exited before exec, and
+// returns its ChildError.
+func (p *prepared) reapFailed(proc *Process, rep report) *ChildError {
 	proc.Wait(false)
 	proc.Release()
-	return nil, p.childError(rep.stage, rep.index, syscall.Errno(rep.errno))
+	return p.childError(rep.stage, rep.index, syscall.Errno(rep.errno))
 }
 
 // childError turns the raw child's report into a ChildError: a raw join
