@@ -151,21 +151,34 @@ func podmanName(id string) string {
 // containerd's (k8s.io namespace) or CRI-O's.
 func criName(id string) string {
 	// The running daemons' roots are searched only when the usual and the
-	// configured ones do not have it (finding them reads all of /proc), and
-	// only those the first pass did not read.
+	// configured ones do not have it (finding them reads all of /proc).
+	name := ""
+	eachNewRoot(func(root string) bool {
+		st, err := readRuncState(root, id)
+		if err == nil {
+			name = criStateName(st)
+		}
+		return err == nil
+	}, criRuncRootsCheap, criRuncRoots)
+	return name
+}
+
+// eachNewRoot calls try on the roots each source lists, in order, each root
+// once, until try reports that it found what it looked for; a source is
+// only asked when the ones before it did not have it.
+func eachNewRoot(try func(root string) bool, sources ...func() []string) {
 	var tried []string
-	for _, roots := range []func() []string{criRuncRootsCheap, criRuncRoots} {
+	for _, roots := range sources {
 		for _, root := range roots() {
 			if slices.Contains(tried, root) {
 				continue
 			}
 			tried = append(tried, root)
-			if st, err := readRuncState(root, id); err == nil {
-				return criStateName(st)
+			if try(root) {
+				return
 			}
 		}
 	}
-	return ""
 }
 
 // criStateName is NAMESPACE/POD/CONTAINER for an application container,
@@ -195,21 +208,17 @@ func criStateName(st *runcState) string {
 // of k8s.io that carries CRI labels is a CRI container; others are named
 // NAMESPACE/ID, or NAMESPACE/NAME with a nerdctl name.
 func containerdIdentity(id string) identity {
-	// The running daemons' roots are read only after the files' ones, and
-	// only those the files' did not name.
-	var tried []string
-	for _, dirs := range []func() containerdDirs{fileContainerdDirs, configuredContainerdDirs} {
-		for _, base := range dirs().runcBases {
-			if slices.Contains(tried, base) {
-				continue
-			}
-			tried = append(tried, base)
-			if ident, ok := containerdIdentityIn(base, id); ok {
-				return ident
-			}
+	// The running daemons' roots are read only after the files' ones.
+	ident := identity{Runtime: "containerd"}
+	eachNewRoot(func(base string) bool {
+		found, ok := containerdIdentityIn(base, id)
+		if ok {
+			ident = found
 		}
-	}
-	return identity{Runtime: "containerd"}
+		return ok
+	}, func() []string { return fileContainerdDirs().runcBases },
+		func() []string { return configuredContainerdDirs().runcBases })
+	return ident
 }
 
 // containerdIdentityIn looks for id in every namespace of one runc root.
