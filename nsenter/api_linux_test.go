@@ -134,8 +134,10 @@ func TestCommandContextCancelFunc(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The program ends with status 0 on SIGTERM: Wait then reports the
-	// context's error, as exec.Cmd does.
-	cmd := nsenter.CommandContext(ctx, tg, opts, "sh", "-c", `trap 'kill $!; exit 0' TERM; hostname; sleep 600 & wait`)
+	// context's error, as exec.Cmd does. Its sleep starts before the trap,
+	// so that it cannot take the trap's kill with an inherited trap (between
+	// fork and exec) and outlive the test.
+	cmd := nsenter.CommandContext(ctx, tg, opts, "sh", "-c", `sleep 600 & trap 'kill $!; exit 0' TERM; hostname; wait`)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	startReporting(t, cmd)
 	cancel()

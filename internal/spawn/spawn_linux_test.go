@@ -180,7 +180,11 @@ func TestRelayingChildMirrorsTheProgram(t *testing.T) {
 // trap decides the status, instead of killing the relay and orphaning the
 // program.
 func TestRelayingChildForwardsSignals(t *testing.T) {
-	p, r := startRelayed(t, `trap 'kill $!; exit 5' TERM; sleep 30 & echo ready; wait`)
+	// The sleep is started before the trap is set: started after, its
+	// shell could take the trap's kill between fork and exec with the trap
+	// it inherited and lose it, and the sleep outlived the test by 30 s
+	// holding its stderr (under load, about one run in four).
+	p, r := startRelayed(t, `sleep 30 & trap 'kill $!; exit 5' TERM; echo ready; wait`)
 	buf := make([]byte, 6)
 	if _, err := io.ReadFull(r, buf); err != nil || string(buf) != "ready\n" {
 		p.Signal(syscall.SIGKILL)

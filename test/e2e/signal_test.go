@@ -25,8 +25,10 @@ import (
 )
 
 // sigScript traps INT and TERM with status 5, cleaning up its background
-// sleep, and says when the trap is set.
-const sigScript = `trap 'kill $! 2>/dev/null; exit 5' INT TERM; sleep 20 & echo ready; wait; echo woke`
+// sleep, and says when the trap is set. The sleep starts before the trap:
+// started after, its shell could take the trap's kill between fork and exec
+// with the trap it inherited and lose it, and the sleep outlived the test.
+const sigScript = `sleep 20 & trap 'kill $! 2>/dev/null; exit 5' INT TERM; echo ready; wait; echo woke`
 
 // sigRun is one started nsenter with its output.
 type sigRun struct {
