@@ -17,20 +17,22 @@ import (
 // Ctrl-C from ending nsx before the program) and passes them on; the
 // program's status, whatever it does with them, becomes nsx's.
 
-// signalForwarder catches spawn.ForwardedSignals from before the program
-// starts until it has been collected. Before the program starts, a caught
-// signal ends nsx as it would have without the catching (a Ctrl-C while a
-// container is being resolved interrupts nsx); while the program starts it
-// waits, and once the program runs it is passed on.
+// signalForwarder catches spawn.ForwardedSignals while the program starts
+// and runs, and passes them on to it; a signal caught before the program
+// exists ends nsx as it would have without the catching (a Ctrl-C while a
+// container is being resolved interrupts nsx).
 //
-// Catching costs: os/signal enables each signal through a runtime thread
-// of its own, one round trip between threads per signal (50–80 µs here),
-// so the signals are caught on a goroutine of their own while nsx
-// resolves, pins and enters the target (nsx enter's Cmd waits for them
-// only to create the program's process: spawn.WithStartGate), and never
-// released: stop only makes the forwarding end, and nsx exits right after.
+// Where spawn.CatchSignals can, its handler does the catching and passing
+// on, installed as the program starts (starting or hold). Elsewhere
+// os/signal does: it enables each signal through a runtime thread of its
+// own, one round trip between threads per signal (50–80 µs here), so the
+// signals are caught on a goroutine of their own while nsx resolves, pins
+// and enters the target (nsx enter's Cmd waits for them only to create the
+// program's process: spawn.WithStartGate), and never released: stop only
+// makes the forwarding end, and nsx exits right after.
 type signalForwarder struct {
-	caught chan struct{} // closed once every signal is caught
+	handled bool          // spawn.CatchSignals catches, when hold is called
+	caught  chan struct{} // closed once every signal is caught (at once when handled)
 
 	mu      sync.Mutex // held while the program starts
 	send    func(syscall.Signal) error
@@ -42,7 +44,11 @@ type signalForwarder struct {
 // starts, then forwardTo or startFailed, and stop when the program is
 // gone.
 func catchSignals() *signalForwarder {
-	f := &signalForwarder{caught: make(chan struct{})}
+	f := &signalForwarder{caught: make(chan struct{}), handled: spawn.CanCatchSignals()}
+	if f.handled {
+		close(f.caught)
+		return f
+	}
 	go func() {
 		ch := make(chan os.Signal, 16)
 		sigs := make([]os.Signal, 0, len(spawn.ForwardedSignals()))
@@ -68,17 +74,33 @@ func (f *signalForwarder) starting() {
 // hold holds caught signals back until forwardTo or startFailed, for a
 // start that waits for the catching itself (its start gate is f.caught):
 // a signal not caught yet still ends nsx, before any program exists.
-func (f *signalForwarder) hold() { f.mu.Lock() }
+func (f *signalForwarder) hold() {
+	if f.handled {
+		if !spawn.CatchSignals() {
+			panic("cli: spawn.CatchSignals declined after CanCatchSignals")
+		}
+		return
+	}
+	f.mu.Lock()
+}
 
 // forwardTo passes caught signals on to the started program, whose PID is
 // pid, through send, beginning with those held back while it started.
 func (f *signalForwarder) forwardTo(pid int, send func(syscall.Signal) error) {
+	if f.handled {
+		spawn.ForwardCaught(pid) // fails only without a free fd: no forwarding then
+		return
+	}
 	f.send, f.pid = send, pid
 	f.mu.Unlock()
 }
 
 // startFailed says the program did not start; later signals are dropped.
 func (f *signalForwarder) startFailed() {
+	if f.handled {
+		spawn.StopForwarding()
+		return
+	}
 	f.stopped = true
 	f.mu.Unlock()
 }
@@ -104,6 +126,10 @@ func (f *signalForwarder) forward(sig syscall.Signal) {
 // that arrives later is caught and dropped: nsx is about to end as its
 // program ended, and such a signal must not change how.
 func (f *signalForwarder) stop() {
+	if f.handled {
+		spawn.StopForwarding()
+		return
+	}
 	f.mu.Lock()
 	f.stopped = true
 	f.mu.Unlock()

@@ -152,6 +152,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(noClone3Probe) != "" {
 		noClone3Main()
 	}
+	if os.Getenv(catchProbe) != "" {
+		catchMain()
+	}
 	if os.Getenv(offMainProbe) == "" {
 		os.Exit(m.Run())
 	}

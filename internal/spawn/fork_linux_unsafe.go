@@ -996,14 +996,7 @@ func addrOfUintptr(u *uintptr) unsafe.Pointer { return unsafe.Pointer(u) }
 // inherited as ignored), so the default action is restored and the signal
 // unblocked before it is raised on this thread.
 func DieOfSignal(sig syscall.Signal) {
-	type sigaction struct {
-		handler  uintptr
-		flags    uint64
-		restorer uintptr
-		mask     uint64
-	}
-	var sa sigaction // SIG_DFL
-	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
+	setSigaction(sig, &sigaction{}, nil) // SIG_DFL
 	set := uint64(1) << (uint(sig) - 1)
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
 	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
