@@ -3,6 +3,7 @@ package spawn
 import (
 	"math/bits"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -78,24 +79,14 @@ func CatchSignals() bool {
 	return true
 }
 
-// pidfdOpenWorks says whether the kernel has pidfd_open, by opening one
-// for this process the first time it is asked.
-func pidfdOpenWorks() bool {
-	if v := pidfdOpenKnown.Load(); v != 0 {
-		return v > 0
-	}
-	fd, err := unix.PidfdOpen(unix.Getpid(), 0)
-	if err == nil {
-		unix.Close(fd)
-		pidfdOpenKnown.Store(1)
-		return true
-	}
-	pidfdOpenKnown.Store(-1)
-	return false
-}
-
-// pidfdOpenKnown is 1 once pidfd_open was seen to work, -1 once it failed.
-var pidfdOpenKnown atomic.Int32
+// pidfdOpenWorks says whether the kernel has pidfd_open: asked for no
+// process at all (pid -1), one that has it refuses with EINVAL, and a
+// kernel before 5.3, or a seccomp profile, answers otherwise. No fd is
+// opened, and the kernel is asked once.
+var pidfdOpenWorks = sync.OnceValue(func() bool {
+	_, err := unix.PidfdOpen(-1, 0)
+	return err == unix.EINVAL
+})
 
 // ForwardCaught starts passing caught signals on to the process pid, a
 // child of this process that has not been waited for (so the PID is still

@@ -26,7 +26,14 @@ const catchScript = `trap 'echo got-USR1' USR1; trap 'echo got-USR2' USR2; trap 
 // after is passed on at once, and one sent after StopForwarding is dropped
 // while this process lives on. It ends with the program's SigIgn mask.
 func catchMain() {
-	fail := func(f string, a ...any) { fmt.Printf("probe: "+f+"\n", a...); os.Exit(2) }
+	var prog *exec.Cmd
+	fail := func(f string, a ...any) {
+		if prog != nil && prog.Process != nil {
+			prog.Process.Kill() // no program outlives a failed probe
+		}
+		fmt.Printf("probe: "+f+"\n", a...)
+		os.Exit(2)
+	}
 	if !CatchSignals() {
 		fail("CatchSignals declined")
 	}
@@ -45,7 +52,7 @@ func catchMain() {
 	fmt.Printf("handled %d\n", handled)
 	self := os.Getpid()
 	syscall.Kill(self, syscall.SIGUSR1) // held: there is no program yet
-	prog := exec.Command("sh", "-c", catchScript)
+	prog = exec.Command("sh", "-c", catchScript)
 	out, err := prog.StdoutPipe()
 	if err != nil {
 		fail("%v", err)
@@ -55,7 +62,6 @@ func catchMain() {
 	}
 	go func() { // a hang guard: a held signal that never went out
 		time.Sleep(20 * time.Second)
-		prog.Process.Kill()
 		fail("hung")
 	}()
 	lines := bufio.NewScanner(out)
@@ -90,18 +96,6 @@ func catchMain() {
 	os.Exit(0)
 }
 
-// runCatchProbe runs catchMain, through sh when prefix is not empty.
-func runCatchProbe(t *testing.T, prefix string) string {
-	t.Helper()
-	cmd := exec.Command("sh", "-c", prefix+`exec "$0" -test.run='^$'`, os.Args[0])
-	cmd.Env = append(os.Environ(), catchProbe+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("probe: %v\n%s", err, out)
-	}
-	return string(out)
-}
-
 // sigIgnHas reports whether the SigIgn line in out has sig.
 func sigIgnHas(t *testing.T, out string, sig syscall.Signal) bool {
 	t.Helper()
@@ -123,7 +117,7 @@ func TestCatchSignalsHoldsForwardsAndStops(t *testing.T) {
 	if !canCatch {
 		t.Skip("no handler on this architecture: os/signal catches")
 	}
-	out := runCatchProbe(t, "")
+	out := runProbe(t, catchProbe, "")
 	want := "handled 9\nready\ngot-USR1\ngot-USR2\nprogram: exit status 7\n"
 	if got, _, _ := strings.Cut(out, "program SigIgn"); got != want {
 		t.Errorf("probe printed %q, want %q before the mask", got, want)
@@ -140,7 +134,7 @@ func TestCatchSignalsLeavesIgnoredIgnored(t *testing.T) {
 	if !canCatch {
 		t.Skip("no handler on this architecture: os/signal catches")
 	}
-	out := runCatchProbe(t, `trap "" HUP; `)
+	out := runProbe(t, catchProbe, `trap "" HUP; `)
 	if !sigIgnHas(t, out, syscall.SIGHUP) {
 		t.Errorf("the program does not ignore SIGHUP: %q", out)
 	}

@@ -142,6 +142,20 @@ func TestDoRefusesWhatNeedsAProcess(t *testing.T) {
 }
 
 // offMainProbe is set in the test binary run by
+// runProbe runs this test binary as the probe that probeEnv selects in
+// TestMain, through sh when prefix (shell commands run first, such as a
+// trap that leaves a signal ignored) is not empty, and returns its output.
+func runProbe(t *testing.T, probeEnv, prefix string) string {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", prefix+`exec "$0" -test.run='^$'`, os.Args[0])
+	cmd.Env = append(os.Environ(), probeEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("probe: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
 // TestOffMainNeverRunsOnTheMainThread.
 const offMainProbe = "NSX_TEST_OFF_MAIN_PROBE"
 

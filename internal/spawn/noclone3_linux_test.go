@@ -3,7 +3,6 @@ package spawn
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"unsafe"
@@ -54,14 +53,9 @@ func noClone3Main() {
 // would share nsx's memory gives way to the copied one, which forks with
 // plain clone; the relay's copy too. Nothing fails.
 func TestStartWithoutClone3(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), noClone3Probe+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("probe: %v\n%s", err, out)
-	}
+	out := runProbe(t, noClone3Probe, "")
 	want := "relay false: exit 7 <nil>\nrelay true: exit 7 <nil>\n"
-	if got := string(out); got != want {
+	if got := out; got != want {
 		t.Errorf("without clone3:\n%s\nwant\n%s", strings.TrimSpace(got), want)
 	}
 }
