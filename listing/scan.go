@@ -4,8 +4,9 @@
 //
 // A listing starts with one pass over /proc that reads, for each process,
 // only the namespace links the requested output needs (readlink, no open or
-// stat); everything else (command lines, owners, parents) is read once per
-// printed row. Processes that exit during the scan are skipped silently.
+// stat) and, for lsns 2.41's namespaces held by open files, its fd links;
+// everything else (command lines, owners, parents) is read once per printed
+// row. Processes that exit during the scan are skipped silently.
 package listing
 
 import (
@@ -124,8 +125,10 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 	}
 	kinds := o.Kinds.Kinds()
 	idx := make([]int, len(kinds))
+	names := make([][]byte, len(kinds))
 	for i, k := range kinds {
 		idx[i] = kindIndex(k)
+		names[i] = append([]byte(k.ProcName()), 0)
 	}
 	procs := make([]Proc, len(pids))
 	ok := make([]bool, len(pids))
@@ -167,16 +170,16 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 			p.PID = pids[i]
 			path = append(path[:0], "/proc/"...)
 			path = strconv.AppendInt(path, int64(p.PID), 10)
-			path = append(path, "/ns"...)
+			path = append(path, "/ns\x00"...)
 			// One lookup of /proc/PID/ns, then one-component lookups.
-			dir, err := unix.Open(string(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			if err != nil {
+			dir, errno := rawOpenat(unix.AT_FDCWD, path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+			if errno != 0 {
 				continue // the process is gone
 			}
 			any := false
-			for j, k := range kinds {
-				n, err := unix.Readlinkat(dir, k.ProcName(), buf)
-				if err != nil {
+			for j := range kinds {
+				n, errno := rawReadlinkat(dir, names[j], buf)
+				if errno != 0 {
 					continue
 				}
 				if id := parseNSLink(buf[:n]); id != 0 {
@@ -184,7 +187,7 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 					any = true
 				}
 			}
-			unix.Close(dir)
+			rawClose(dir)
 			ok[i] = any
 			if o.Held && any {
 				fds.scan(p.PID, p.NS[kindIndex(namespace.Net)])
@@ -317,18 +320,30 @@ func ParseNSLink(s string) (namespace.Kind, uint64, bool) {
 type fdScanner struct {
 	kinds   namespace.Set
 	path    []byte
+	name    []byte
 	link    []byte
 	dirents []byte
 	found   map[nsKey]Holder
 	sockets map[uint64]bool // socket inodes already asked
 	mounts  map[string]bool
+	// sizeIsCount says that a /proc/PID/fd directory's size is its
+	// number of open fds.
+	sizeIsCount bool
+
+	// The process being scanned: its fd directory, pidfd (-1 until a
+	// socket needs one) and own network namespace.
+	dir, pid, pidfd int
+	ownNet          uint64
+	wantNet         bool
 }
 
 func (f *fdScanner) init(kinds namespace.Set, mounts map[string]bool) {
 	f.kinds = kinds
 	f.mounts = mounts
 	f.path = make([]byte, 0, 64)
+	f.name = make([]byte, 0, 16)
 	f.link = make([]byte, 128)
+	f.sizeIsCount = fdDirSizeIsCount()
 	f.dirents = make([]byte, 8192)
 	f.found = map[nsKey]Holder{}
 	f.sockets = map[uint64]bool{}
@@ -336,25 +351,49 @@ func (f *fdScanner) init(kinds namespace.Set, mounts map[string]bool) {
 
 // scan records the namespaces that pid's fds refer to; ownNet is the
 // process's own network namespace, which its sockets usually belong to.
+//
+// The directory's size is its number of open fds (Linux 6.2 and later).
+// Most processes hold fds 0 to n-1 or close to it, so the links are read
+// by number until n are found: no getdents, whose readdir of /proc/PID/fd
+// costs more than the reads. A process with holes beyond a few falls back
+// to listing the rest.
 func (f *fdScanner) scan(pid int, ownNet uint64) {
 	f.path = append(f.path[:0], "/proc/"...)
 	f.path = strconv.AppendInt(f.path, int64(pid), 10)
-	f.path = append(f.path, "/fd"...)
-	dir, err := unix.Open(string(f.path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	f.path = append(f.path, "/fd\x00"...)
+	dir, errno := rawOpenat(unix.AT_FDCWD, f.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if errno != 0 {
 		return
 	}
-	defer unix.Close(dir)
-	pidfd := -1
+	f.dir, f.pid, f.ownNet, f.pidfd = dir, pid, ownNet, -1
+	f.wantNet = f.kinds.Has(namespace.Net)
 	defer func() {
-		if pidfd >= 0 {
-			unix.Close(pidfd)
+		rawClose(dir)
+		if f.pidfd >= 0 {
+			unix.Close(f.pidfd)
 		}
 	}()
-	wantNet := f.kinds.Has(namespace.Net)
+	next := 0 // fds below it have been read
+	if f.sizeIsCount {
+		n, errno := rawDirSize(dir)
+		if errno != 0 {
+			return
+		}
+		found := 0
+		for limit := int(n) + fdHoles; found < int(n) && next < limit; next++ {
+			f.name = strconv.AppendInt(f.name[:0], int64(next), 10)
+			f.name = append(f.name, 0)
+			if f.read(next, f.name) {
+				found++
+			}
+		}
+		if found >= int(n) {
+			return
+		}
+	}
 	for {
-		n, err := unix.Getdents(dir, f.dirents)
-		if err != nil || n <= 0 {
+		n, errno := rawGetdents(dir, f.dirents)
+		if errno != 0 || n <= 0 {
 			return
 		}
 		// The kernel stops filling only when the next entry does not fit:
@@ -362,70 +401,10 @@ func (f *fdScanner) scan(pid int, ownNet uint64) {
 		last := n+maxDirent <= len(f.dirents)
 		for off := 0; off < n; {
 			reclen := int(f.dirents[off+16]) | int(f.dirents[off+17])<<8
-			name := f.dirents[off+19 : off+reclen]
+			name := f.dirents[off+19 : off+reclen] // NUL-terminated
 			off += reclen
-			if i := indexNUL(name); i >= 0 {
-				name = name[:i]
-			}
-			if len(name) == 0 || name[0] < '0' || name[0] > '9' {
-				continue
-			}
-			l, err := unix.Readlinkat(dir, string(name), f.link)
-			if err != nil || l == 0 {
-				continue
-			}
-			text := f.link[:l]
-			fd, _ := strconv.Atoi(string(name))
-			if hasPrefix(text, "socket:[") {
-				if !wantNet {
-					continue
-				}
-				ino := parseNSLink(text)
-				if ino == 0 || f.sockets[ino] {
-					continue
-				}
-				f.sockets[ino] = true
-				if pidfd < 0 {
-					if pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
-						pidfd = -1
-						wantNet = false
-						continue
-					}
-				}
-				sfd, err := unix.PidfdGetfd(pidfd, fd, 0)
-				if err != nil {
-					continue
-				}
-				nsfd, err := unix.IoctlRetInt(sfd, unix.SIOCGSKNS)
-				unix.Close(sfd)
-				if err != nil {
-					continue
-				}
-				id, err := namespace.Stat(nsfd)
-				key := nsKey{uint64(id), namespace.Net}
-				if _, dup := f.found[key]; err != nil || uint64(id) == ownNet || dup {
-					unix.Close(nsfd)
-					continue
-				}
-				f.found[key] = Holder{PID: pid, FD: fd, NSFD: nsfd}
-				continue
-			}
-			if text[0] == '/' {
-				if len(text) == 1 || f.mounts[string(text)] {
-					f.pathFD(dir, pid, fd, string(name))
-				}
-				continue
-			}
-			if text[len(text)-1] != ']' {
-				continue
-			}
-			k, id, ok := ParseNSLink(string(text))
-			if !ok || !f.kinds.Has(k) {
-				continue
-			}
-			key := nsKey{id, k}
-			if _, dup := f.found[key]; !dup {
-				f.found[key] = Holder{PID: pid, FD: fd, NSFD: -1}
+			if fd, ok := fdNumber(name); ok && fd >= next {
+				f.read(fd, name)
 			}
 		}
 		if last {
@@ -433,6 +412,95 @@ func (f *fdScanner) scan(pid int, ownNet uint64) {
 		}
 	}
 }
+
+// fdHoles is how many fd numbers without an open file the scan tries
+// before it lists the directory instead.
+const fdHoles = 8
+
+// read records the namespace fd of the current process refers to, if any;
+// name is its NUL-terminated entry name. It reports whether fd was open.
+func (f *fdScanner) read(fd int, name []byte) bool {
+	l, errno := rawReadlinkat(f.dir, name, f.link)
+	if errno != 0 || l == 0 {
+		return false
+	}
+	text := f.link[:l]
+	switch {
+	case hasPrefix(text, "socket:["):
+		if f.wantNet {
+			f.socket(fd, parseNSLink(text))
+		}
+	case text[0] == '/':
+		if len(text) == 1 || f.mounts[string(text)] {
+			f.pathFD(fd, string(name[:indexNUL(name)]))
+		}
+	case text[len(text)-1] == ']':
+		k, id, ok := ParseNSLink(string(text))
+		if !ok || !f.kinds.Has(k) {
+			break
+		}
+		key := nsKey{id, k}
+		if _, dup := f.found[key]; !dup {
+			f.found[key] = Holder{PID: f.pid, FD: fd, NSFD: -1}
+		}
+	}
+	return true
+}
+
+// socket records the network namespace of socket inode ino, fd of the
+// current process, when it is not the process's own.
+func (f *fdScanner) socket(fd int, ino uint64) {
+	if ino == 0 || f.sockets[ino] {
+		return
+	}
+	f.sockets[ino] = true
+	if f.pidfd < 0 {
+		var err error
+		if f.pidfd, err = unix.PidfdOpen(f.pid, 0); err != nil {
+			f.pidfd = -1
+			f.wantNet = false
+			return
+		}
+	}
+	sfd, err := unix.PidfdGetfd(f.pidfd, fd, 0)
+	if err != nil {
+		return
+	}
+	nsfd, err := unix.IoctlRetInt(sfd, unix.SIOCGSKNS)
+	unix.Close(sfd)
+	if err != nil {
+		return
+	}
+	id, err := namespace.Stat(nsfd)
+	key := nsKey{uint64(id), namespace.Net}
+	if _, dup := f.found[key]; err != nil || uint64(id) == f.ownNet || dup {
+		unix.Close(nsfd)
+		return
+	}
+	f.found[key] = Holder{PID: f.pid, FD: fd, NSFD: nsfd}
+}
+
+// fdNumber parses a NUL-terminated /proc/PID/fd entry name; "." and ".."
+// are not numbers.
+func fdNumber(name []byte) (int, bool) {
+	n, i := 0, 0
+	for ; i < len(name) && name[i] >= '0' && name[i] <= '9'; i++ {
+		n = n*10 + int(name[i]-'0')
+	}
+	return n, i > 0 && i < len(name) && name[i] == 0
+}
+
+// fdDirSizeIsCount reports whether this kernel gives the number of open
+// fds as the size of /proc/PID/fd: our own has at least the one that asks.
+var fdDirSizeIsCount = sync.OnceValue(func() bool {
+	dir, errno := rawOpenat(unix.AT_FDCWD, []byte("/proc/self/fd\x00"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if errno != 0 {
+		return false
+	}
+	defer rawClose(dir)
+	n, errno := rawDirSize(dir)
+	return errno == 0 && n > 0
+})
 
 // maxDirent is the size of the largest linux_dirent64: header, a 255-byte
 // name, its NUL, padding to 8.
@@ -453,8 +521,8 @@ func hasPrefix(b []byte, p string) bool {
 
 // pathFD records the namespace behind an fd whose link is a path: an nsfs
 // file reached through a bind mount.
-func (f *fdScanner) pathFD(dir, pid, fd int, name string) {
-	nfd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+func (f *fdScanner) pathFD(fd int, name string) {
+	nfd, err := unix.Openat(f.dir, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return
 	}
@@ -469,6 +537,6 @@ func (f *fdScanner) pathFD(dir, pid, fd int, name string) {
 	}
 	key := nsKey{uint64(id), k}
 	if _, dup := f.found[key]; !dup {
-		f.found[key] = Holder{PID: pid, FD: fd, NSFD: -1}
+		f.found[key] = Holder{PID: f.pid, FD: fd, NSFD: -1}
 	}
 }

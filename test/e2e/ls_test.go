@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -445,6 +446,82 @@ func TestLsNsxHeld(t *testing.T) {
 	if want := strconv.Itoa(g.pid) + ` sleep\x20600` + "\n"; r.stdout != want {
 		t.Fatalf("nsx ls NS -Q: %d %q %q, want %q", r.code, r.stdout, r.stderr, want)
 	}
+}
+
+// TestLsHeldAtAnyFdNumber checks that namespaces are found whatever fd
+// numbers hold them: the scan reads fds by number up to the directory's fd
+// count plus a few holes, then lists the directory for the rest. The holder
+// has fds 0-2, 5, 300 and 301: 5 is read by number, the others only by the
+// listing; 301 is an nsfs file whose bind mount is gone, so its link reads
+// "/" and only opening it tells what it is.
+func TestLsHeldAtAnyFdNumber(t *testing.T) {
+	lsPrereq(t, "unshare", "bash", "umount")
+	nsx, lsns := buildLs(t)
+	f := startFixture(t, "-u", "-i")
+	uts, ipc := nsInode(t, f.pid, "uts"), nsInode(t, f.pid, "ipc")
+	file := filepath.Join(t.TempDir(), "nsx-held-net")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("unshare", "--net="+file, "true").CombinedOutput(); err != nil {
+		t.Fatalf("unshare --net=FILE: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", file).Run() })
+	var st syscall.Stat_t
+	if err := syscall.Stat(file, &st); err != nil {
+		t.Fatal(err)
+	}
+	net := strconv.FormatUint(st.Ino, 10)
+	script := fmt.Sprintf("exec 5</proc/%d/ns/uts 300</proc/%d/ns/ipc 301<%s; exec sleep 600", f.pid, f.pid, file)
+	holder := exec.Command("bash", "-c", script)
+	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	for i := 0; ; i++ {
+		if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", holder.Process.Pid)); strings.HasSuffix(l, "/sleep") {
+			break
+		}
+		if i == 500 {
+			t.Fatal("the holder did not start sleep")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	killFixture(t, f)
+	if out, err := exec.Command("umount", "-l", file).CombinedOutput(); err != nil {
+		t.Fatalf("umount: %v %s", err, out)
+	}
+	hp := strconv.Itoa(holder.Process.Pid)
+	rows := map[uint64]string{
+		mustUint(t, uts): uts + " 0 /proc/" + hp + "/fd/5\n",
+		mustUint(t, ipc): ipc + " 0 /proc/" + hp + "/fd/300\n",
+		mustUint(t, net): net + " 0 /proc/" + hp + "/fd/301\n",
+	}
+	var ids []uint64
+	for id := range rows {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] }) // rows are in inode order
+	want := ""
+	for _, id := range ids {
+		want += rows[id]
+	}
+	mine := "NS == " + uts + " || NS == " + ipc + " || NS == " + net
+	r := run(nsx, "ls", "-Q", mine, "-o", "NS,NPROCS,PATH", "-r", "-n")
+	if r.stdout != want || r.code != 0 {
+		t.Fatalf("nsx ls: %d %q %q, want %q", r.code, r.stdout, r.stderr, want)
+	}
+	sameAsLsns(t, lsns, "-Q", mine)
+}
+
+func mustUint(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestLsnsEscapes compares how a command line with control characters and
