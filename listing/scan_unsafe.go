@@ -48,10 +48,3 @@ func rawGetdents(fd int, buf []byte) (int, syscall.Errno) {
 func rawClose(fd int) {
 	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
 }
-
-// rawDirSize is the st_size fstat(2) gives for fd.
-func rawDirSize(fd int) (int64, syscall.Errno) {
-	var st syscall.Stat_t
-	_, _, e := syscall.RawSyscall(syscall.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(&st)), 0)
-	return st.Size, e
-}

@@ -449,11 +449,9 @@ func TestLsNsxHeld(t *testing.T) {
 }
 
 // TestLsHeldAtAnyFdNumber checks that namespaces are found whatever fd
-// numbers hold them: the scan reads fds by number up to the directory's fd
-// count plus a few holes, then lists the directory for the rest. The holder
-// has fds 0-2, 5, 300 and 301: 5 is read by number, the others only by the
-// listing; 301 is an nsfs file whose bind mount is gone, so its link reads
-// "/" and only opening it tells what it is.
+// numbers hold them, with holes between: the holder has fds 0-2, 5, 300 and
+// 301. 301 is an nsfs file whose bind mount is gone, so its link reads "/"
+// and only opening it tells what it is.
 func TestLsHeldAtAnyFdNumber(t *testing.T) {
 	lsPrereq(t, "unshare", "bash", "umount")
 	nsx, lsns := buildLs(t)
