@@ -11,7 +11,6 @@ package container
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -65,7 +64,7 @@ func findDockerDirs(args []string) dockerDirs {
 	if v, ok := flagValue(args, "config-file"); ok {
 		conf = v
 	}
-	if b, err := os.ReadFile(conf); err == nil {
+	if b, err := readBounded(conf); err == nil {
 		var cfg struct {
 			DataRoot string `json:"data-root"`
 			Graph    string `json:"graph"`
@@ -142,7 +141,7 @@ func (d *containerdDirs) add(state, runcBase string) {
 // addConfig adds what a containerd config file says; state, when set, is
 // the daemon's --state, which wins over the file's.
 func (d *containerdDirs) addConfig(path, state string) {
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path)
 	if err != nil {
 		d.add(state, "")
 		return

@@ -5,12 +5,13 @@ package container
 // user would type it, and no daemon is asked for that.
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nsxproject/nsx/procfs"
 )
@@ -94,17 +95,45 @@ func OfProcess(pid int, cgroup []byte) *Container {
 // maxStateFile bounds what is read of a state file a name comes from.
 const maxStateFile = 16 << 20
 
-func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// sortedNames lists dir in name order, as os.ReadDir would, but raw (see
+// readBounded); nil when it cannot be read.
+func sortedNames(dir string) []string {
+	names, err := procfs.ReadDirNames(dir)
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
-	if err == nil && len(b) > maxStateFile {
-		err = os.ErrInvalid
+	slices.Sort(names)
+	return names
+}
+
+// readBounded reads a state file whole, refusing one larger than
+// maxStateFile. The reads are raw: an os.File per container row of nsx ls
+// would start the network poller and register every file with it.
+func readBounded(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return b, err
+	defer unix.Close(fd)
+	b := make([]byte, 0, 4096)
+	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, cap(b))
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return b, nil
+		}
+		if b = b[:len(b)+n]; len(b) > maxStateFile {
+			return nil, os.ErrInvalid
+		}
+	}
 }
 
 func dockerName(id string) string {
@@ -127,9 +156,11 @@ func podmanName(id string) string {
 	if podmanNames == nil {
 		podmanNames = map[string]string{}
 		graph, _ := podmanStorageRoots()
-		lists, _ := filepath.Glob(filepath.Join(graph, "*-containers", "containers.json"))
-		for _, l := range lists {
-			b, err := readBounded(l)
+		for _, d := range sortedNames(graph) {
+			if !strings.HasSuffix(d, "-containers") {
+				continue
+			}
+			b, err := readBounded(filepath.Join(graph, d, "containers.json"))
 			if err != nil {
 				continue
 			}
@@ -223,13 +254,12 @@ func containerdIdentity(id string) identity {
 
 // containerdIdentityIn looks for id in every namespace of one runc root.
 func containerdIdentityIn(base, id string) (identity, bool) {
-	nss, _ := os.ReadDir(base)
-	for _, ns := range nss {
-		st, err := readRuncState(filepath.Join(base, ns.Name()), id)
+	for _, ns := range sortedNames(base) {
+		st, err := readRuncState(filepath.Join(base, ns), id)
 		if err != nil {
 			continue
 		}
-		if ns.Name() == "k8s.io" {
+		if ns == "k8s.io" {
 			if name := criStateName(st); name != "" {
 				return identity{Runtime: "cri", Name: name}, true
 			}
@@ -238,7 +268,7 @@ func containerdIdentityIn(base, id string) (identity, bool) {
 		if name == "" || strings.ContainsAny(name, "/\x00") {
 			name = id
 		}
-		return identity{Runtime: "containerd", Name: ns.Name() + "/" + name}, true
+		return identity{Runtime: "containerd", Name: ns + "/" + name}, true
 	}
 	return identity{}, false
 }
@@ -268,8 +298,11 @@ func rootlessStateRoots() []string {
 	if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" {
 		dirs = append(dirs, xdg)
 	}
-	users, _ := filepath.Glob("/run/user/[0-9]*")
-	dirs = append(dirs, users...)
+	for _, u := range sortedNames("/run/user") {
+		if u != "" && u[0] >= '0' && u[0] <= '9' {
+			dirs = append(dirs, "/run/user/"+u)
+		}
+	}
 	var roots []string
 	seen := map[string]bool{}
 	for _, d := range dirs {
@@ -302,16 +335,16 @@ func podmanByInitPID(pid int) (id, name string, ok bool) {
 func indexRootless() {
 	rootlessByPID = map[int]rootlessEntry{}
 	for _, root := range rootlessStateRoots() {
-		ents, err := os.ReadDir(root)
+		ents, err := procfs.ReadDirNames(root)
 		if err != nil {
 			continue
 		}
+		slices.Sort(ents)
 		owner, ok := ownerOf(root)
 		if !ok {
 			continue
 		}
-		for _, e := range ents {
-			id := e.Name()
+		for _, id := range ents {
 			if !isHexID(id) {
 				continue
 			}

@@ -49,7 +49,7 @@ func readRuncState(root, id string) (*runcState, error) {
 	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
 		return nil, os.ErrNotExist
 	}
-	b, err := os.ReadFile(filepath.Join(root, id, "state.json"))
+	b, err := readBounded(filepath.Join(root, id, "state.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func ociStartTime(runcRoots []string, id string) (int, uint64) {
 		}
 	}
 	for _, root := range crunRoots() {
-		if b, err := os.ReadFile(filepath.Join(root, id, "status")); err == nil {
+		if b, err := readBounded(filepath.Join(root, id, "status")); err == nil {
 			if s, err := parseCrunStatus(b); err == nil {
 				return s.PID, s.StartTime
 			}
@@ -232,7 +232,7 @@ func tomlString(v string) string {
 
 // readPIDFile reads a file holding one decimal PID.
 func readPIDFile(path string) (int, error) {
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path)
 	if err != nil {
 		return 0, err
 	}

@@ -1,9 +1,7 @@
 package listing
 
 import (
-	"bufio"
 	"bytes"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,16 +162,17 @@ var (
 	passwd     map[int]string
 )
 
+// readIDFile maps the ids of a passwd-format file to their names, the
+// first line of each winning. It reads raw: an os.File would start the
+// network poller for this one file.
 func readIDFile(path string) map[int]string {
 	m := map[int]string{}
-	f, err := os.Open(path)
+	b, err := procfs.ReadSmall(path)
 	if err != nil {
 		return m
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.SplitN(sc.Text(), ":", 4)
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.SplitN(line, ":", 4)
 		if len(fields) < 3 {
 			continue
 		}

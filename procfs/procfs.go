@@ -91,9 +91,10 @@ func ReadStat(pid int) (Stat, error) {
 	return ParseStat(string(b))
 }
 
-// ReadSmall reads a small /proc file with plain system calls: open, read,
-// close. os.ReadFile would also stat it and register it with the network
-// poller, which costs more than the read on nsx's start-up path.
+// ReadSmall reads a small file (of /proc, or /etc/passwd) with plain system
+// calls: open, read, close. os.ReadFile would also stat it and register it
+// with the network poller, which costs more than the read on nsx's
+// start-up path.
 func ReadSmall(path string) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {

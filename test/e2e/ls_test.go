@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsxproject/nsx/internal/enginetest"
 	"github.com/nsxproject/nsx/internal/testutil"
 )
 
@@ -826,4 +828,77 @@ func TestInspectUserNamespace(t *testing.T) {
 	if r := run(nsx, "inspect", "999999999"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, ": No such process\n") {
 		t.Errorf("inspect bad pid: %d %q", r.code, r.stderr)
 	}
+}
+
+// TestLsScanStructure pins the shape of nsx ls under strace: every
+// process's namespace links are read through one directory fd, and no
+// os.File wakes the network poller (which made each /proc read cost four
+// fcntl and a failed epoll_ctl more; with 2,000 processes that was ~2,100
+// calls), neither in the scan nor for the rows' users and containers.
+// Counts, not timings: they do not depend on the load.
+func TestLsScanStructure(t *testing.T) {
+	lsPrereq(t, "unshare")
+	enginetest.Require(t, "docker")
+	nsx, _ := buildLs(t)
+	for i := 0; i < 3; i++ {
+		startFixture(t, "-u", "-i")
+	}
+	// A container's rows name it from the runtime's files on disk.
+	name := enginetest.Name("nsx-e2e-ls-structure")
+	enginetest.RunDocker(t, name)
+	if r := run(nsx, "ls", "-n", "-o", "CONTAINER"); !strings.Contains(r.stdout, "docker:"+name) {
+		t.Fatalf("nsx ls does not name container %s:\n%s%s", name, r.stdout, r.stderr)
+	}
+	_, procs := straceEnter(t, nsx, "ls", "-n")
+	nsDir := regexp.MustCompile(`^AT_FDCWD, "/proc/[0-9]+/ns"`)
+	var dirs, links, fcntl int
+	for _, p := range procs {
+		for _, c := range p.calls {
+			switch c.name {
+			case "openat":
+				if nsDir.MatchString(c.args) {
+					dirs++
+				}
+			case "readlinkat":
+				if nsLinkNames[firstQuoted(c.args)] {
+					links++ // a namespace link under its directory fd
+				}
+			case "fcntl":
+				fcntl++
+			case "epoll_create1", "eventfd2", "epoll_ctl":
+				t.Errorf("%s(%s): the network poller started (an os.File?)", c.name, c.args)
+			}
+		}
+	}
+	if dirs < 50 {
+		t.Fatalf("the scan opened %d /proc/PID/ns directories, want one per process (at least 50)", dirs)
+	}
+	if links > 8*dirs {
+		t.Errorf("%d namespace link reads for %d processes, want at most 8 each", links, dirs)
+	}
+	// The runtime's start-up asks about fds 0-2 twice each.
+	if fcntl > 6 {
+		t.Errorf("%d fcntl calls for %d processes, want the runtime's 6: os.File reads are back", fcntl, dirs)
+	}
+	t.Logf("%d processes, %d namespace links, %d fcntl calls", dirs, links, fcntl)
+}
+
+// firstQuoted returns the first double-quoted string in strace's text of
+// a call's arguments.
+func firstQuoted(args string) string {
+	i := strings.IndexByte(args, '"')
+	if i < 0 {
+		return ""
+	}
+	j := strings.IndexByte(args[i+1:], '"')
+	if j < 0 {
+		return ""
+	}
+	return args[i+1 : i+1+j]
+}
+
+// nsLinkNames are the names of the links in /proc/PID/ns that nsx ls reads.
+var nsLinkNames = map[string]bool{
+	"cgroup": true, "ipc": true, "mnt": true, "net": true,
+	"pid": true, "time": true, "user": true, "uts": true,
 }
