@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -134,7 +135,19 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 	ok := make([]bool, len(pids))
 	var heldMu sync.Mutex
 	held := map[nsKey]Holder{}
-	work := func(lo, hi int) {
+	// Workers claim small ranges of pids: processes differ a lot in cost
+	// (a daemon with thousands of fds beside a shell with three), and one
+	// long range each would leave a worker idle while another ends.
+	var next atomic.Int64
+	claim := func() (lo, hi int, ok bool) {
+		hi = int(next.Add(scanBatch))
+		lo = hi - scanBatch
+		if lo >= len(pids) {
+			return 0, 0, false
+		}
+		return lo, min(hi, len(pids)), true
+	}
+	work := func() {
 		var fds fdScanner
 		if o.Held {
 			fds.init(o.Kinds, o.NSFSMounts)
@@ -165,7 +178,7 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 		}()
 		buf := make([]byte, 64)
 		path := make([]byte, 0, 64)
-		for i := lo; i < hi; i++ {
+		read := func(i int) {
 			p := &procs[i]
 			p.PID = pids[i]
 			path = append(path[:0], "/proc/"...)
@@ -174,7 +187,7 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 			// One lookup of /proc/PID/ns, then one-component lookups.
 			dir, errno := rawOpenat(unix.AT_FDCWD, path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
 			if errno != 0 {
-				continue // the process is gone
+				return // the process is gone
 			}
 			any := false
 			for j := range kinds {
@@ -193,26 +206,26 @@ func Scan(o ScanOptions) (*Snapshot, error) {
 				fds.scan(p.PID, p.NS[kindIndex(namespace.Net)])
 			}
 		}
+		for lo, hi, more := claim(); more; lo, hi, more = claim() {
+			for i := lo; i < hi; i++ {
+				read(i)
+			}
+		}
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if workers > 8 {
 		workers = 8
 	}
 	if len(pids) < 200 || workers < 2 {
-		work(0, len(pids))
+		work()
 	} else {
 		var wg sync.WaitGroup
-		chunk := (len(pids) + workers - 1) / workers
-		for lo := 0; lo < len(pids); lo += chunk {
-			hi := lo + chunk
-			if hi > len(pids) {
-				hi = len(pids)
-			}
+		for w := 0; w < workers; w++ {
 			wg.Add(1)
-			go func(lo, hi int) {
+			go func() {
 				defer wg.Done()
-				work(lo, hi)
-			}(lo, hi)
+				work()
+			}()
 		}
 		wg.Wait()
 	}
@@ -279,6 +292,9 @@ func (s *Snapshot) register(ns *Namespace) {
 		s.Namespaces = append(s.Namespaces, ns)
 	}
 }
+
+// scanBatch is how many pids a scan worker claims at a time.
+const scanBatch = 32
 
 // parseNSLink returns the inode of a namespace link's text "net:[4026531833]",
 // or 0.
