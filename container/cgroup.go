@@ -20,6 +20,7 @@ package container
 // container's cgroup and are never taken for it.
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/nsxproject/nsx/procfs"
@@ -46,8 +47,10 @@ func cgroupComponent(c string) (runtime, id string) {
 	c = strings.TrimSuffix(c, ".scope")
 	// systemd's slice:prefix:name, written as is by a runtime that uses the
 	// cgroupfs driver with a systemd-style cgroupsPath.
-	if parts := strings.Split(c, ":"); len(parts) == 3 {
-		c = parts[1] + "-" + parts[2]
+	if strings.Count(c, ":") == 2 {
+		_, rest, _ := strings.Cut(c, ":")
+		prefix, name, _ := strings.Cut(rest, ":")
+		c = prefix + "-" + name
 	}
 	for _, d := range cgroupDecorations {
 		if strings.HasPrefix(c, d.prefix) {
@@ -62,12 +65,17 @@ func cgroupComponent(c string) (runtime, id string) {
 // (with or without a runtime's decoration, never a monitor's). It is the
 // resolvers' check of a PID, looser than classifyCgroupPath because a
 // container's cgroup parent may be anything (docker --cgroup-parent).
-func cgroupNames(lines []procfs.CgroupLine, id string) bool {
+//
+// It takes the text of /proc/PID/cgroup and walks it in place: it runs on
+// every entry by name.
+func cgroupNames(text, id string) bool {
 	if id == "" {
 		return false
 	}
-	for _, l := range lines {
-		for _, c := range strings.Split(l.Path, "/") {
+	for path := range procfs.CgroupPaths(text) {
+		for path != "" {
+			var c string
+			c, path, _ = strings.Cut(path, "/")
 			if c == "" {
 				continue
 			}
@@ -77,6 +85,12 @@ func cgroupNames(lines []procfs.CgroupLine, id string) bool {
 		}
 	}
 	return false
+}
+
+// readCgroupText reads /proc/PID/cgroup for cgroupNames.
+func readCgroupText(pid int) (string, error) {
+	b, err := procfs.ReadSmall(procfs.Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	return string(b), err
 }
 
 func isHexID(s string) bool {

@@ -105,11 +105,11 @@ func validDockerCacheEntry(name, endpoint string, e dockerCacheEntry) *Found {
 	if err != nil || st.State == 'Z' || st.StartTime != e.start {
 		return nil
 	}
-	lines, err := procfs.ReadCgroup(e.pid)
-	if err != nil || !cgroupNames(lines, e.id) {
+	text, err := readCgroupText(e.pid)
+	if err != nil || !cgroupNames(text, e.id) {
 		return nil
 	}
-	b, err := procfs.ReadSmall(e.dataRoot + "/containers/" + e.id + "/config.v2.json")
+	b, err := readBounded(e.dataRoot + "/containers/" + e.id + "/config.v2.json")
 	if err != nil {
 		return nil
 	}
@@ -188,12 +188,23 @@ func readDockerCacheEntry(name string) (dockerCacheEntry, bool) {
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 || st.Mode&0o022 != 0 {
 		return e, false
 	}
-	b, err := procfs.ReadFd(fd)
+	if st.Size > 4096 { // an entry is a few hundred bytes
+		return e, false
+	}
+	b, err := procfs.AppendFd(make([]byte, 0, st.Size+1), fd)
 	if err != nil {
 		return e, false
 	}
-	f := strings.Split(string(b), "\n")
-	if len(f) != 8 || f[0] != dockerCacheVersion || f[7] != "" {
+	// Seven lines, each cut out of the one string in place.
+	var f [8]string
+	text := string(b)
+	for i := range f {
+		var ok bool
+		if f[i], text, ok = strings.Cut(text, "\n"); !ok && i < len(f)-1 {
+			return e, false
+		}
+	}
+	if f[0] != dockerCacheVersion || f[7] != "" || text != "" {
 		return e, false
 	}
 	e.endpoint, e.dataRoot, e.daemonJSON, e.id = f[1], f[2], f[3], f[4]

@@ -91,7 +91,7 @@ func FuzzCgroupLines(f *testing.F) {
 		if ok && c.Runtime != "containerd" && c.Runtime != "lxc" && !isHexID(c.ID) {
 			t.Fatalf("%s ID %q is not a 64-hex ID", c.Runtime, c.ID)
 		}
-		if ok && !cgroupNames(lines, c.ID) {
+		if ok && !cgroupNames(string(b), c.ID) {
 			t.Fatalf("FromCgroup found %s but cgroupNames disagrees", c.ID)
 		}
 		if !ok && c != (Container{}) {

@@ -115,7 +115,14 @@ func readBounded(path string) ([]byte, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	b := make([]byte, 0, 4096)
+	// Sized by fstat, one read takes the whole file and the next sees its
+	// end; a file that grows meanwhile is still read to its end.
+	size := 4096
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Size > 0 && st.Size < maxStateFile {
+		size = int(st.Size) + 1
+	}
+	b := make([]byte, 0, size)
 	for {
 		if len(b) == cap(b) {
 			b = slices.Grow(b, cap(b))

@@ -185,7 +185,8 @@ func TestCgroupSamples(t *testing.T) {
 		{"cgroup-containerd-default.txt", "containerd", "c1"},
 		{"cgroup-cri-containerd.txt", "cri", "66e482107450a38be9a2c86a70da0825760748bc12d787cc8f8630fd7e8749ad"},
 	} {
-		lines, err := procfs.ParseCgroup(string(readTestdata(t, tc.file)))
+		text := string(readTestdata(t, tc.file))
+		lines, err := procfs.ParseCgroup(text)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,12 +194,12 @@ func TestCgroupSamples(t *testing.T) {
 		if !ok || c.Runtime != tc.runtime || c.ID != tc.id || c.Source != "cgroup" {
 			t.Errorf("%s: FromCgroup = %+v %v, want %s %s", tc.file, c, ok, tc.runtime, tc.id)
 		}
-		if !cgroupNames(lines, tc.id) {
+		if !cgroupNames(text, tc.id) {
 			t.Errorf("%s: cgroupNames(%s) false", tc.file, tc.id)
 		}
 	}
-	lines, _ := procfs.ParseCgroup(string(readTestdata(t, "cgroup-containerd-default.txt")))
-	if !cgroupNames(lines, "c1") || cgroupNames(lines, "c") || cgroupNames(lines, "") {
+	text := string(readTestdata(t, "cgroup-containerd-default.txt"))
+	if !cgroupNames(text, "c1") || cgroupNames(text, "c") || cgroupNames(text, "") {
 		t.Error("containerd /default/c1 naming")
 	}
 }
@@ -252,7 +253,7 @@ func TestCgroupPatterns(t *testing.T) {
 		if tc.id != "" {
 			want = tc.id
 		}
-		if cgroupNames(lines, want) != tc.names {
+		if cgroupNames("0::"+tc.path+"\n", want) != tc.names {
 			t.Errorf("%s: cgroupNames(%s) = %v", tc.what, tc.path, !tc.names)
 		}
 		if tc.runtime == "lxc" && c.Name != tc.id {

@@ -21,6 +21,28 @@ func FuzzParseStatus(f *testing.F) {
 	})
 }
 
+// FuzzParseStat checks that a parsed command is what the first '(' and
+// the last ')' enclose, whatever the command holds, and that every number
+// field was there: a line cut short is an error, never zeros.
+func FuzzParseStat(f *testing.F) {
+	f.Add("1 (systemd) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 9 10 11 12 13 14\n")
+	f.Add("42 (a b) c)) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25\n")
+	f.Add("7 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := ParseStat(s)
+		if err != nil {
+			return
+		}
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if st.Comm != s[open+1:closing] {
+			t.Fatalf("comm %q from %q", st.Comm, s)
+		}
+		if len(strings.Fields(s[closing+1:])) < 22 {
+			t.Fatalf("%q parsed with fewer than 22 fields after the command", s)
+		}
+	})
+}
+
 func FuzzParseMountinfo(f *testing.F) {
 	f.Add("65 64 0:4 net:[4026532459] /run/netns/x rw shared:2 - nsfs nsfs rw\n")
 	f.Add("22 27 0:21 / /my\\040dir rw,relatime - proc proc rw\n")

@@ -9,6 +9,7 @@ package procfs
 
 import (
 	"errors"
+	"iter"
 	"os"
 	"sort"
 	"strconv"
@@ -55,31 +56,52 @@ func ParseStat(text string) (Stat, error) {
 	}
 	st.PID = pid
 	st.Comm = text[open+1 : closing]
-	f := strings.Fields(text[closing+1:])
-	// f[0] is field 3 (state); field n is f[n-3].
-	if len(f) < 22 || len(f[0]) != 1 {
-		return st, ErrFormat
-	}
-	st.State = f[0][0]
-	ints := []*int{&st.PPID, &st.PGRP, &st.Session, &st.TTY}
-	for i, p := range ints {
-		if *p, err = strconv.Atoi(f[1+i]); err != nil {
+	// The fields after the command, read in place (no slice of them, no
+	// map: this runs on every nsx enter); field n is the (n-2)th here.
+	rest := text[closing+1:]
+	// Where each number goes, by field number.
+	var ints [25]*int
+	ints[4], ints[5], ints[6], ints[7], ints[20] = &st.PPID, &st.PGRP, &st.Session, &st.TTY, &st.Threads
+	var u64s [25]*uint64
+	u64s[14], u64s[15], u64s[22], u64s[23] = &st.UTime, &st.STime, &st.StartTime, &st.VSize
+	for n := 3; n <= 24; n++ {
+		i := 0
+		for i < len(rest) && isSpace(rest[i]) {
+			i++
+		}
+		j := i
+		for j < len(rest) && !isSpace(rest[j]) {
+			j++
+		}
+		field := rest[i:j]
+		rest = rest[j:]
+		var err error
+		switch {
+		case field == "":
+			return st, ErrFormat
+		case n == 3:
+			if len(field) != 1 {
+				return st, ErrFormat
+			}
+			st.State = field[0]
+		case ints[n] != nil:
+			*ints[n], err = strconv.Atoi(field)
+		case u64s[n] != nil:
+			*u64s[n], err = strconv.ParseUint(field, 10, 64)
+		case n == 24:
+			st.RSS, err = strconv.ParseInt(field, 10, 64)
+		}
+		if err != nil {
 			return st, ErrFormat
 		}
-	}
-	u64 := map[int]*uint64{14: &st.UTime, 15: &st.STime, 22: &st.StartTime, 23: &st.VSize}
-	for field, p := range u64 {
-		if *p, err = strconv.ParseUint(f[field-3], 10, 64); err != nil {
-			return st, ErrFormat
-		}
-	}
-	if st.Threads, err = strconv.Atoi(f[20-3]); err != nil {
-		return st, ErrFormat
-	}
-	if st.RSS, err = strconv.ParseInt(f[24-3], 10, 64); err != nil {
-		return st, ErrFormat
 	}
 	return st, nil
+}
+
+// isSpace reports the white space strings.Fields splits /proc/PID/stat at
+// (the kernel writes single spaces and a final newline).
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f'
 }
 
 // ReadStat reads and parses /proc/PID/stat.
@@ -219,6 +241,29 @@ func ParseCgroup(text string) ([]CgroupLine, error) {
 		out = append(out, cl)
 	}
 	return out, nil
+}
+
+// CgroupPaths yields the path of every line of /proc/PID/cgroup text in
+// place, for checks that need no more (a malformed line has none). Unlike
+// ParseCgroup it allocates nothing.
+func CgroupPaths(text string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for text != "" {
+			line := text
+			if i := strings.IndexByte(text, '\n'); i >= 0 {
+				line, text = text[:i], text[i+1:]
+			} else {
+				text = ""
+			}
+			_, rest, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			if _, path, ok := strings.Cut(rest, ":"); ok && !yield(path) {
+				return
+			}
+		}
+	}
 }
 
 // ReadCgroup reads and parses /proc/PID/cgroup.
