@@ -7,6 +7,7 @@
 set -euo pipefail
 NSX=$(readlink -f "${1:?usage: bench/container.sh PATH-TO-NSX}")
 . "$(dirname "$0")/lib.sh"
+standard_path
 command -v docker >/dev/null || { echo "container.sh: docker not found" >&2; exit 1; }
 
 NAME=nsx-bench-$$
@@ -44,7 +45,7 @@ server=$(docker version -f '{{.Server.Version}}' 2>/dev/null || echo unknown)
 echo "## Entering a container: nsx vs docker exec vs nsenter"
 echo
 echo "Machine: $(machine); dockerd $server. The container runs \`nsx-busybox:latest\`; every"
-echo "command runs busybox \`true\` inside it. \`nsx enter docker:NAME\` resolves the name at every"
+echo "command runs busybox \`true\` inside it (nsx and nsenter look it up along PATH=$BENCH_PATH, docker exec along the image's). \`nsx enter docker:NAME\` resolves the name at every"
 echo "run: from nsx's validated cache (the process's start time and cgroup, docker's"
 echo "config.v2.json) after the first run, and through the Engine API with \`NSX_CACHE=off\`."
 echo "\`nsx debug\` runs the host's \`true\` in the container's namespaces, in a mount namespace it builds."

@@ -5,6 +5,7 @@
 set -euo pipefail
 NSX=$(readlink -f "${1:?usage: bench/enter.sh path/to/nsx}")
 . "$(dirname "$0")/lib.sh"
+standard_path
 [ -x "$UL241" ] || { echo "bench/enter.sh: $UL241 missing (bash scripts/oracle.sh install)" >&2; exit 1; }
 pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done' EXIT
@@ -36,7 +37,7 @@ TRUE=$(type -P true)
 echo "## nsx enter vs util-linux nsenter"
 echo
 echo "Machine: $(machine). util-linux $(ul_version "$UL238") (\`$UL238\`) and $(ul_version "$UL241") (\`$UL241\`)."
-echo "Every command runs \`true\` ($TRUE). Ratios are nsx's time over util-linux's: below 1.00 nsx is faster."
+echo "Every command runs \`true\` ($TRUE, looked up along PATH=$BENCH_PATH). Ratios are nsx's time over util-linux's: below 1.00 nsx is faster."
 echo
 echo "### Target sharing nsx's user and time namespaces (the common container; -a joins 6 kinds)"
 echo

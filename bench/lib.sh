@@ -21,6 +21,16 @@ alt() {
 	"$ALT" -rounds "${BENCH_ROUNDS:-400}" -warmup "${BENCH_WARMUP:-20}" ${BENCH_TSV:+-tsv "$BENCH_TSV"} "$@"
 }
 
+# BENCH_PATH is the PATH the commands that start a program run with: each
+# one looks \`true\` up along it (an execve per directory until one has it),
+# so the operator's own PATH would add its length to every side. build_alt
+# runs first, since it needs go from the caller's PATH.
+BENCH_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+standard_path() {
+	build_alt
+	export PATH=$BENCH_PATH
+}
+
 # machine: one line saying where this ran.
 machine() {
 	local cpu mem
