@@ -20,7 +20,6 @@ package container
 // container's cgroup and are never taken for it.
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/nsxproject/nsx/procfs"
@@ -85,12 +84,6 @@ func cgroupNames(text, id string) bool {
 		}
 	}
 	return false
-}
-
-// readCgroupText reads /proc/PID/cgroup for cgroupNames.
-func readCgroupText(pid int) (string, error) {
-	b, err := procfs.ReadSmall(procfs.Root + "/" + strconv.Itoa(pid) + "/cgroup")
-	return string(b), err
 }
 
 func isHexID(s string) bool {

@@ -105,7 +105,7 @@ func validDockerCacheEntry(name, endpoint string, e dockerCacheEntry) *Found {
 	if err != nil || st.State == 'Z' || st.StartTime != e.start {
 		return nil
 	}
-	text, err := readCgroupText(e.pid)
+	text, err := procfs.ReadCgroupText(e.pid)
 	if err != nil || !cgroupNames(text, e.id) {
 		return nil
 	}

@@ -122,25 +122,14 @@ func readBounded(path string) ([]byte, error) {
 	if unix.Fstat(fd, &st) == nil && st.Size > 0 && st.Size < maxStateFile {
 		size = int(st.Size) + 1
 	}
-	b := make([]byte, 0, size)
-	for {
-		if len(b) == cap(b) {
-			b = slices.Grow(b, cap(b))
-		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if n == 0 {
-			return b, nil
-		}
-		if b = b[:len(b)+n]; len(b) > maxStateFile {
-			return nil, os.ErrInvalid
-		}
+	b, err := procfs.AppendFdMax(make([]byte, 0, size), fd, maxStateFile)
+	if err == procfs.ErrTooLarge {
+		return nil, os.ErrInvalid
 	}
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	return b, nil
 }
 
 func dockerName(id string) string {
@@ -342,11 +331,10 @@ func podmanByInitPID(pid int) (id, name string, ok bool) {
 func indexRootless() {
 	rootlessByPID = map[int]rootlessEntry{}
 	for _, root := range rootlessStateRoots() {
-		ents, err := procfs.ReadDirNames(root)
-		if err != nil {
+		ents := sortedNames(root)
+		if ents == nil {
 			continue
 		}
-		slices.Sort(ents)
 		owner, ok := ownerOf(root)
 		if !ok {
 			continue

@@ -34,7 +34,7 @@ func validate(ref string, pid int, id string, recorded uint64, recordedLater fun
 	if recorded != 0 {
 		return st.StartTime, nil
 	}
-	if text, err := readCgroupText(pid); err == nil && cgroupNames(text, id) {
+	if text, err := procfs.ReadCgroupText(pid); err == nil && cgroupNames(text, id) {
 		return st.StartTime, nil
 	}
 	if recordedLater != nil {

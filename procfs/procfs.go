@@ -141,6 +141,17 @@ func ReadFd(fd int) ([]byte, error) {
 // many files passes the previous result back as buf[:0] to reuse its
 // memory. It does not close fd.
 func AppendFd(buf []byte, fd int) ([]byte, error) {
+	return AppendFdMax(buf, fd, -1)
+}
+
+// ErrTooLarge reports a file longer than AppendFdMax's limit.
+var ErrTooLarge = errors.New("procfs: file too large")
+
+// AppendFdMax is AppendFd that stops with ErrTooLarge once more than max
+// bytes were read (no limit when max < 0): for files a runtime or a user
+// writes, which could be anything.
+func AppendFdMax(buf []byte, fd int, max int) ([]byte, error) {
+	start := len(buf)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -155,7 +166,9 @@ func AppendFd(buf []byte, fd int) ([]byte, error) {
 		if n == 0 {
 			return buf, nil
 		}
-		buf = buf[:len(buf)+n]
+		if buf = buf[:len(buf)+n]; max >= 0 && len(buf)-start > max {
+			return nil, ErrTooLarge
+		}
 	}
 }
 
@@ -245,7 +258,7 @@ func ParseCgroup(text string) ([]CgroupLine, error) {
 
 // CgroupPaths yields the path of every line of /proc/PID/cgroup text in
 // place, for checks that need no more (a malformed line has none). Unlike
-// ParseCgroup it allocates nothing.
+// ParseCgroup it makes no lines, controller lists or copies.
 func CgroupPaths(text string) iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for text != "" {
@@ -268,11 +281,17 @@ func CgroupPaths(text string) iter.Seq[string] {
 
 // ReadCgroup reads and parses /proc/PID/cgroup.
 func ReadCgroup(pid int) ([]CgroupLine, error) {
-	b, err := ReadSmall(Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	text, err := ReadCgroupText(pid)
 	if err != nil {
 		return nil, err
 	}
-	return ParseCgroup(string(b))
+	return ParseCgroup(text)
+}
+
+// ReadCgroupText reads /proc/PID/cgroup unparsed, for CgroupPaths.
+func ReadCgroupText(pid int) (string, error) {
+	b, err := ReadSmall(Root + "/" + strconv.Itoa(pid) + "/cgroup")
+	return string(b), err
 }
 
 // UnifiedPath returns the cgroup v2 path ("0::" line) of lines, if any.

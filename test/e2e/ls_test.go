@@ -391,19 +391,7 @@ func TestLsnsHeldNamespaces(t *testing.T) {
 	holdNS(t, f.pid, "ipc")
 	killFixture(t, f)
 	net := holdNetBySocket(t)
-	file := filepath.Join(t.TempDir(), "nsx-lsns-uts")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("unshare", "--uts="+file, "true").CombinedOutput(); err != nil {
-		t.Fatalf("unshare --uts=FILE: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", file).Run() })
-	var st syscall.Stat_t
-	if err := syscall.Stat(file, &st); err != nil {
-		t.Fatal(err)
-	}
-	mounted := strconv.FormatUint(st.Ino, 10)
+	_, mounted := bindNS(t, "uts")
 	mine := fmt.Sprintf("NS == %s || NS == %s || NS == %s || NS == %s || NS == %s", uts, ipc, user, net, mounted)
 	// The namespaces must be listed at all (a test that compares two
 	// empty outputs proves nothing).
@@ -459,19 +447,7 @@ func TestLsHeldAtAnyFdNumber(t *testing.T) {
 	nsx, lsns := buildLs(t)
 	f := startFixture(t, "-u", "-i")
 	uts, ipc := nsInode(t, f.pid, "uts"), nsInode(t, f.pid, "ipc")
-	file := filepath.Join(t.TempDir(), "nsx-held-net")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("unshare", "--net="+file, "true").CombinedOutput(); err != nil {
-		t.Fatalf("unshare --net=FILE: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", file).Run() })
-	var st syscall.Stat_t
-	if err := syscall.Stat(file, &st); err != nil {
-		t.Fatal(err)
-	}
-	net := strconv.FormatUint(st.Ino, 10)
+	file, net := bindNS(t, "net")
 	script := fmt.Sprintf("exec 5</proc/%d/ns/uts 300</proc/%d/ns/ipc 301<%s; exec sleep 600", f.pid, f.pid, file)
 	holder := exec.Command("bash", "-c", script)
 	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -493,19 +469,11 @@ func TestLsHeldAtAnyFdNumber(t *testing.T) {
 		t.Fatalf("umount: %v %s", err, out)
 	}
 	hp := strconv.Itoa(holder.Process.Pid)
-	rows := map[uint64]string{
-		mustUint(t, uts): uts + " 0 /proc/" + hp + "/fd/5\n",
-		mustUint(t, ipc): ipc + " 0 /proc/" + hp + "/fd/300\n",
-		mustUint(t, net): net + " 0 /proc/" + hp + "/fd/301\n",
-	}
-	var ids []uint64
-	for id := range rows {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] }) // rows are in inode order
+	rows := []struct{ ns, fd string }{{uts, "5"}, {ipc, "300"}, {net, "301"}}
+	sort.Slice(rows, func(i, j int) bool { return mustUint(t, rows[i].ns) < mustUint(t, rows[j].ns) }) // inode order
 	want := ""
-	for _, id := range ids {
-		want += rows[id]
+	for _, r := range rows {
+		want += r.ns + " 0 /proc/" + hp + "/fd/" + r.fd + "\n"
 	}
 	mine := "NS == " + uts + " || NS == " + ipc + " || NS == " + net
 	r := run(nsx, "ls", "-Q", mine, "-o", "NS,NPROCS,PATH", "-r", "-n")
@@ -513,6 +481,26 @@ func TestLsHeldAtAnyFdNumber(t *testing.T) {
 		t.Fatalf("nsx ls: %d %q %q, want %q", r.code, r.stdout, r.stderr, want)
 	}
 	sameAsLsns(t, lsns, "-Q", mine)
+}
+
+// bindNS makes a new namespace of kind with nothing in it but a bind mount
+// on a file (unshare --KIND=FILE), unmounted at the end, and returns the
+// file and the namespace's inode.
+func bindNS(t *testing.T, kind string) (file, inode string) {
+	t.Helper()
+	file = filepath.Join(t.TempDir(), "nsx-held-"+kind)
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("unshare", "--"+kind+"="+file, "true").CombinedOutput(); err != nil {
+		t.Fatalf("unshare --%s=FILE: %v %s", kind, err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", file).Run() })
+	var st syscall.Stat_t
+	if err := syscall.Stat(file, &st); err != nil {
+		t.Fatal(err)
+	}
+	return file, strconv.FormatUint(st.Ino, 10)
 }
 
 func mustUint(t *testing.T, s string) uint64 {
