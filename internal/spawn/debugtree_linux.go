@@ -19,6 +19,14 @@ import (
 // the one the file names (ELOOP, to rule out reference loops), and the debug
 // namespace is always the newest. Such a tree is copied one mount at a time,
 // without those files, from the calling thread's mountinfo.
+//
+// Copied so, the tree is not one snapshot: the host and its containers mount
+// and unmount while nsx works, and removing a directory detaches the mounts
+// on it from every namespace. A mount gone before it is copied, or whose
+// place is gone before it is attached, is left out, as it is gone from the
+// target too; one that appeared after mountinfo was read is not copied. The
+// debug program sees the tree of a moment during nsx's start-up, less what
+// left meanwhile, and never a mount that was not the target's.
 
 // treePart is a detached copy of one mount (or, for a single recursive
 // copy, of the whole tree), to be attached at rel below the tree's place.
@@ -109,12 +117,19 @@ func cloneTree(tab *mountTable, dir int, attr *unix.MountAttr) (parts []treePart
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(m.MountPoint, path), "/")
 		fd, err := openBeneath(dir, rel)
+		if errors.Is(err, unix.ENOENT) {
+			continue // gone since mountinfo was read
+		}
 		if err != nil {
 			return parts, &os.PathError{Op: "open", Path: m.MountPoint, Err: err}
 		}
 		id, err := mountID(fd)
 		if err == nil && id != uint64(m.ID) {
-			err = errors.New("the mounts changed while nsx copied them")
+			// Unmounted or covered since mountinfo was read: the
+			// path shows another mount now, which is not the one
+			// listed, so neither is copied.
+			unix.Close(fd)
+			continue
 		}
 		var clone int
 		if err == nil {
@@ -153,12 +168,14 @@ func attachTree(parts []treePart, dst string) error {
 	defer unix.Close(top)
 	for _, p := range parts[1:] {
 		at, err := openBeneath(top, p.rel)
-		if err != nil {
-			return err
+		if err == nil {
+			err = unix.MoveMount(p.fd, "", at, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+			unix.Close(at)
 		}
-		err = unix.MoveMount(p.fd, "", at, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
-		unix.Close(at)
-		if err != nil {
+		// ENOENT: the directory the mount sat on was removed since it
+		// was copied (move_mount says so too for a removed one), and
+		// the kernel detached the mount from every namespace then.
+		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return err
 		}
 	}
