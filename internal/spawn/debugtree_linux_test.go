@@ -94,6 +94,15 @@ func copyWhileMountsLeave(src, dst string) error {
 	if err := unix.Mount("nsx-src", src, "tmpfs", 0, ""); err != nil {
 		return err
 	}
+	dir, err := unix.Open(src, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dir)
+	srcID, err := mountID(dir)
+	if err != nil {
+		return err
+	}
 	for _, d := range []string{"gone", "replaced", "removed", "stays"} {
 		if err := os.Mkdir(filepath.Join(src, d), 0o755); err != nil {
 			return err
@@ -117,11 +126,7 @@ func copyWhileMountsLeave(src, dst string) error {
 	}
 	// The file itself never needs to exist: the copy only leaves such
 	// files out, and its entry makes the copy go one mount at a time.
-	top := mounts[len(mounts)-5]
-	if top.MountPoint != src {
-		return fmt.Errorf("mountinfo does not end with %s and its four mounts", src)
-	}
-	tab.mounts = append(mounts, procfs.Mount{ID: 1 << 30, ParentID: top.ID, Root: "mnt:[4026531841]", MountPoint: src + "/mntns", FSType: "nsfs"})
+	tab.mounts = append(mounts, procfs.Mount{ID: 1 << 30, ParentID: int(srcID), Root: "mnt:[4026531841]", MountPoint: src + "/mntns", FSType: "nsfs"})
 
 	// After mountinfo was read: one leaves, one is replaced.
 	if err := unix.Unmount(filepath.Join(src, "gone"), 0); err != nil {
@@ -136,11 +141,6 @@ func copyWhileMountsLeave(src, dst string) error {
 	if err := unix.Mount("nsx-new", filepath.Join(src, "replaced"), "tmpfs", 0, ""); err != nil {
 		return err
 	}
-	dir, err := unix.Open(src, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(dir)
 	parts, err := cloneTree(tab, dir, &unix.MountAttr{Propagation: unix.MS_PRIVATE})
 	defer closeParts(parts)
 	if err != nil {
