@@ -24,9 +24,9 @@
 //
 // Every goroutine that changes its thread's namespaces runs on a thread
 // other than the main one (goOffMain) and ends with that thread; the one
-// exception is the PID pre-join for the child sharing this process's
-// memory, which the calling thread undoes right after the clone, before it
-// runs anything else.
+// exception is the PID pre-join for the raw child (prejoinHere), which the
+// calling thread undoes right after the clone, before it runs anything
+// else, once it has made sure the kernel lets it come back.
 //
 // The raw child also creates namespaces for nsx unshare: it unshares them
 // and waits on a pipe while this process writes their ID maps and time

@@ -44,18 +44,15 @@ func startShared(s *Spec, p *prepared) (proc *Process, err error, ok bool) {
 		}
 		defer unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(was), 0, 0, 0)
 	}
-	runtime.LockOSThread()
 	home := -1
 	if s.PrejoinPID >= 0 {
-		if home, err = unix.PidfdOpen(os.Getpid(), 0); err != nil {
-			runtime.UnlockOSThread()
+		var ok bool
+		if home, ok = prejoinHere(s); !ok {
 			return nil, nil, false
 		}
 		defer unix.Close(home)
-		if unix.Setns(home, unix.CLONE_NEWPID) != nil || unix.Setns(s.PrejoinPID, int(s.PIDMask)) != nil {
-			runtime.UnlockOSThread()
-			return nil, nil, false
-		}
+	} else {
+		runtime.LockOSThread()
 	}
 	p.raw.errPipe = -1
 	pid, pidfd, errno := vfork(&p.raw)
@@ -77,6 +74,28 @@ func startShared(s *Spec, p *prepared) (proc *Process, err error, ok bool) {
 		return nil, p.reapFailed(proc, p.raw.fail), true
 	}
 	return proc, nil, true
+}
+
+// prejoinHere locks the calling goroutine to its thread and joins the
+// thread to s.PrejoinPID's PID namespace for the children it makes, after
+// making sure that the way back (comeBack with home, a pidfd of this
+// process) is open: a join of nsx's own PID namespace, which the kernel may
+// refuse to a process privileged only in a user namespace below the one
+// owning it. If either join fails, ok is false with nothing changed and
+// the goroutine unlocked.
+func prejoinHere(s *Spec) (home int, ok bool) {
+	runtime.LockOSThread()
+	home, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return -1, false
+	}
+	if unix.Setns(home, unix.CLONE_NEWPID) != nil || unix.Setns(s.PrejoinPID, int(s.PIDMask)) != nil {
+		unix.Close(home)
+		runtime.UnlockOSThread()
+		return -1, false
+	}
+	return home, true
 }
 
 // comeBack joins nsx's own PID namespace for the children of this thread

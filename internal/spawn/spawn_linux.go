@@ -363,24 +363,35 @@ func Start(s *Spec) (*Process, error) {
 		res.pid, res.pidfd, res.err = fork(&p.raw)
 		runtime.UnlockOSThread()
 	} else {
-		done := make(chan result, 1)
-		goOffMain(func() {
-			tainted := false
-			if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err == nil {
-				tainted = true
-			} else {
-				p.raw.forkForPID = true
-			}
-			waitGate(s)
-			pid, pidfd, e := fork(&p.raw)
-			done <- result{pid, pidfd, e}
-			if !tainted {
+		waitGate(s)
+		if home, ok := prejoinHere(s); ok {
+			// As in startShared: the child is born in the target's PID
+			// namespace by a join of this thread for the instant of the
+			// fork, with no thread made and handed the work.
+			res.pid, res.pidfd, res.err = fork(&p.raw)
+			if comeBack(home) {
 				runtime.UnlockOSThread()
 			}
-			// A thread whose PID namespace for children changed exits
-			// with its goroutine rather than serve other goroutines.
-		})
-		res = <-done
+			unix.Close(home)
+		} else {
+			done := make(chan result, 1)
+			goOffMain(func() {
+				tainted := false
+				if err := unix.Setns(s.PrejoinPID, int(s.PIDMask)); err == nil {
+					tainted = true
+				} else {
+					p.raw.forkForPID = true
+				}
+				pid, pidfd, e := fork(&p.raw)
+				done <- result{pid, pidfd, e}
+				if !tainted {
+					runtime.UnlockOSThread()
+				}
+				// A thread whose PID namespace for children changed
+				// exits with its goroutine rather than serve others.
+			})
+			res = <-done
+		}
 	}
 	unix.Close(pipe[1])
 	runtime.KeepAlive(p)

@@ -209,6 +209,38 @@ func TestEnterFastPathStructure(t *testing.T) {
 	t.Logf("processes %d, threads %d, setns %d, system calls %d", processClones, threads, setns, total)
 }
 
+// TestEnterCopiedChildStructure pins the shape of the entry that needs a
+// copied child: a target with a time namespace of its own, which only a
+// single-threaded process (one that shares no memory) can join. nsx's main
+// thread joins the target's PID namespace for the instant of the fork
+// itself; handing that to a new thread cost a thread start and two
+// wake-ups per entry (until 2026-12-02).
+func TestEnterCopiedChildStructure(t *testing.T) {
+	testutil.RequireRoot(t)
+	nsx := ctrNSX(t)
+	tg := testutil.Start(t, []string{"--pid", "--mount", "--net", "--uts", "--ipc", "--cgroup", "--time", "--monotonic", "100000", "--mount-proc"},
+		`echo ready > "$READY" && exec sleep 1000`)
+	main, procs := straceEnter(t, nsx, "enter", "-t", strconv.Itoa(tg.PID), "-a", "true")
+	var forks []string
+	for tid, p := range procs {
+		for _, c := range p.calls {
+			if isClone(c) && !isThreadClone(c) {
+				forks = append(forks, fmt.Sprintf("task %d (nsx's main thread is %d): %s(%.160s)", tid, main, c.name, c.args))
+				if tid != main {
+					t.Errorf("the program's process was made by task %d, not by nsx's main thread %d: the fork was handed to a thread", tid, main)
+				}
+				if strings.Contains(c.args, "CLONE_VM") {
+					t.Errorf("the program's process was created by %s(%s): a child sharing nsx's memory cannot join a time namespace", c.name, c.args)
+				}
+			}
+		}
+	}
+	if len(forks) != 1 {
+		t.Errorf("nsx created %d processes, want 1 (the program): %q", len(forks), forks)
+	}
+	t.Logf("%q", forks)
+}
+
 // TestEnterSkipsOwnTimeNamespace checks that -a leaves nsx's own time
 // namespace out, and still joins a time namespace of the target's own.
 func TestEnterSkipsOwnTimeNamespace(t *testing.T) {
