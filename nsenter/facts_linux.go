@@ -51,9 +51,10 @@ func gatherFacts(t *target.Pinned, r *request, perFile bool) *facts {
 		f.desc = f.ref
 		if t.Container() != nil {
 			f.container = true
-			f.desc += fmt.Sprintf(" (%s %s, PID %d, found by %s)", t.Container().Runtime, t.Container().ShortID(), t.PID(), t.Container().Source)
+			c := t.Container()
+			f.desc += " (" + c.Runtime + " " + c.ShortID() + ", PID " + strconv.Itoa(t.PID()) + ", found by " + c.Source + ")"
 		} else if t.PID() != 0 {
-			f.desc = fmt.Sprintf("PID %d", t.PID())
+			f.desc = "PID " + strconv.Itoa(t.PID())
 		}
 		if fd, kind, ok := t.NamespaceFile(); ok {
 			f.nsFile, f.nsFileKind, f.nsFileName = true, kind, t.Ref().Path
@@ -378,7 +379,7 @@ func (f *facts) readIDs(p *Plan) {
 	}
 	if d := p.Debug; d != nil && p.exec.debugPIDFromTarget && f.pid != 0 {
 		if r := f.readTargetID(namespace.PID); r.err == nil {
-			d.PIDNS = fmt.Sprintf("the target's PID namespace pid:[%d]", r.id)
+			d.PIDNS = "the target's PID namespace " + nsName(namespace.PID, r.id)
 		}
 	}
 }

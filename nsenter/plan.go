@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -83,7 +84,7 @@ func (p *Plan) Print(w io.Writer) {
 		if s.Kind == namespace.User {
 			pass = "pass 2, first"
 		}
-		id := fmt.Sprintf("%s:[%d]", s.Kind.ProcName(), s.ID)
+		id := nsName(s.Kind, s.ID)
 		if s.IDErr != "" {
 			id = fmt.Sprintf("%s:[?] (cannot read it: %s)", s.Kind.ProcName(), s.IDErr)
 		}
@@ -291,7 +292,7 @@ func selectKinds(f *facts, r *request) (selection, error) {
 				// it from there is EPERM, and not joining it changes
 				// nothing (issue 9, rootless containers).
 				if id, err := f.targetIDOf(k); err == nil && id == f.ownIDOf(k) {
-					sel.skipped = append(sel.skipped, Skip{k, fmt.Sprintf("%s:[%d] is nsx's own; the container's user namespace may not join it", k.ProcName(), id)})
+					sel.skipped = append(sel.skipped, Skip{k, nsName(k, id) + " is nsx's own; the container's user namespace may not join it"})
 					continue
 				}
 			}
@@ -311,7 +312,7 @@ func selectKinds(f *facts, r *request) (selection, error) {
 					return sel, errorf(unwrapErrno(err), "stat of /proc/%d/ns/user failed", f.pid)
 				}
 				if id == f.ownIDOf(k) {
-					sel.skipped = append(sel.skipped, Skip{k, fmt.Sprintf("user:[%d] is nsx's own user namespace (the kernel refuses to re-enter it)", id)})
+					sel.skipped = append(sel.skipped, Skip{k, nsName(namespace.User, id) + " is nsx's own user namespace (the kernel refuses to re-enter it)"})
 					continue
 				}
 			}
@@ -359,6 +360,13 @@ func selectKinds(f *facts, r *request) (selection, error) {
 	return sel, nil
 }
 
+// nsName is a namespace as its /proc/PID/ns link names it, "net:[4026531840]".
+// The plan's texts build it without fmt, whose first use costs nsx enter
+// page faults for words only --explain shows.
+func nsName(k namespace.Kind, id namespace.ID) string {
+	return k.ProcName() + ":[" + strconv.FormatUint(uint64(id), 10) + "]"
+}
+
 // sameTimeNamespace reports whether -a can leave the time namespace out
 // because the target's is nsx's own. Joining it would change nothing the
 // program can observe (the clocks and their offsets are the same), but a
@@ -369,9 +377,9 @@ func sameTimeNamespace(f *facts, inPlace bool) (Skip, bool) {
 	if err != nil || id == 0 || id != f.ownIDOf(namespace.Time) {
 		return Skip{}, false
 	}
-	why := fmt.Sprintf("time:[%d] is nsx's own: joining it would change nothing", id)
+	why := nsName(namespace.Time, id) + " is nsx's own: joining it would change nothing"
 	if inPlace {
-		why = fmt.Sprintf("time:[%d] is nsx's own and --no-fork cannot join time namespaces", id)
+		why = nsName(namespace.Time, id) + " is nsx's own and --no-fork cannot join time namespaces"
 	}
 	return Skip{namespace.Time, why}, true
 }
@@ -496,7 +504,7 @@ func planJoins(p *Plan, f *facts, r *request, sel selection) error {
 	usePidfd := f.pidfdSetns && fromTarget != 0
 	nonUser := fromTarget.Remove(namespace.User)
 	failed := func(k namespace.Kind) string {
-		return fmt.Sprintf("reassociate to namespace 'ns/%s' failed", k.ProcName())
+		return "reassociate to namespace 'ns/" + k.ProcName() + "' failed"
 	}
 	targetFile := func(k namespace.Kind) (join, error) {
 		fd, ok := f.nsFds[k]

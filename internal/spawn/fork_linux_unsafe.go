@@ -964,21 +964,32 @@ func rawConsumeContinued(s *rawSpec, pid uintptr) bool {
 	return e == 0 && *(*int32)(unsafe.Pointer(&si[8])) == cldContinued
 }
 
-// cstr returns the address of a NUL-terminated copy of s and the copy, which
-// the caller keeps alive.
-func cstr(s string) (uintptr, []byte) {
-	b := make([]byte, len(s)+1)
+// cstr returns the address of a NUL-terminated copy of s, which lives as
+// long as p. The copies share blocks that p keeps: a program's argv,
+// environment and PATH candidates are dozens of small strings, and as many
+// allocations would spread over as many size classes, each taking a fresh
+// span and a page fault on nsx enter's path.
+func (p *prepared) cstr(s string) uintptr {
+	n := len(s) + 1
+	if n > len(p.free) {
+		p.free = make([]byte, max(n, cstrBlock))
+		p.keep = append(p.keep, p.free)
+	}
+	b := p.free[:n:n] // zeroed: b[n-1] is the NUL
+	p.free = p.free[n:]
 	copy(b, s)
-	return uintptr(unsafe.Pointer(&b[0])), b
+	return uintptr(unsafe.Pointer(&b[0]))
 }
 
+// cstrBlock is the size of the blocks cstr copies into, which a typical
+// environment and PATH fit.
+const cstrBlock = 4096
+
 // cstrv returns the address of a NUL-terminated array of C strings.
-func cstrv(ss []string, keep *[][]byte) (uintptr, []uintptr) {
+func (p *prepared) cstrv(ss []string) (uintptr, []uintptr) {
 	v := make([]uintptr, len(ss)+1)
 	for i, s := range ss {
-		var b []byte
-		v[i], b = cstr(s)
-		*keep = append(*keep, b)
+		v[i] = p.cstr(s)
 	}
 	return uintptr(unsafe.Pointer(&v[0])), v
 }

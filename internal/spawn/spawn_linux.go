@@ -149,7 +149,8 @@ type Process struct {
 // prepared holds the raw spec and the memory it points into.
 type prepared struct {
 	raw  rawSpec
-	keep [][]byte
+	keep [][]byte // the blocks cstr copies strings into
+	free []byte   // what is left of the last block
 	vecs [][]uintptr
 	buf  []byte
 	// joinOf maps a raw join entry to the caller's join index.
@@ -208,9 +209,7 @@ func prepare(s *Spec) (*prepared, error) {
 			return nil, errors.New("spawn: too many read-only devices")
 		}
 		for i, d := range ReadOnlyDevices {
-			var b []byte
-			r.roDevs[i], b = cstr(d)
-			p.keep = append(p.keep, b)
+			r.roDevs[i] = p.cstr(d)
 		}
 		r.nroDevs = len(ReadOnlyDevices)
 		for _, c := range ReadOnlyDroppedCaps {
@@ -220,9 +219,7 @@ func prepare(s *Spec) (*prepared, error) {
 	r.rootFd = int32(s.RootFd)
 	r.cwdFd = int32(s.CwdFd)
 	if s.WdnsPath != "" {
-		var b []byte
-		r.wdnsPath, b = cstr(s.WdnsPath)
-		p.keep = append(p.keep, b)
+		r.wdnsPath = p.cstr(s.WdnsPath)
 	}
 	if s.CheckCwd {
 		p.buf = make([]byte, 4096)
@@ -237,25 +234,22 @@ func prepare(s *Spec) (*prepared, error) {
 	r.keepCaps = s.KeepCaps
 
 	var v []uintptr
-	r.argv, v = cstrv(s.Argv, &p.keep)
+	r.argv, v = p.cstrv(s.Argv)
 	p.vecs = append(p.vecs, v)
-	r.envp, v = cstrv(s.Env, &p.keep)
+	r.envp, v = p.cstrv(s.Env)
 	p.vecs = append(p.vecs, v)
 	sh := append([]string{"/bin/sh", ""}, s.Argv[1:]...)
-	r.shArgv, v = cstrv(sh, &p.keep)
+	r.shArgv, v = p.cstrv(sh)
 	p.vecs = append(p.vecs, v)
 	r.shSlot = addrOfUintptr(&v[1])
-	var b []byte
-	r.shPath, b = cstr("/bin/sh")
-	p.keep = append(p.keep, b)
+	r.shPath = p.cstr("/bin/sh")
 
 	cands := Candidates(s.Path, s.Env)
 	if len(cands) > len(r.cands) {
 		cands = cands[:len(r.cands)]
 	}
 	for i, c := range cands {
-		r.cands[i], b = cstr(c)
-		p.keep = append(p.keep, b)
+		r.cands[i] = p.cstr(c)
 	}
 	r.ncands = len(cands)
 

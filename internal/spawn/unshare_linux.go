@@ -123,9 +123,7 @@ func prepareUnshare(p *prepared, s *Spec) (*unsharePipes, error) {
 		if v == "" {
 			return 0
 		}
-		a, b := cstr(v)
-		p.keep = append(p.keep, b)
-		return a
+		return p.cstr(v)
 	}
 	r.root = str(u.Root)
 	r.dir = str(u.Dir)
