@@ -44,24 +44,14 @@ func startShared(s *Spec, p *prepared) (proc *Process, err error, ok bool) {
 		}
 		defer unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(was), 0, 0, 0)
 	}
-	home := -1
-	if s.PrejoinPID >= 0 {
-		var ok bool
-		if home, ok = prejoinHere(s); !ok {
-			return nil, nil, false
-		}
-		defer unix.Close(home)
-	} else {
-		runtime.LockOSThread()
+	home, ok := prejoinHere(s)
+	if !ok {
+		return nil, nil, false
 	}
 	p.raw.errPipe = -1
 	pid, pidfd, errno := vfork(&p.raw)
 	runtime.KeepAlive(p)
-	if home < 0 || comeBack(home) {
-		runtime.UnlockOSThread()
-	}
-	// Otherwise children of this thread would be born in the target's PID
-	// namespace: it stays locked, to end with its goroutine.
+	leavePrejoin(home)
 	if errno == syscall.ENOSYS {
 		return nil, nil, false
 	}
@@ -76,15 +66,19 @@ func startShared(s *Spec, p *prepared) (proc *Process, err error, ok bool) {
 	return proc, nil, true
 }
 
-// prejoinHere locks the calling goroutine to its thread and joins the
-// thread to s.PrejoinPID's PID namespace for the children it makes, after
-// making sure that the way back (comeBack with home, a pidfd of this
-// process) is open: a join of nsx's own PID namespace, which the kernel may
-// refuse to a process privileged only in a user namespace below the one
-// owning it. If either join fails, ok is false with nothing changed and
-// the goroutine unlocked.
+// prejoinHere locks the calling goroutine to its thread and, when s has a
+// PID namespace to be born in, joins the thread to it for the children it
+// makes, after making sure that the way back (a join of nsx's own PID
+// namespace through home, a pidfd of this process) is open: the kernel
+// refuses that join to a process privileged only in a user namespace below
+// the one owning nsx's PID namespace. home is -1 when there is nothing to
+// join. If either join fails, ok is false with nothing changed and the
+// goroutine unlocked. leavePrejoin undoes it.
 func prejoinHere(s *Spec) (home int, ok bool) {
 	runtime.LockOSThread()
+	if s.PrejoinPID < 0 {
+		return -1, true
+	}
 	home, err := unix.PidfdOpen(os.Getpid(), 0)
 	if err != nil {
 		runtime.UnlockOSThread()
@@ -98,17 +92,24 @@ func prejoinHere(s *Spec) (home int, ok bool) {
 	return home, true
 }
 
-// comeBack joins nsx's own PID namespace for the children of this thread
-// again. The same join succeeded a moment ago, as startShared's first; a
-// failure now could only be transient (ENOMEM), so it is tried a few
-// times.
-func comeBack(home int) bool {
+// leavePrejoin joins nsx's own PID namespace for the children of this
+// thread again and unlocks the goroutine. The same join succeeded a moment
+// ago, as prejoinHere's first; a failure now could only be transient
+// (ENOMEM), so it is tried a few times, and if it still fails the thread
+// stays locked, to end with its goroutine: otherwise children of this
+// thread would be born in the target's PID namespace.
+func leavePrejoin(home int) {
+	if home < 0 {
+		runtime.UnlockOSThread()
+		return
+	}
+	defer unix.Close(home)
 	for try := 0; try < 3; try++ {
 		if unix.Setns(home, unix.CLONE_NEWPID) == nil {
-			return true
+			runtime.UnlockOSThread()
+			return
 		}
 	}
-	return false
 }
 
 // sharedStarts counts the programs started by the child sharing this

@@ -349,25 +349,18 @@ func Start(s *Spec) (*Process, error) {
 			unix.Close(pipe[1])
 			return nil, err
 		}
-	} else if s.PrejoinPID < 0 {
-		// Nothing to join first: fork from this thread, as os/exec does,
-		// which stays the goroutine's while fork reads its signal mask.
-		waitGate(s)
-		runtime.LockOSThread()
-		res.pid, res.pidfd, res.err = fork(&p.raw)
-		runtime.UnlockOSThread()
 	} else {
+		// The fork is made from this thread, as os/exec does, which stays
+		// the goroutine's while fork reads its signal mask; born in the
+		// target's PID namespace, if any, by the thread's pre-join.
 		waitGate(s)
 		if home, ok := prejoinHere(s); ok {
-			// As in startShared: the child is born in the target's PID
-			// namespace by a join of this thread for the instant of the
-			// fork, with no thread made and handed the work.
 			res.pid, res.pidfd, res.err = fork(&p.raw)
-			if comeBack(home) {
-				runtime.UnlockOSThread()
-			}
-			unix.Close(home)
+			leavePrejoin(home)
 		} else {
+			// The way back or the pre-join was refused: a fresh thread
+			// joins, forks and ends with its goroutine, or the child
+			// joins and forks once more (forkForPID).
 			done := make(chan result, 1)
 			goOffMain(func() {
 				tainted := false
