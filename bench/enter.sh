@@ -48,9 +48,13 @@ alt -cmd "nsx=$NSX enter -t $shared -a true" \
 	-cmd "ulV=$UL238 -V" \
 	-cmd "nsx_explain=$NSX enter --explain -t $shared -a" \
 	-cmd "true=$TRUE" \
+	-cmd "floor=$FLOOR $shared true" \
+	-cmd "floor_startup=$FLOOR" \
 	-ratio "nsx enter -t PID -a ÷ nsenter 2.38, target sharing nsx's user and time ns=nsx/ul238<=1.00" \
 	-ratio "the same, sharing, ÷ nsenter 2.41.5=nsx/ul241<=1.00" \
+	-ratio "pure-Go floor (bench/floor, nothing checked) ÷ nsenter 2.38, sharing=floor/ul238<=1.00" \
 	-ratio "start-up alone=nsx_version/ulV" \
+	-ratio "a Go program's start-up alone (bench/floor, no arguments) ÷ nsenter -V=floor_startup/ulV" \
 	-diff "nsx start-up (runtime, package init, exit)=nsx_version" \
 	-diff "nsx resolution (parse, pin by pidfd, plan, namespace ids)=nsx_explain-nsx_version" \
 	-diff "nsx join and spawn (setns, vfork)=nsx-nsx_explain-true" \
@@ -62,13 +66,19 @@ echo "resolution and planning of an entry and prints instead of joining (it read
 echo "ids too, which the entry does not, so resolution is slightly over- and join slightly"
 echo "under-counted)."
 echo
+echo "\`floor\` is bench/floor: the least a Go program can do to run \`true\` in the target's"
+echo "namespaces (a pidfd, one setns, two vforks, the PATH walk; no /proc read, no check, no"
+echo "signal relaying). Its ratio is what any pure-Go \`nsenter\` reaches on this machine."
+echo
 echo "### Target with its own user and time namespaces (-a joins all 8)"
 echo
 alt -cmd "nsx=$NSX enter -t $own -a true" \
 	-cmd "ul238=$UL238 -t $own -a true" \
 	-cmd "ul241=$UL241 -t $own -a true" \
+	-cmd "floor=$FLOOR -own $own true" \
 	-ratio "nsx enter -t PID -a ÷ nsenter 2.38, target with its own user and time ns=nsx/ul238<=1.05" \
-	-ratio "the same, own user and time ns, ÷ nsenter 2.41.5=nsx/ul241<=1.05"
+	-ratio "the same, own user and time ns, ÷ nsenter 2.41.5=nsx/ul241<=1.05" \
+	-ratio "pure-Go floor (bench/floor -own: a fork, then a vfork) ÷ nsenter 2.38, own user and time ns=floor/ul238<=1.05"
 echo
 echo "### Target sharing nsx's user namespace, with a time namespace of its own (-a joins 7)"
 echo

@@ -13,6 +13,13 @@ build_alt() {
 	(cd "$BENCH_DIR/.." && CGO_ENABLED=0 go build -o "$ALT" ./bench/alternate)
 }
 
+# FLOOR is bench/floor, the least a Go program does to enter (see its doc).
+build_floor() {
+	[ -n "${FLOOR:-}" ] && return
+	FLOOR=$(mktemp -d)/floor
+	(cd "$BENCH_DIR/.." && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$FLOOR" ./bench/floor)
+}
+
 # alt ARGS...: bench/alternate with the round counts from the environment.
 # With BENCH_TSV set, the results are also appended to that file (run.sh
 # builds its summary from it).
@@ -24,10 +31,11 @@ alt() {
 # BENCH_PATH is the PATH the commands that start a program run with: each
 # one looks \`true\` up along it (an execve per directory until one has it),
 # so the operator's own PATH would add its length to every side. build_alt
-# runs first, since it needs go from the caller's PATH.
+# and build_floor run first, since they need go from the caller's PATH.
 BENCH_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 standard_path() {
 	build_alt
+	build_floor
 	export PATH=$BENCH_PATH
 }
 
