@@ -2,6 +2,17 @@
 
 #include "textflag.h"
 
+// RAWCLONE is clone(DI's flags) with no stack, TID pointers or TLS: a vfork
+// or a fork. It ends comparing the result with 0: the child sees equal.
+#define RAWCLONE \
+	MOVQ	$56, AX; \
+	XORQ	SI, SI; \
+	XORQ	DX, DX; \
+	XORQ	R10, R10; \
+	XORQ	R8, R8; \
+	SYSCALL; \
+	CMPQ	AX, $0
+
 // func spawnRaw(clone, pidfd, kinds uintptr, paths, argv, envp unsafe.Pointer) (r uintptr)
 //
 // The parent returns the first child's PID or -errno. The first child
@@ -12,14 +23,8 @@
 // The children touch no memory but what the arguments point to, and write
 // none: with CLONE_VM they share the caller's stack.
 TEXT ·spawnRaw(SB), NOSPLIT, $0-56
-	MOVQ	$56, AX // SYS_clone
 	MOVQ	clone+0(FP), DI
-	XORQ	SI, SI
-	XORQ	DX, DX
-	XORQ	R10, R10
-	XORQ	R8, R8
-	SYSCALL
-	CMPQ	AX, $0
+	RAWCLONE
 	JNE	parent
 	MOVQ	$308, AX // SYS_setns
 	MOVQ	pidfd+8(FP), DI
@@ -27,14 +32,8 @@ TEXT ·spawnRaw(SB), NOSPLIT, $0-56
 	SYSCALL
 	TESTQ	AX, AX
 	JNE	joinfailed
-	MOVQ	$56, AX
 	MOVQ	$0xc111, DI // CLONE_VM|CLONE_VFORK|CLONE_PARENT|SIGCHLD
-	XORQ	SI, SI
-	XORQ	DX, DX
-	XORQ	R10, R10
-	XORQ	R8, R8
-	SYSCALL
-	CMPQ	AX, $0
+	RAWCLONE
 	JNE	joined
 	MOVQ	paths+24(FP), R12
 next:
