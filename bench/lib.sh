@@ -6,19 +6,24 @@
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# ALT is the alternate binary; built on first use unless the caller gave one.
-build_alt() {
-	[ -n "${ALT:-}" ] && return
-	ALT=$(mktemp -d)/alternate
-	(cd "$BENCH_DIR/.." && CGO_ENABLED=0 go build -o "$ALT" ./bench/alternate)
+# build_tool VAR PACKAGE [BUILD FLAGS...]: builds ./PACKAGE into BENCH_BIN
+# and sets VAR to it, unless the caller gave VAR. run.sh makes BENCH_BIN,
+# builds the tools once for every script and removes it at the end; a
+# script run alone gets a directory of its own.
+build_tool() {
+	local var=$1 pkg=$2
+	shift 2
+	[ -n "${!var:-}" ] && return
+	: "${BENCH_BIN:=$(mktemp -d)}"
+	printf -v "$var" '%s' "$BENCH_BIN/${pkg##*/}"
+	(cd "$BENCH_DIR/.." && CGO_ENABLED=0 go build "$@" -o "${!var}" "./$pkg")
 }
 
+# ALT is bench/alternate, the timer.
+build_alt() { build_tool ALT bench/alternate; }
+
 # FLOOR is bench/floor, the least a Go program does to enter (see its doc).
-build_floor() {
-	[ -n "${FLOOR:-}" ] && return
-	FLOOR=$(mktemp -d)/floor
-	(cd "$BENCH_DIR/.." && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$FLOOR" ./bench/floor)
-}
+build_floor() { build_tool FLOOR bench/floor -trimpath -ldflags '-s -w'; }
 
 # alt ARGS...: bench/alternate with the round counts from the environment.
 # With BENCH_TSV set, the results are also appended to that file (run.sh

@@ -6,11 +6,13 @@ NSX=$(readlink -f "${1:?usage: bench/run.sh path/to/nsx}")
 dir=$(dirname "$0")
 bash "$dir/../scripts/test-deps.sh" >&2
 . "$dir/lib.sh"
-build_alt
-export ALT
+BENCH_BIN=$(mktemp -d)
 BENCH_TSV=$(mktemp)
 body=$(mktemp)
-trap 'rm -f "$BENCH_TSV" "$body"' EXIT
+trap 'rm -rf "$BENCH_BIN" "$BENCH_TSV" "$body"' EXIT
+build_alt
+build_floor
+export ALT FLOOR
 export BENCH_TSV
 bash "$dir/enter.sh" "$NSX" >"$body"
 for extra in container ls audit k8s; do
