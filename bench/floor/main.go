@@ -9,10 +9,11 @@
 // joins every namespace the target does not share in one setns(pidfd,
 // flags), has that child clone the program's process (with CLONE_PARENT, so
 // that it is born in the target's PID namespace as floor's own child), looks
-// the program up along PATH with one execve per directory, and waits. No /proc
-// read, no validation of the pin, no comparison of namespaces (the caller
-// says which ones), no signal relaying, no error text: the rest of what
-// `nsx enter` does is what this leaves out.
+// the program up along PATH with one execve per directory (a name with a
+// slash is run as given), and waits. No /proc read, no validation of the
+// pin, no comparison of namespaces (the caller says which ones), no signal
+// relaying, no error text: the rest of what `nsx enter` does is what this
+// leaves out.
 //
 // Usage:
 //
@@ -64,9 +65,14 @@ func main() {
 	if errno != 0 {
 		os.Exit(1)
 	}
-	var candidates []string
-	for _, dir := range strings.Split(os.Getenv("PATH"), ":") {
-		candidates = append(candidates, dir+"/"+args[1])
+	// As execvp: a name with a slash is run as given, any other is looked
+	// up along PATH.
+	candidates := []string{args[1]}
+	if !strings.Contains(args[1], "/") {
+		candidates = candidates[:0]
+		for _, dir := range strings.Split(os.Getenv("PATH"), ":") {
+			candidates = append(candidates, dir+"/"+args[1])
+		}
 	}
 	if errno := spawn(clone, pidfd, kinds, candidates, args[1:], os.Environ()); errno != 0 {
 		os.Exit(1)
